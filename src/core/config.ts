@@ -1,0 +1,172 @@
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { LoraloopError } from './errors.js';
+
+/**
+ * Configuration read from the environment through zod. Only src/main.ts passes `process.env` in;
+ * everything else receives a parsed Config. An empty string counts as "not set".
+ */
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const optionalUrl = (withV1: boolean) =>
+  optionalString.pipe(
+    z
+      .string()
+      .url()
+      .refine((u) => /^https?:\/\//.test(u), 'must start with http:// or https://')
+      .refine((u) => !withV1 || /\/v1\/?$/.test(u), 'must include the /v1 path, e.g. https://api.replicate.com/v1')
+      .optional(),
+  );
+
+const flag = optionalString.pipe(
+  z
+    .enum(['0', '1', 'true', 'false', 'yes', 'no'])
+    .optional()
+    .transform((v) => v === '1' || v === 'true' || v === 'yes'),
+);
+
+const envSchema = z.object({
+  LORALOOP_HOME: optionalString,
+  LORALOOP_ALLOWED_ROOTS: optionalString,
+  LORALOOP_ALLOW_PRIVATE_URLS: flag,
+  LORALOOP_HTTP_TOKEN: optionalString,
+  LORALOOP_LOG_LEVEL: optionalString.pipe(z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional()),
+  REPLICATE_API_TOKEN: optionalString,
+  REPLICATE_BASE_URL: optionalUrl(true),
+  REPLICATE_WEBHOOK_SECRET: optionalString,
+  LORALOOP_REPLICATE_TRAINER: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[^/\s]+\/[^/:\s]+:[0-9a-zA-Z]+$/, 'must look like owner/model:version')
+      .optional(),
+  ),
+  LORALOOP_REPLICATE_DESTINATION: optionalString.pipe(
+    z.string().regex(/^[^/\s]+\/[^/:\s]+$/, 'must look like owner/model').optional(),
+  ),
+  LORALOOP_REPLICATE_MODEL: optionalString,
+  LORALOOP_KOHYA_CMD: optionalString,
+  LORALOOP_KOHYA_BASE_MODEL: optionalString,
+  COMFYUI_URLS: optionalString,
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: optionalUrl(false),
+  LORALOOP_LLM_MODEL: optionalString,
+  LORALOOP_VISION_MODEL: optionalString,
+  LORALOOP_FEEDS: optionalString,
+  LORALOOP_IMPROVE_CRON: optionalString,
+  SLACK_BOT_TOKEN: optionalString,
+  SLACK_SIGNING_SECRET: optionalString,
+  SLACK_APP_TOKEN: optionalString,
+  SLACK_API_URL: optionalUrl(false),
+});
+
+/** ostris/flux-dev-lora-trainer pinned version (TRAINERS.md §3a); override with LORALOOP_REPLICATE_TRAINER. */
+export const DEFAULT_REPLICATE_TRAINER =
+  'ostris/flux-dev-lora-trainer:26dce37af90b9d997eeb970d92e47de3064d46c300504ae376c75bef6a9022d2';
+
+export interface Config {
+  home: string;
+  allowedRoots: string[];
+  allowPrivateUrls: boolean;
+  httpToken: string | undefined;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  replicate: {
+    apiToken: string | undefined;
+    baseUrl: string;
+    webhookSecret: string | undefined;
+    trainer: string;
+    destination: string | undefined;
+    /** Model used for predictions when a LoRA has no trained version of its own (FLUX LoRA runner). */
+    model: string | undefined;
+  };
+  kohya: { cmd: string | undefined; baseModel: string | undefined };
+  comfyuiUrls: string[];
+  openai: { apiKey: string | undefined; baseUrl: string | undefined; llmModel: string; visionModel: string };
+  feeds: string[];
+  improveCron: string;
+  slack: {
+    botToken: string | undefined;
+    signingSecret: string | undefined;
+    appToken: string | undefined;
+    apiUrl: string | undefined;
+  };
+}
+
+/** Parse the environment. A malformed variable is named in the thrown CONFIG_INVALID error. */
+export function loadConfig(env: Record<string, string | undefined>, cwd: string): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new LoraloopError('CONFIG_INVALID', `Invalid environment: ${problems.join('; ')}.`, {
+      hint: 'Fix or unset the variable(s) named above (see the README table of environment variables).',
+    });
+  }
+  const e = parsed.data;
+  const home = e.LORALOOP_HOME ? resolve(cwd, e.LORALOOP_HOME) : join(homedir(), '.loraloop');
+  const allowedRoots = (e.LORALOOP_ALLOWED_ROOTS ?? cwd)
+    .split(':')
+    .map((r) => r.trim())
+    .filter((r) => r !== '')
+    .map((r) => (isAbsolute(r) ? r : resolve(cwd, r)));
+  const comfyuiUrls = (e.COMFYUI_URLS ?? '')
+    .split(',')
+    .map((u) => u.trim().replace(/\/+$/, ''))
+    .filter((u) => u !== '');
+  for (const u of comfyuiUrls) {
+    if (!/^https?:\/\/[^/\s]+/.test(u)) {
+      throw new LoraloopError('CONFIG_INVALID', `COMFYUI_URLS: "${u}" is not an http(s) URL.`, {
+        hint: 'Use comma-separated base URLs such as http://gpu1:8188,http://gpu2:8188.',
+      });
+    }
+  }
+  return {
+    home,
+    allowedRoots,
+    allowPrivateUrls: e.LORALOOP_ALLOW_PRIVATE_URLS ?? false,
+    httpToken: e.LORALOOP_HTTP_TOKEN,
+    logLevel: e.LORALOOP_LOG_LEVEL ?? 'info',
+    replicate: {
+      apiToken: e.REPLICATE_API_TOKEN,
+      baseUrl: (e.REPLICATE_BASE_URL ?? 'https://api.replicate.com/v1').replace(/\/+$/, ''),
+      webhookSecret: e.REPLICATE_WEBHOOK_SECRET,
+      trainer: e.LORALOOP_REPLICATE_TRAINER ?? DEFAULT_REPLICATE_TRAINER,
+      destination: e.LORALOOP_REPLICATE_DESTINATION,
+      model: e.LORALOOP_REPLICATE_MODEL,
+    },
+    kohya: { cmd: e.LORALOOP_KOHYA_CMD, baseModel: e.LORALOOP_KOHYA_BASE_MODEL },
+    comfyuiUrls,
+    openai: {
+      apiKey: e.OPENAI_API_KEY,
+      baseUrl: e.OPENAI_BASE_URL,
+      llmModel: e.LORALOOP_LLM_MODEL ?? 'gpt-4o-mini',
+      visionModel: e.LORALOOP_VISION_MODEL ?? 'gpt-4o-mini',
+    },
+    feeds: (e.LORALOOP_FEEDS ?? '')
+      .split(',')
+      .map((f) => f.trim())
+      .filter((f) => f !== ''),
+    improveCron: e.LORALOOP_IMPROVE_CRON ?? '0 3 * * *',
+    slack: {
+      botToken: e.SLACK_BOT_TOKEN,
+      signingSecret: e.SLACK_SIGNING_SECRET,
+      appToken: e.SLACK_APP_TOKEN,
+      apiUrl: e.SLACK_API_URL,
+    },
+  };
+}
+
+/** Every secret value in the config, for the logger's redaction. */
+export function configSecrets(c: Config): string[] {
+  return [
+    c.httpToken,
+    c.replicate.apiToken,
+    c.replicate.webhookSecret,
+    c.openai.apiKey,
+    c.slack.botToken,
+    c.slack.signingSecret,
+    c.slack.appToken,
+  ].filter((s): s is string => typeof s === 'string' && s.length >= 4);
+}

@@ -1,0 +1,5 @@
+import { foundation } from './001_foundation.js';
+import type { Migration } from './types.js';
+
+/** Every migration, in any order (they are sorted by id). Add one file per schema change. */
+export const migrations: readonly Migration[] = [foundation];

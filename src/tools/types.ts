@@ -1,0 +1,51 @@
+import type { z } from 'zod';
+import type { Services } from '../app.js';
+import type { CommandResult } from '../core/result.js';
+import type { Logger } from '../core/logger.js';
+
+/** MCP tool annotations (hints for clients; see the MCP spec). */
+export interface ToolAnnotations {
+  readOnlyHint?: boolean;
+  destructiveHint?: boolean;
+  idempotentHint?: boolean;
+  openWorldHint?: boolean;
+}
+
+/** Progress of long work, forwarded by faces (MCP notifications/progress, CLI bars, Slack updates). */
+export interface ProgressUpdate {
+  progress: number;
+  total?: number;
+  message?: string;
+}
+
+/** What a handler receives besides its input. Faces build it; handlers never see argv/env. */
+export interface ToolContext {
+  services: Services;
+  logger: Logger;
+  signal: AbortSignal;
+  progress: (p: ProgressUpdate) => void;
+  /** Which face called, for wording only; behaviour must not depend on it. */
+  face: 'mcp' | 'cli' | 'agent' | 'slack' | 'nightly' | 'test';
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyObjectSchema = z.ZodObject<any>;
+
+/**
+ * A tool: the product's API. Input and output are zod objects with every field described (snake_case);
+ * the handler checks the world (existence, permissions) and returns a CommandResult.
+ */
+export interface ToolDefinition<I extends AnyObjectSchema = AnyObjectSchema, O extends AnyObjectSchema = AnyObjectSchema> {
+  name: string;
+  title: string;
+  description: string;
+  input: I;
+  output: O;
+  annotations: ToolAnnotations;
+  handler: (ctx: ToolContext, input: z.output<I>) => Promise<CommandResult<z.output<O>>>;
+}
+
+/** Identity helper that keeps the input/output types linked to the handler. */
+export function defineTool<I extends AnyObjectSchema, O extends AnyObjectSchema>(t: ToolDefinition<I, O>): ToolDefinition<I, O> {
+  return t;
+}
