@@ -1,0 +1,68 @@
+import { configSecrets, type Config } from './core/config.js';
+import { createLogger, type Logger } from './core/logger.js';
+import { createPathGuard, type PathGuard } from './core/paths.js';
+import { loadCoinCatalogue, type CoinCatalogue } from './cover/coins/catalogue.js';
+import { createCoinDetector, type CoinDetector } from './cover/coins/detect.js';
+import { emptyLoraResolver, type LoraResolver } from './cover/lora-resolver.js';
+import { createCoverRenderer, type CoverRenderer } from './cover/render/renderer.js';
+import { createStore, type Store } from './store/index.js';
+import { createToolRegistry, type ToolRegistry } from './tools/registry.js';
+import { allTools } from './tools/index.js';
+import type { ToolContext } from './tools/types.js';
+
+/**
+ * Everything a tool handler may use. Built once per process by createApp; tests pass overrides
+ * (a fake clock, an emulator's fetch) instead of mocking modules.
+ */
+export interface Services {
+  config: Config;
+  logger: Logger;
+  now: () => Date;
+  fetch: typeof fetch;
+  store: Store;
+  paths: PathGuard;
+  coins: { catalogue: CoinCatalogue; detector: CoinDetector };
+  renderer: CoverRenderer;
+  loraResolver: LoraResolver;
+}
+
+export interface App {
+  services: Services;
+  tools: ToolRegistry;
+  /** A ToolContext for calls made outside a face (tests, scripts). */
+  context(face?: ToolContext['face'], signal?: AbortSignal): ToolContext;
+  close(): Promise<void>;
+}
+
+export type AppOverrides = Partial<Omit<Services, 'config'>>;
+
+/** The one composition root. Only main.ts and tests call it. */
+export function createApp(config: Config, overrides: AppOverrides = {}): App {
+  const logger = overrides.logger ?? createLogger({ level: config.logLevel, secrets: configSecrets(config) });
+  const now = overrides.now ?? (() => new Date());
+  const store = overrides.store ?? createStore(config.home, now);
+  const catalogue = overrides.coins?.catalogue ?? loadCoinCatalogue();
+  const services: Services = {
+    config,
+    logger,
+    now,
+    fetch: overrides.fetch ?? globalThis.fetch,
+    store,
+    paths: overrides.paths ?? createPathGuard(config.allowedRoots),
+    coins: overrides.coins ?? { catalogue, detector: createCoinDetector(catalogue) },
+    renderer: overrides.renderer ?? createCoverRenderer(),
+    loraResolver: overrides.loraResolver ?? emptyLoraResolver,
+  };
+  const tools = createToolRegistry(allTools());
+  const closers: Array<() => Promise<void> | void> = [() => store.close()];
+  return {
+    services,
+    tools,
+    context(face = 'test', signal = new AbortController().signal) {
+      return { services, logger, signal, face, progress: () => {} };
+    },
+    async close() {
+      for (const c of closers.reverse()) await c();
+    },
+  };
+}

@@ -1,0 +1,15 @@
+import type { CliIo } from './io.js';
+import { coverCommand } from './commands/cover.js';
+import { mcpCommand } from './commands/mcp.js';
+import { toolsCommand } from './commands/tools.js';
+
+/** A friendly CLI command. Each is a thin adapter over tools in the registry. */
+export interface CliCommand {
+  name: string;
+  usage: string;
+  summary: string;
+  run(args: string[], io: CliIo): Promise<number>;
+}
+
+/** The friendly commands. Add one file under ./commands and list it here. */
+export const commands: CliCommand[] = [coverCommand, mcpCommand, toolsCommand];

@@ -1,0 +1,57 @@
+import { parseArgs } from 'node:util';
+import type { CliCommand } from '../commands.js';
+import { EXIT_USAGE } from '../output.js';
+import { openApp, runTool } from '../run.js';
+
+export const coverCommand: CliCommand = {
+  name: 'cover',
+  usage: 'cover "title" [options]',
+  summary: 'make a finished cover from a title',
+  async run(args, io) {
+    let p;
+    try {
+      p = parseArgs({
+        args,
+        allowPositionals: true,
+        options: {
+          subtitle: { type: 'string' },
+          size: { type: 'string' },
+          seed: { type: 'string' },
+          out: { type: 'string', short: 'o' },
+          style: { type: 'string' },
+          json: { type: 'boolean', default: false },
+        },
+      });
+    } catch (e) {
+      io.stderr(`error: ${(e as Error).message}\n`);
+      return EXIT_USAGE;
+    }
+    const title = p.positionals.join(' ');
+    if (!title.trim()) {
+      io.stderr('error: give the article title, e.g. loraloop cover "Solana ETF inflows hit $1B".\n');
+      return EXIT_USAGE;
+    }
+    let seed: number | undefined;
+    if (p.values.seed !== undefined) {
+      seed = Number(p.values.seed);
+      if (!Number.isInteger(seed) || seed < 0) {
+        io.stderr(`error: --seed must be a whole number >= 0, got "${p.values.seed}".\n`);
+        return EXIT_USAGE;
+      }
+    }
+    const app = await openApp(io);
+    try {
+      const input = {
+        title,
+        ...(p.values.subtitle !== undefined ? { subtitle: p.values.subtitle } : {}),
+        ...(p.values.size !== undefined ? { size: p.values.size } : {}),
+        ...(seed !== undefined ? { seed } : {}),
+        ...(p.values.out !== undefined ? { out: p.values.out } : {}),
+        ...(p.values.style !== undefined ? { style: p.values.style } : {}),
+      };
+      return (await runTool(app, io, 'cover_generate', input, p.values.json ?? false)).code;
+    } finally {
+      await app.close();
+    }
+  },
+};

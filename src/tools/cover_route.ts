@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { ok } from '../core/result.js';
+import { routeCover } from '../cover/route.js';
+import { coinSchema, loraRefSchema } from './schemas.js';
+import { defineTool } from './types.js';
+
+export const coverRouteTool = defineTool({
+  name: 'cover_route',
+  title: 'Route an article to its coin and LoRA',
+  description:
+    'Detect which coins an article title is about (names, tickers, cashtags, aliases; not look-alike words, exchanges or quote currencies) and pick the LoRA to generate its cover with. Fast and read-only.',
+  input: z.object({
+    title: z.string().max(2000).describe('The article headline.'),
+    subtitle: z.string().max(2000).optional().describe('Optional subtitle or standfirst; coins named only here are secondary.'),
+  }),
+  output: z.object({
+    coins: z
+      .array(coinSchema.extend({ evidence: z.string().describe('The text that matched and why it counts.') }))
+      .describe('Coins found, primary first. Empty when the article is about no specific coin.'),
+    lora: loraRefSchema.nullable().describe('The LoRA to use, or null when none applies.'),
+  }),
+  annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+  async handler(ctx, input) {
+    const r = routeCover(ctx.services.coins.detector, ctx.services.loraResolver, input.title, input.subtitle);
+    return ok(
+      {
+        coins: r.coins.map((c) => ({ symbol: c.symbol, name: c.name, primary: c.primary, evidence: c.evidence })),
+        lora: r.lora ? { name: r.lora.name, version: r.lora.version, strength: r.lora.strength } : null,
+      },
+      r.reasoning,
+    );
+  },
+});
