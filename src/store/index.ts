@@ -6,6 +6,7 @@ import { createJobsRepo, type JobsRepo } from './repos/jobs.js';
 import { createKvRepo, type KvRepo } from './repos/kv.js';
 import { createLeasesRepo, type LeasesRepo } from './repos/leases.js';
 import { createLogosRepo, type LogosRepo } from './repos/logos.js';
+import { createLorasRepo, type LorasRepo } from './repos/loras.js';
 
 /** The store: one SQLite file plus content-addressed blobs, with one repository per aggregate. */
 export interface Store {
@@ -16,6 +17,7 @@ export interface Store {
   jobs: JobsRepo;
   leases: LeasesRepo;
   kv: KvRepo;
+  loras: LorasRepo;
   close(): void;
 }
 
@@ -30,6 +32,7 @@ export function createStore(home: string, now: () => Date = () => new Date()): S
     jobs: createJobsRepo(db, now),
     leases: createLeasesRepo(db, now),
     kv: createKvRepo(db, now),
+    loras: createLorasRepo(db, now),
     close: () => db.close(),
   };
 }

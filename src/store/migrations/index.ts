@@ -1,5 +1,6 @@
 import { foundation } from './001_foundation.js';
+import { lora } from './002_lora.js';
 import type { Migration } from './types.js';
 
 /** Every migration, in any order (they are sorted by id). Add one file per schema change. */
-export const migrations: readonly Migration[] = [foundation];
+export const migrations: readonly Migration[] = [foundation, lora];
