@@ -1,0 +1,111 @@
+/**
+ * LoRA key naming conventions (CONTRACTS.md §3.3-3.6): which suffix marks a down/up/alpha tensor,
+ * which naming style that suffix belongs to, and which model component a module path adapts.
+ */
+import type { LoraComponent } from './schema.js';
+
+/** Naming styles we can tell apart. Mirrors `LoraFormat` minus `unknown`. */
+export type KeyStyle = 'kohya' | 'peft' | 'diffusers' | 'diffusers-legacy' | 'cloneofsimo';
+
+/** The part of a LoRA a tensor holds. */
+export type KeyRole = 'down' | 'up' | 'alpha';
+
+/** Model components a LoRA can adapt (diffusers pipeline names). */
+export type Component = LoraComponent;
+
+/** A tensor name split into its module path and its LoRA role. */
+export interface ClassifiedKey {
+  role: KeyRole;
+  /** Undefined for `.alpha`, which several styles share. */
+  style: KeyStyle | undefined;
+  /** The key without its LoRA suffix: the adapted module. */
+  module: string;
+}
+
+/**
+ * Suffix table, longest/most specific first so `.lora_A.default.weight` wins over shorter forms.
+ * `_lora.down.weight` must come after `.lora.down.weight` is ruled out: both end in `lora.down.weight`
+ * and only the character before `lora` differs.
+ */
+const SUFFIXES: ReadonlyArray<readonly [string, KeyRole, KeyStyle | undefined]> = [
+  ['.lora_down.weight', 'down', 'kohya'],
+  ['.lora_up.weight', 'up', 'kohya'],
+  ['.alpha', 'alpha', undefined],
+  ['.lora_A.weight', 'down', 'peft'],
+  ['.lora_B.weight', 'up', 'peft'],
+  ['.lora_A.default.weight', 'down', 'peft'],
+  ['.lora_B.default.weight', 'up', 'peft'],
+  ['.lora.down.weight', 'down', 'diffusers'],
+  ['.lora.up.weight', 'up', 'diffusers'],
+  ['.lora_linear_layer.down.weight', 'down', 'diffusers'],
+  ['.lora_linear_layer.up.weight', 'up', 'diffusers'],
+  ['_lora.down.weight', 'down', 'diffusers-legacy'],
+  ['_lora.up.weight', 'up', 'diffusers-legacy'],
+];
+
+/** cloneofsimo lora_diffusion keys: `<target>:<index>:down|up`, module identity is only an index. */
+const CLONEOFSIMO = /^([A-Za-z_][A-Za-z0-9_]*):(\d+):(down|up)$/;
+
+/** Returns how a tensor name reads as a LoRA key, or undefined when it is not one. */
+export function classifyKey(name: string): ClassifiedKey | undefined {
+  for (const [suffix, role, style] of SUFFIXES) {
+    if (name.endsWith(suffix)) return { role, style, module: name.slice(0, name.length - suffix.length) };
+  }
+  const last = name.charCodeAt(name.length - 1);
+  // 'n' (down) or 'p' (up): only then pay for the regex.
+  if ((last === 0x6e || last === 0x70) && name.includes(':')) {
+    const m = CLONEOFSIMO.exec(name);
+    if (m) return { role: m[3] === 'down' ? 'down' : 'up', style: 'cloneofsimo', module: `${m[1]}:${m[2]}` };
+  }
+  return undefined;
+}
+
+/** Dotted prefixes of diffusers/PEFT saves and what they adapt. */
+const DOTTED_PREFIXES: ReadonlyArray<readonly [string, Component]> = [
+  ['unet.', 'unet'],
+  ['text_encoder.', 'text_encoder'],
+  ['text_encoder_2.', 'text_encoder_2'],
+  ['text_encoder_3.', 'text_encoder_3'],
+  ['transformer.', 'transformer'],
+  // BFL/ComfyUI names (ai-toolkit "diffusion_model." PEFT keys) adapt the FLUX transformer.
+  ['diffusion_model.', 'transformer'],
+  ['lora_transformer_', 'transformer'],
+  ['lora_unet_', 'unet'],
+  ['lora_te1_', 'text_encoder'],
+  ['lora_te2_', 'text_encoder_2'],
+  ['lora_te3_', 'text_encoder_3'],
+  ['lora_te_', 'text_encoder'],
+  ['unet:', 'unet'],
+  ['text_encoder:', 'text_encoder'],
+];
+
+/** Bare module paths (no component prefix), as in diffusers attention-processor saves. */
+const BARE_PREFIXES: ReadonlyArray<readonly [string, Component]> = [
+  ['down_blocks', 'unet'],
+  ['mid_block', 'unet'],
+  ['up_blocks', 'unet'],
+  ['text_model', 'text_encoder'],
+  ['double_blocks', 'transformer'],
+  ['single_blocks', 'transformer'],
+  ['transformer_blocks', 'transformer'],
+  ['single_transformer_blocks', 'transformer'],
+];
+
+/** Which component a module path adapts, plus the path with that prefix removed. */
+export function componentOf(module: string): { component: Component; path: string } {
+  const m = module.startsWith('base_model.model.') ? module.slice(17) : module;
+  for (const [prefix, component] of DOTTED_PREFIXES) {
+    if (m.startsWith(prefix)) {
+      const path = m.slice(prefix.length);
+      // kohya calls the FLUX/SD3 transformer "lora_unet" for ComfyUI compatibility.
+      if (component === 'unet' && /^(double_blocks|single_blocks|joint_blocks)/.test(path)) {
+        return { component: 'transformer', path };
+      }
+      return { component, path };
+    }
+  }
+  for (const [prefix, component] of BARE_PREFIXES) {
+    if (m.startsWith(prefix)) return { component, path: m };
+  }
+  return { component: 'other', path: m };
+}
