@@ -1,0 +1,86 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import sharp from 'sharp';
+import { createMcpServer } from '../../src/faces/mcp/server.js';
+import { makeTestApp } from '../support/app.js';
+
+let t: ReturnType<typeof makeTestApp>;
+let client: Client;
+
+beforeAll(async () => {
+  t = makeTestApp();
+  const { server } = createMcpServer(t.app);
+  const [a, b] = InMemoryTransport.createLinkedPair();
+  client = new Client({ name: 'contract-test', version: '1.0.0' });
+  await Promise.all([server.connect(a), client.connect(b)]);
+});
+afterAll(async () => {
+  await client.close();
+  await t.dispose();
+});
+
+describe('MCP tool contract', () => {
+  it('lists every registry tool with input and output schemas, descriptions and annotations', async () => {
+    const { tools } = await client.listTools();
+    const names = tools.map((x) => x.name);
+    expect(names).toEqual(expect.arrayContaining(['cover_route', 'cover_generate', 'logo_register']));
+    expect(names).toHaveLength(t.app.tools.list().length);
+    for (const tool of tools) {
+      expect(tool.description, tool.name).toBeTruthy();
+      expect(tool.inputSchema.type).toBe('object');
+      expect(tool.outputSchema?.type, tool.name).toBe('object');
+      expect(tool.annotations, tool.name).toBeDefined();
+      // Every field is described: the schema is the API documentation clients and models read.
+      for (const [field, schema] of Object.entries(tool.inputSchema.properties ?? {})) {
+        expect((schema as { description?: string }).description, `${tool.name}.${field}`).toBeTruthy();
+      }
+      for (const [field, schema] of Object.entries(tool.outputSchema?.properties ?? {})) {
+        expect((schema as { description?: string }).description, `${tool.name} output ${field}`).toBeTruthy();
+      }
+    }
+  });
+
+  it('cover_route returns structured coins and reasoning text', async () => {
+    const r = await client.callTool({ name: 'cover_route', arguments: { title: 'Solana ETF inflows hit $1B as Bitcoin stalls' } });
+    expect(r.isError).toBeFalsy();
+    const data = r.structuredContent as { coins: Array<{ symbol: string; primary: boolean }>; lora: unknown };
+    expect(data.coins[0]).toMatchObject({ symbol: 'SOL', primary: true });
+    expect(data.coins.map((c) => c.symbol)).toContain('BTC');
+    expect(data.lora).toBeNull();
+    const text = (r.content as Array<{ type: string; text?: string }>)[0]!;
+    expect(text.type).toBe('text');
+    expect(text.text).toContain('Solana');
+  });
+
+  it('cover_generate returns the cover as image content plus its path, and structured data that validates', async () => {
+    const r = await client.callTool({ name: 'cover_generate', arguments: { title: 'Solana ETF inflows hit $1B', seed: 7 } });
+    expect(r.isError).toBeFalsy();
+    const content = r.content as Array<{ type: string; data?: string; mimeType?: string; text?: string }>;
+    const img = content.find((c) => c.type === 'image');
+    expect(img?.mimeType).toBe('image/png');
+    const meta = await sharp(Buffer.from(img!.data!, 'base64')).metadata();
+    expect(meta.width).toBeLessThanOrEqual(768);
+    const data = r.structuredContent as { path: string; width: number; height: number; logo: { symbol: string; source: string } };
+    expect(content.some((c) => c.type === 'text' && c.text?.includes(data.path))).toBe(true);
+    expect(data).toMatchObject({ width: 1200, height: 630, logo: { symbol: 'SOL', source: 'icon-set' } });
+  });
+
+  it('bad input is an isError result that names the field, not a protocol error', async () => {
+    const r = await client.callTool({ name: 'cover_generate', arguments: { title: 'x', size: '640x480' } });
+    expect(r.isError).toBe(true);
+    const text = (r.content as Array<{ text: string }>)[0]!.text;
+    expect(text).toContain('size');
+    const empty = await client.callTool({ name: 'cover_generate', arguments: { title: '   ' } });
+    expect(empty.isError).toBe(true);
+    expect((empty.content as Array<{ text: string }>)[0]!.text).toMatch(/empty/i);
+  });
+
+  it('sends progress notifications when the caller asks for them', async () => {
+    const seen: number[] = [];
+    await client.callTool({ name: 'cover_generate', arguments: { title: 'Ethereum gas fees fall' } }, undefined, {
+      onprogress: (p) => seen.push(p.progress),
+    });
+    expect(seen.length).toBeGreaterThan(0);
+  });
+});
