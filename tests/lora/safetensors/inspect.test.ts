@@ -156,7 +156,7 @@ describe('kohya SDXL', () => {
     const r = inspectSafetensorsBuffer(buildKohyaSdxlLora({ rank: 1, alpha: 1 }));
     expect(r.format).toBe('kohya');
     expect(r.architecture).toBe('sdxl');
-    expect(r.alpha).toBe(4);
+    expect(r.alpha).toBe(1);
     expect(r.scale).toBe(1);
     expect(r.targets.components).toEqual(['unet', 'text_encoder', 'text_encoder_2']);
     expect(r.targets.modules_by_component).toEqual({ unet: 722, text_encoder: 72, text_encoder_2: 192 });
