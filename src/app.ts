@@ -3,8 +3,9 @@ import { createLogger, type Logger } from './core/logger.js';
 import { createPathGuard, type PathGuard } from './core/paths.js';
 import { loadCoinCatalogue, type CoinCatalogue } from './cover/coins/catalogue.js';
 import { createCoinDetector, type CoinDetector } from './cover/coins/detect.js';
-import { emptyLoraResolver, type LoraResolver } from './cover/lora-resolver.js';
+import type { LoraResolver } from './cover/lora-resolver.js';
 import { createCoverRenderer, type CoverRenderer } from './cover/render/renderer.js';
+import { createLoraResolver } from './lora/registry.js';
 import { createStore, type Store } from './store/index.js';
 import { createToolRegistry, type ToolRegistry } from './tools/registry.js';
 import { allTools } from './tools/index.js';
@@ -51,7 +52,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     paths: overrides.paths ?? createPathGuard(config.allowedRoots),
     coins: overrides.coins ?? { catalogue, detector: createCoinDetector(catalogue) },
     renderer: overrides.renderer ?? createCoverRenderer(),
-    loraResolver: overrides.loraResolver ?? emptyLoraResolver,
+    loraResolver: overrides.loraResolver ?? createLoraResolver(store),
   };
   const tools = createToolRegistry(allTools());
   const closers: Array<() => Promise<void> | void> = [() => store.close()];

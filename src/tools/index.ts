@@ -1,6 +1,14 @@
 import { coverGenerateTool } from './cover_generate.js';
 import { coverRouteTool } from './cover_route.js';
 import { logoRegisterTool } from './logo_register.js';
+import { datasetExportTool } from './dataset_export.js';
+import { loraActivateTool } from './lora_activate.js';
+import { loraCreateTool } from './lora_create.js';
+import { loraDeleteTool } from './lora_delete.js';
+import { loraImportTool } from './lora_import.js';
+import { loraInspectTool } from './lora_inspect.js';
+import { loraListTool } from './lora_list.js';
+import { loraUploadImagesTool } from './lora_upload_images.js';
 import type { ToolDefinition } from './types.js';
 
 /**
@@ -8,5 +16,17 @@ import type { ToolDefinition } from './types.js';
  * Add a tool by writing src/tools/<name>.ts and listing it here.
  */
 export function allTools(): ToolDefinition[] {
-  return [coverRouteTool, coverGenerateTool, logoRegisterTool] as unknown as ToolDefinition[];
+  return [
+    coverRouteTool,
+    coverGenerateTool,
+    logoRegisterTool,
+    loraCreateTool,
+    loraUploadImagesTool,
+    loraListTool,
+    loraActivateTool,
+    loraDeleteTool,
+    loraInspectTool,
+    loraImportTool,
+    datasetExportTool,
+  ] as unknown as ToolDefinition[];
 }
