@@ -1,0 +1,171 @@
+/**
+ * Compile a catalogue once, at factory time, into one lookup structure: a map from a headline word
+ * (lower case) to every phrase that starts with it, longest first. Detection then costs one map lookup per
+ * word instead of one regex per coin. The rule regexes built from the catalogue's word lists live here too.
+ */
+import type { CatalogueContext, CoinCatalogue, CoinEntry } from './catalogue.js';
+import { anyCase } from './text.js';
+
+/**
+ * How a phrase may match:
+ * - `name`: a distinctive name, any letter case ("Bitcoin", "bitcoin").
+ * - `cased`: a name that is also a word; it must be capitalised ("Ripple").
+ * - `weak`: a common word ("Optimism"); capitalised, and with crypto context where capitals prove nothing.
+ * - `person`: a person's name ("Trump"): only "<Name> memecoins" and alike.
+ * - `ticker`: an upper-case form, with the coin's ticker flags (upper-case names such as "XRPL" are tickers too).
+ * - `block`: an exchange, company or look-alike phrase; it matches to stop a coin matching inside it.
+ */
+export type PhraseKind = 'block' | 'ticker' | 'name' | 'cased' | 'weak' | 'person';
+
+/** A catalogue coin with its flags resolved for speed. */
+export interface CompiledCoin {
+  entry: CoinEntry;
+  /** Every ticker form, upper case ("POL", "MATIC"). */
+  tickers: Set<string>;
+  tickerIsCommonWord: boolean;
+  tickerNeedsMarker: boolean;
+  tickerNeedsContext: boolean;
+  tickerLowercaseOk: boolean;
+  quoteCurrency: boolean;
+}
+
+/** One matchable phrase. */
+export interface Phrase {
+  /** Lower-case words, compared with the headline's words. */
+  words: string[];
+  /** The phrase as the catalogue writes it (for evidence and case checks). */
+  raw: string;
+  kind: PhraseKind;
+  /** The coin it means; undefined for block phrases. */
+  coin: CompiledCoin | undefined;
+  /** What the block phrase is, for evidence ("exchange Binance"). */
+  blockLabel: string;
+}
+
+/** The compiled catalogue and rule regexes, shared by every call of one detector. */
+export interface CompiledCatalogue {
+  coins: CompiledCoin[];
+  /** First word (lower case) -> phrases starting with it, longest and strongest first. */
+  index: Map<string, Phrase[]>;
+  /** Upper-case ticker -> coin, for hashtag splitting and "is the ticker in the title" checks. */
+  byTicker: Map<string, CompiledCoin>;
+  acronymStoplist: Set<string>;
+  stockTickers: Set<string>;
+  /** After a person's name: "( and Melania)* (two words)? memecoins". */
+  personNounAfter: RegExp;
+  /** After a weak alias: a possessive or a context word ("token", "price", "network"). */
+  weakContextAfter: RegExp;
+  /** After an ambiguous ticker: "token", "coin", "price". */
+  tickerNounAfter: RegExp;
+  /** Anywhere in the title: chain words that let an acronym-like ticker count ("51% attack"). */
+  chainCues: RegExp;
+  /** Text between two coin mentions that makes the first describe the second ("Solana meme coin Dogwifhat"). */
+  descriptorBetween: RegExp;
+}
+
+const PHRASE_SPLIT_RE = /\p{L}[\p{L}\p{M}\p{N}]*(?:\.(?=[\p{L}\p{N}])[\p{L}\p{M}\p{N}]+)*|\p{N}+(?:[.,](?=\p{N})\p{N}+)*[\p{L}\p{N}]*/gu;
+const KIND_STRENGTH: Record<PhraseKind, number> = { block: 6, ticker: 5, name: 4, cased: 3, weak: 2, person: 1 };
+
+function words(phrase: string): string[] {
+  return (phrase.match(PHRASE_SPLIT_RE) ?? []).map((w) => w.toLowerCase());
+}
+
+function alternation(list: readonly string[]): string {
+  // Longest first so "meme coins" wins over "meme coin".
+  return [...list]
+    .sort((a, b) => b.length - a.length)
+    .map(anyCase)
+    .join('|');
+}
+
+function buildRegexes(ctx: CatalogueContext): Pick<
+  CompiledCatalogue,
+  'personNounAfter' | 'weakContextAfter' | 'tickerNounAfter' | 'chainCues' | 'descriptorBetween'
+> {
+  const end = '(?![\\p{L}\\p{N}])';
+  const personNouns = ctx.coin_nouns.filter((n) => /meme|coins$|tokens$/i.test(n));
+  return {
+    personNounAfter: new RegExp(
+      `^(?:['’]s)?(?:\\s*(?:,|&|${anyCase('and')})\\s*\\$?\\p{Lu}[\\p{L}]*)*(?:\\s+[\\p{L}]+){0,2}?\\s+(?:${alternation(personNouns)})${end}`,
+      'u',
+    ),
+    weakContextAfter: new RegExp(`^(?:['’]s${end}|\\s*[-–]?\\s*(?:${alternation(ctx.weak_context_after)})${end})`, 'u'),
+    tickerNounAfter: new RegExp(`^\\s*(?:${alternation(['token', 'tokens', 'coin', 'coins', 'price', 'holders', 'airdrop'])})${end}`, 'u'),
+    chainCues: new RegExp(`(?<![\\p{L}\\p{N}])(?:${alternation(ctx.chain_cues)})${end}`, 'u'),
+    descriptorBetween: new RegExp(
+      `^(?:['’]s\\s*$|(?:['’]s)?[\\s-]*(?:(?:${alternation(ctx.descriptor_words)})[\\s-]*){1,3}$)`,
+      'u',
+    ),
+  };
+}
+
+function compileCoin(entry: CoinEntry): CompiledCoin {
+  return {
+    entry,
+    tickers: new Set([entry.symbol, ...(entry.tickers ?? [])]),
+    tickerIsCommonWord: entry.ticker_is_common_word === true,
+    tickerNeedsMarker: entry.ticker_needs_marker === true,
+    tickerNeedsContext: entry.ticker_needs_context === true,
+    tickerLowercaseOk: entry.ticker_lowercase_ok === true,
+    quoteCurrency: entry.quote_currency === true,
+  };
+}
+
+/** Build the lookup structure for a catalogue. Pure; call once per detector. */
+export function compileCatalogue(catalogue: CoinCatalogue): CompiledCatalogue {
+  const index = new Map<string, Phrase[]>();
+  const seen = new Set<string>();
+  const add = (raw: string, kind: PhraseKind, coin: CompiledCoin | undefined, blockLabel = ''): void => {
+    const ws = words(raw);
+    if (ws.length === 0) return;
+    // A name written with no lower-case letter ("XRPL", "BSC", "JUST") behaves like a ticker.
+    const effective: PhraseKind = kind !== 'block' && kind !== 'person' && !/\p{Ll}/u.test(raw) ? 'ticker' : kind;
+    const variants = [ws];
+    // "#EthereumClassic" and "ethereumclassic" reach us as one word: index the squashed form too.
+    if (ws.length > 1) variants.push([ws.join('')]);
+    for (const v of variants) {
+      const key = `${v.join(' ')}|${effective}|${coin?.entry.symbol ?? blockLabel}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const first = v[0] as string;
+      let list = index.get(first);
+      if (!list) index.set(first, (list = []));
+      list.push({ words: v, raw, kind: effective, coin, blockLabel });
+    }
+  };
+
+  const coins = catalogue.coins.map(compileCoin);
+  const byTicker = new Map<string, CompiledCoin>();
+  for (const coin of coins) {
+    const e = coin.entry;
+    for (const t of coin.tickers) {
+      if (!byTicker.has(t)) byTicker.set(t, coin);
+      add(t, 'ticker', coin);
+    }
+    const weak = new Set(e.weak_aliases ?? []);
+    const cased = new Set(e.cased_aliases ?? []);
+    const person = new Set(e.person_aliases ?? []);
+    for (const n of [e.name, ...e.aliases]) {
+      if (weak.has(n) || cased.has(n) || person.has(n)) continue;
+      add(n, 'name', coin);
+    }
+    for (const n of cased) add(n, 'cased', coin);
+    for (const n of weak) add(n, 'weak', coin);
+    for (const n of person) add(n, 'person', coin);
+    for (const x of e.excludes ?? []) add(x, 'block', undefined, `look-alike "${x}" (not ${e.symbol})`);
+  }
+  for (const nc of catalogue.nonCoins) {
+    for (const n of [nc.name, ...nc.aliases]) add(n, 'block', undefined, `${nc.kind} ${nc.name}, not a coin`);
+  }
+  for (const list of index.values()) {
+    list.sort((a, b) => b.words.length - a.words.length || KIND_STRENGTH[b.kind] - KIND_STRENGTH[a.kind]);
+  }
+  return {
+    coins,
+    index,
+    byTicker,
+    acronymStoplist: new Set(catalogue.context.acronym_stoplist.map((s) => s.toUpperCase())),
+    stockTickers: new Set(catalogue.context.stock_tickers.map((s) => s.toUpperCase())),
+    ...buildRegexes(catalogue.context),
+  };
+}

@@ -1,0 +1,282 @@
+/**
+ * Find the coin mentions in one piece of text (a title or a subtitle), applying the labelling rules of
+ * ../shared/eval/README.md: longest phrase wins (so "Bitcoin Cash" is not Bitcoin and "Binance Coin" is not the
+ * exchange), common-word tickers and names need proof, quote currencies are not mentions, and cashtags or
+ * "Name (TICKER)" pairs of coins we do not know still count.
+ */
+import type { CompiledCatalogue, CompiledCoin, Phrase } from './compile.js';
+import { analyseCasing, normalizeHeadline, tokenize, type Casing, type Token } from './text.js';
+
+/** One place in the text that names a coin. */
+export interface Mention {
+  /** The catalogue coin, or undefined for an unknown coin found by its cashtag or "(TICKER)". */
+  coin: CompiledCoin | undefined;
+  symbol: string;
+  name: string;
+  /** Character offsets in the normalised text. */
+  start: number;
+  end: number;
+  /** Why it counts, for people reading the result. */
+  how: string;
+  /** Written as a possessive ("Ethereum's"). */
+  possessive: boolean;
+  /** Counts only if it stands in a list next to an accepted coin ("Aster, Starknet, and Zcash"). */
+  needsList: boolean;
+}
+
+/** The mentions of one text plus the normalised text their offsets point into. */
+export interface TextMentions {
+  text: string;
+  mentions: Mention[];
+}
+
+// Between two list items: ", " / " and " / ", and " / " & " / "/" / " vs " (Portuguese/Spanish "e"/"y").
+/** Text between two items of a list of coins. */
+export const LIST_SEP_RE = /^\s*(?:,\s*(?:[aA]nd\s+|&\s*|[oO]r\s+)?|&|\/|\+|(?:[aA]nd|AND|[oO]r|vs\.?|[vV]ersus|e|y)(?=\s))\s*$/u;
+const POSSESSIVE_RE = /^(?:['’]s|(?<=s)['’])(?![\p{L}\p{N}])/u;
+const PURE_NUMBER_RE = /^\p{N}+(?:[.,]\p{N}+)*$/u;
+const UNKNOWN_TICKER_RE = /^[A-Z][A-Z0-9]{1,9}$/;
+const CASHTAG_TICKER_RE = /^[A-Za-z][A-Za-z0-9]{1,9}$/;
+
+interface Scan {
+  text: string;
+  tokens: Token[];
+  casing: Casing;
+  compiled: CompiledCatalogue;
+  /** Upper-case words of the text: "is this coin's ticker written anywhere?" */
+  upperWords: Set<string>;
+}
+
+function isCapitalised(word: string): boolean {
+  const first = word[0] ?? '';
+  return first !== first.toLowerCase();
+}
+
+function phraseAt(scan: Scan, i: number, phrase: Phrase): boolean {
+  const { tokens, text } = scan;
+  for (let k = 1; k < phrase.words.length; k++) {
+    const prev = tokens[i + k - 1];
+    const cur = tokens[i + k];
+    if (!prev || !cur || cur.lower !== phrase.words[k]) return false;
+    // Words of one phrase are separated by spaces or a hyphen ("Shiba-Inu"), or nothing inside a hashtag.
+    if (!/^[\s\-–.&]{0,3}$/.test(text.slice(prev.end, cur.start)) || text.slice(prev.end, cur.start).includes('\n')) return false;
+  }
+  return true;
+}
+
+function inParens(scan: Scan, t: Token): boolean {
+  return scan.text[t.start - 1] === '(' && scan.text[t.end] === ')';
+}
+
+function inPair(scan: Scan, t: Token): boolean {
+  // "BTC/USDT", "ETH-USD", "SOL/USDC perp".
+  const before = scan.text.slice(Math.max(0, t.start - 6), t.start);
+  const after = scan.text.slice(t.end, t.end + 6);
+  return /[A-Z0-9]\/$/.test(before) || /^\/[A-Z]{2,}/.test(after) || /^-(?:USDT?|USDC|PERP)\b/.test(after);
+}
+
+/** Proof that an ambiguous upper-case ticker is a ticker: "(S)", "$S", "#S", "S/USDT", "S token". */
+function tickerMarked(scan: Scan, t: Token): string | undefined {
+  if (t.sigil === '$') return 'cashtag';
+  if (t.sigil === '#') return 'hashtag';
+  if (inParens(scan, t)) return 'parenthesised ticker';
+  if (inPair(scan, t)) return 'trading pair';
+  if (scan.compiled.tickerNounAfter.test(scan.text.slice(t.end, t.end + 12))) return 'ticker followed by token/price';
+  return undefined;
+}
+
+type Verdict = { ok: false } | { ok: true; how: string; needsList: boolean };
+const NO: Verdict = { ok: false };
+
+function checkTicker(scan: Scan, coin: CompiledCoin, t: Token, raw: string): Verdict {
+  const marked = tickerMarked(scan, t);
+  if (t.sigil === '$' || t.sigil === '#') return { ok: true, how: marked ?? 'ticker', needsList: false };
+  const upperForm = t.text === raw.toUpperCase() && t.text !== t.text.toLowerCase();
+  if (!upperForm) {
+    // "btc", "eth": only for tickers that are not words; never in a shouted headline.
+    const lowerOk = coin.tickerLowercaseOk && t.text === t.lower && raw === raw.toUpperCase();
+    return lowerOk ? { ok: true, how: 'lower-case ticker', needsList: false } : NO;
+  }
+  const strict = coin.tickerNeedsMarker || (coin.tickerIsCommonWord && scan.casing.allCaps);
+  if (strict) {
+    if (marked) return { ok: true, how: marked, needsList: false };
+    return { ok: true, how: 'ticker in a list of coins', needsList: true };
+  }
+  if (coin.tickerNeedsContext && !marked) {
+    if (scan.compiled.chainCues.test(scan.text)) return { ok: true, how: 'ticker with chain context', needsList: false };
+    return { ok: true, how: 'ticker in a list of coins', needsList: true };
+  }
+  return { ok: true, how: marked ?? 'ticker', needsList: false };
+}
+
+function tickerWrittenNear(scan: Scan, coin: CompiledCoin, afterEnd: number): boolean {
+  for (const t of coin.tickers) if (scan.upperWords.has(t)) return true;
+  // "Velvet (VELVET)": a parenthesised ticker right after the name, even one we do not otherwise trust.
+  const m = /^\s*\(([A-Z0-9]{1,10})\)/.exec(scan.text.slice(afterEnd, afterEnd + 14));
+  return m !== null && coin.tickers.has(m[1] as string);
+}
+
+function checkPhrase(scan: Scan, phrase: Phrase, first: Token, last: Token): Verdict {
+  const coin = phrase.coin;
+  if (!coin) return first.sigil === '$' ? NO : { ok: true, how: phrase.blockLabel, needsList: false };
+  switch (phrase.kind) {
+    case 'ticker':
+      return phrase.words.length === 1 ? checkTicker(scan, coin, first, phrase.raw) : exactCase(scan, first, last);
+    case 'name':
+      return { ok: true, how: 'name', needsList: false };
+    case 'cased':
+      return isCapitalised(first.text) || first.sigil !== '' ? { ok: true, how: 'name', needsList: false } : NO;
+    case 'weak': {
+      if (!isCapitalised(first.text) && first.sigil === '') return NO;
+      if (first.sigil !== '') return { ok: true, how: 'hashtag name', needsList: false };
+      const needsProof = scan.casing.titleCase || scan.casing.allCaps || first.sentenceStart;
+      if (!needsProof) return { ok: true, how: 'capitalised name mid-sentence', needsList: false };
+      if (scan.compiled.weakContextAfter.test(scan.text.slice(last.end, last.end + 24))) {
+        return { ok: true, how: 'name with crypto context', needsList: false };
+      }
+      if (tickerWrittenNear(scan, coin, last.end)) return { ok: true, how: 'name with its ticker in the title', needsList: false };
+      return { ok: true, how: 'name in a list of coins', needsList: true };
+    }
+    case 'person':
+      if (!isCapitalised(first.text)) return NO;
+      return scan.compiled.personNounAfter.test(scan.text.slice(last.end, last.end + 48))
+        ? { ok: true, how: 'person name followed by memecoin(s)', needsList: false }
+        : NO;
+    case 'block':
+      return NO;
+  }
+}
+
+/** Multi-word upper-case phrases ("BOOK OF MEME", "SPACE ID") must be written in upper case. */
+function exactCase(scan: Scan, first: Token, last: Token): Verdict {
+  const written = scan.text.slice(first.start, last.end);
+  return written.toUpperCase() === written ? { ok: true, how: 'upper-case name', needsList: false } : NO;
+}
+
+/** A cashtag or "Name (TICKER)" for a coin the catalogue does not know. */
+function unknownCoin(scan: Scan, i: number): Mention | undefined {
+  const t = scan.tokens[i] as Token;
+  const { compiled } = scan;
+  if (t.sigil === '$' && CASHTAG_TICKER_RE.test(t.text)) {
+    const sym = t.text.toUpperCase();
+    if (compiled.stockTickers.has(sym) || compiled.acronymStoplist.has(sym)) return undefined;
+    return mention(undefined, sym, sym, t, t, 'cashtag of a coin not in the catalogue', scan);
+  }
+  if (t.sigil !== '' || !UNKNOWN_TICKER_RE.test(t.text) || !inParens(scan, t) || compiled.acronymStoplist.has(t.text)) {
+    return undefined;
+  }
+  // The name: the capitalised words right before "(".
+  const nameWords: Token[] = [];
+  for (let k = i - 1; k >= 0 && nameWords.length < 4; k--) {
+    const w = scan.tokens[k] as Token;
+    const gap = scan.text.slice(w.end, (nameWords[0] ?? t).start - (nameWords.length === 0 ? 1 : 0));
+    if (!/^\s*$/.test(gap) || !isCapitalised(w.text) || w.sigil !== '') break;
+    nameWords.unshift(w);
+  }
+  if (nameWords.length === 0) return undefined;
+  // "Securities and Exchange Commission (SEC)", "Bank of Japan (BOJ)": the ticker spells the initials, so it is
+  // an acronym, not a coin.
+  const before = scan.tokens.slice(Math.max(0, i - 8), i);
+  const capitalInitials = before.filter((w) => isCapitalised(w.text)).map((w) => w.text[0]).join('');
+  const allInitials = before.map((w) => (w.text[0] ?? '').toUpperCase()).join('');
+  if (capitalInitials.endsWith(t.text) || allInitials.endsWith(t.text)) return undefined;
+  const name = nameWords.map((w) => w.text).join(' ');
+  return mention(undefined, t.text, name, t, t, 'parenthesised ticker of a coin not in the catalogue', scan);
+}
+
+function mention(
+  coin: CompiledCoin | undefined,
+  symbol: string,
+  name: string,
+  first: Token,
+  last: Token,
+  how: string,
+  scan: Scan,
+  needsList = false,
+): Mention {
+  const start = first.start - (first.sigil ? 1 : 0);
+  return {
+    coin,
+    symbol,
+    name,
+    start,
+    end: last.end,
+    how,
+    possessive: POSSESSIVE_RE.test(scan.text.slice(last.end, last.end + 3)),
+    needsList,
+  };
+}
+
+/** "660 USDT" and "BTC/USDT" quote a price; they are not about the stablecoin. */
+function isQuote(scan: Scan, m: Mention, tokenIndex: number, others: boolean): boolean {
+  const t = scan.tokens[tokenIndex] as Token;
+  if (!m.coin?.quoteCurrency || t.text !== t.text.toUpperCase() || t.sigil !== '') return false;
+  if (/[A-Za-z0-9]\s?[/-]\s?$/.test(scan.text.slice(Math.max(0, t.start - 3), t.start))) return true;
+  const prev = scan.tokens[tokenIndex - 1];
+  return others && prev !== undefined && PURE_NUMBER_RE.test(prev.text) && /^\s+$/.test(scan.text.slice(prev.end, t.start));
+}
+
+/** Accept list-dependent mentions that stand next to an accepted one, repeatedly, then drop the rest. */
+function resolveLists(text: string, mentions: Mention[]): Mention[] {
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (let k = 0; k < mentions.length; k++) {
+      const m = mentions[k] as Mention;
+      if (!m.needsList) continue;
+      const prev = mentions[k - 1];
+      const next = mentions[k + 1];
+      const joined = (a: Mention | undefined, b: Mention | undefined): boolean =>
+        a !== undefined && b !== undefined && LIST_SEP_RE.test(text.slice(a.end, b.start));
+      if ((prev && !prev.needsList && joined(prev, m)) || (next && !next.needsList && joined(m, next))) {
+        m.needsList = false;
+        m.how = m.how.replace('in a list of coins', 'listed with other coins');
+        changed = true;
+      }
+    }
+  }
+  return mentions.filter((m) => !m.needsList);
+}
+
+/** Every coin mention of `raw` (a title or subtitle), in reading order. */
+export function findMentions(compiled: CompiledCatalogue, raw: string): TextMentions {
+  const text = normalizeHeadline(raw);
+  const isKnown = (upper: string): boolean => compiled.byTicker.has(upper);
+  const tokens = tokenize(text, isKnown);
+  const upperWords = new Set<string>();
+  for (const t of tokens) if (t.text === t.text.toUpperCase() && /\p{Lu}/u.test(t.text)) upperWords.add(t.text);
+  const scan: Scan = { text, tokens, casing: analyseCasing(tokens), compiled, upperWords };
+
+  const found: Array<{ m: Mention; tokenIndex: number }> = [];
+  for (let i = 0; i < tokens.length; ) {
+    const t = tokens[i] as Token;
+    let consumed = 0;
+    for (const phrase of compiled.index.get(t.lower) ?? []) {
+      if (!phraseAt(scan, i, phrase)) continue;
+      const last = tokens[i + phrase.words.length - 1] as Token;
+      const verdict = checkPhrase(scan, phrase, t, last);
+      if (!verdict.ok) continue;
+      consumed = phrase.words.length;
+      if (phrase.coin) {
+        const e = phrase.coin.entry;
+        const written = text.slice(t.start - (t.sigil ? 1 : 0), last.end);
+        const how = `"${written}" (${verdict.how})`;
+        found.push({ m: mention(phrase.coin, e.symbol, e.name, t, last, how, scan, verdict.needsList), tokenIndex: i });
+      }
+      break;
+    }
+    if (consumed === 0) {
+      const unknown = unknownCoin(scan, i);
+      if (unknown) {
+        unknown.how = `"${text.slice(unknown.start, unknown.end)}" (${unknown.how})`;
+        found.push({ m: unknown, tokenIndex: i });
+      }
+      consumed = 1;
+    }
+    i += consumed;
+  }
+
+  const others = (m: Mention): boolean => found.some((f) => f.m.symbol !== m.symbol && !f.m.coin?.quoteCurrency);
+  const kept = found.filter((f) => !isQuote(scan, f.m, f.tokenIndex, others(f.m))).map((f) => f.m);
+  return { text, mentions: resolveLists(text, kept) };
+}
