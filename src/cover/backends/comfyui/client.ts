@@ -242,6 +242,22 @@ export function createComfyClient(opts: ComfyClientOptions): ComfyClient {
   let connecting: Promise<boolean> | undefined;
   const messageListeners = new Set<(ev: ComfyWsEvent) => void>();
   const closeListeners = new Set<() => void>();
+  /**
+   * Events that arrive between `POST /prompt` and `follow()` (the server starts at once; the first progress
+   * events can beat the HTTP answer). Keyed by the prompt id we chose; replayed by `follow`, dropped after a minute.
+   */
+  const early = new Map<string, ComfyWsEvent[]>();
+  const EARLY_CAP = 500;
+  const EARLY_TTL_MS = 60_000;
+  function bufferEarly(promptId: string): void {
+    early.set(promptId, []);
+    setTimeout(() => early.delete(promptId), EARLY_TTL_MS).unref();
+  }
+  messageListeners.add((ev) => {
+    const id = ev.data.prompt_id;
+    const buf = typeof id === 'string' ? early.get(id) : undefined;
+    if (buf && buf.length < EARLY_CAP) buf.push(ev);
+  });
 
   function connect(): Promise<boolean> {
     if (socketOpen) return Promise.resolve(true);
@@ -309,10 +325,19 @@ export function createComfyClient(opts: ComfyClientOptions): ComfyClient {
 
   // --- queue, history, follow ---
   async function queuePrompt(workflow: ComfyWorkflow, q: QueueOptions = {}): Promise<QueuedPrompt> {
-    const body: Record<string, unknown> = { prompt: workflow, client_id: clientId, prompt_id: q.promptId ?? randomUUID() };
+    const chosenId = q.promptId ?? randomUUID();
+    const body: Record<string, unknown> = { prompt: workflow, client_id: clientId, prompt_id: chosenId };
     if (q.front) body.front = true;
     if (q.extraData) body.extra_data = q.extraData;
-    const res = await request('POST', 'prompt', { json: body });
+    bufferEarly(chosenId);
+    let res: Response;
+    try {
+      res = await request('POST', 'prompt', { json: body });
+    } catch (e) {
+      early.delete(chosenId);
+      throw e;
+    }
+    if (!res.ok) early.delete(chosenId);
     if (res.status === 400) {
       const text = await res.text();
       let parsedBody: unknown = text;
@@ -329,6 +354,11 @@ export function createComfyClient(opts: ComfyClientOptions): ComfyClient {
     if (!res.ok) throw await failed(res, 'POST', 'prompt');
     const ok = parse(QueuedPromptSchema, await res.json().catch(() => undefined), 'POST /prompt');
     const nodeErrors = ok.node_errors && !Array.isArray(ok.node_errors) ? ok.node_errors : {};
+    // Servers older than client-chosen ids make their own; buffer under that one from now on.
+    if (ok.prompt_id !== chosenId) {
+      early.delete(chosenId);
+      bufferEarly(ok.prompt_id);
+    }
     return { promptId: ok.prompt_id, number: ok.number, nodeErrors };
   }
 
@@ -418,6 +448,9 @@ export function createComfyClient(opts: ComfyClientOptions): ComfyClient {
         poke();
       }
     };
+    const missed = early.get(promptId) ?? [];
+    early.delete(promptId);
+    for (const ev of missed) onMessage(ev);
     messageListeners.add(onMessage);
     closeListeners.add(poke);
     f.abortSignal?.addEventListener('abort', poke);

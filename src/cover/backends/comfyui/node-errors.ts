@@ -31,7 +31,8 @@ type ErrorObj = z.infer<typeof ErrorObjSchema>;
 function describe(e: ErrorObj): string {
   const message = e.message?.trim() || e.type || 'error';
   const details = e.details?.trim();
-  return details && details !== message ? `${message}: ${details}` : message;
+  if (!details || details === message) return message;
+  return /[.!?]$/.test(message) ? `${message} ${details}` : `${message}: ${details}`;
 }
 
 const sentence = (s: string): string => (/[.!?]$/.test(s) ? s : `${s}.`);
