@@ -174,8 +174,8 @@ export interface ModelRef {
 export function parseModelRef(ref: string): ModelRef {
   const m = /^([^/\s:]+)\/([^/\s:]+)(?::([^\s]+))?$/.exec(ref.trim());
   if (!m?.[1] || !m[2]) {
-    throw new LoraloopError('INVALID_INPUT', `"${ref}" is not a Replicate model reference.`, {
-      hint: 'Use owner/name or owner/name:version, e.g. ostris/flux-dev-lora-trainer:<64-hex version id>.',
+    throw new LoraloopError('INVALID_INPUT', `"${ref}" is not a Replicate model reference (expected owner/name or owner/name:version).`, {
+      hint: 'For example ostris/flux-dev-lora-trainer:<64-hex version id>.',
     });
   }
   return { owner: m[1], name: m[2], version: m[3] };
