@@ -6,7 +6,7 @@
  */
 import type { ParsedHeader } from './header.js';
 import { SCALAR_DTYPES } from './dtypes.js';
-import { classifyKey, componentOf, type Component, type KeyStyle } from './keys.js';
+import { classifyKey, componentOf, moduleOf, type Component, type KeyStyle } from './keys.js';
 
 /** Where one `.alpha` scalar lives in the file. */
 export interface AlphaRef {
@@ -133,7 +133,7 @@ export function collectKeyStats(header: ParsedHeader): KeyStats {
     const rank = t.shape[0];
     if (rank !== undefined && rank > 0 && t.shape.length >= 2) bump(s.ranks, rank);
     const inFeatures = t.shape.length >= 2 ? t.shape[1] : undefined;
-    const { component, path } = componentOf(key.module);
+    const { component, path } = componentOf(moduleOf(t.name, key));
     bump(s.modulesByComponent, component);
     if (inFeatures === undefined) continue;
 

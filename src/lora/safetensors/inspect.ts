@@ -37,14 +37,20 @@ export async function inspectSafetensorsFile(path: string): Promise<LoraInspecti
     throw openError(path, cause);
   }
   try {
-    const { size } = await fh.stat();
-    if (!Number.isSafeInteger(size)) throw openError(path, new Error('not a regular file'));
+    const info = await fh.stat();
+    if (!info.isFile()) {
+      throw new LoraloopError('INVALID_INPUT', `${path} is not a regular file.`, { hint: 'Give the path of a .safetensors file.' });
+    }
+    const size = info.size;
     const first = await readAt(fh, 0, Math.min(8, size));
     const n = readHeaderLength(first, size);
     const header = parseHeader(await readAt(fh, 8, n), size);
     const stats = collectKeyStats(header);
     const alphas = await readAlphas(fh, stats.alphas);
     return assemble(header, stats, alphas);
+  } catch (e) {
+    if (e instanceof LoraloopError) throw e;
+    throw openError(path, e);
   } finally {
     await fh.close();
   }

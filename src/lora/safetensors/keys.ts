@@ -13,51 +13,61 @@ export type KeyRole = 'down' | 'up' | 'alpha';
 /** Model components a LoRA can adapt (diffusers pipeline names). */
 export type Component = LoraComponent;
 
-/** A tensor name split into its module path and its LoRA role. */
+/** How a tensor name reads as a LoRA key. Shared, frozen objects: classifying allocates nothing. */
 export interface ClassifiedKey {
-  role: KeyRole;
+  readonly role: KeyRole;
   /** Undefined for `.alpha`, which several styles share. */
-  style: KeyStyle | undefined;
-  /** The key without its LoRA suffix: the adapted module. */
-  module: string;
+  readonly style: KeyStyle | undefined;
+  /** Characters to cut from the end of the name to get the adapted module's path. */
+  readonly suffixLength: number;
+}
+
+function rule(suffix: string, role: KeyRole, style: KeyStyle | undefined): readonly [string, ClassifiedKey] {
+  return [suffix, Object.freeze({ role, style, suffixLength: suffix.length })];
 }
 
 /**
- * Suffix table, longest/most specific first so `.lora_A.default.weight` wins over shorter forms.
- * `_lora.down.weight` must come after `.lora.down.weight` is ruled out: both end in `lora.down.weight`
- * and only the character before `lora` differs.
+ * Suffix table, most common first. `_lora.down.weight` and `.lora.down.weight` differ only in the
+ * character before `lora`, so each is matched with its separator.
  */
-const SUFFIXES: ReadonlyArray<readonly [string, KeyRole, KeyStyle | undefined]> = [
-  ['.lora_down.weight', 'down', 'kohya'],
-  ['.lora_up.weight', 'up', 'kohya'],
-  ['.alpha', 'alpha', undefined],
-  ['.lora_A.weight', 'down', 'peft'],
-  ['.lora_B.weight', 'up', 'peft'],
-  ['.lora_A.default.weight', 'down', 'peft'],
-  ['.lora_B.default.weight', 'up', 'peft'],
-  ['.lora.down.weight', 'down', 'diffusers'],
-  ['.lora.up.weight', 'up', 'diffusers'],
-  ['.lora_linear_layer.down.weight', 'down', 'diffusers'],
-  ['.lora_linear_layer.up.weight', 'up', 'diffusers'],
-  ['_lora.down.weight', 'down', 'diffusers-legacy'],
-  ['_lora.up.weight', 'up', 'diffusers-legacy'],
+const SUFFIXES: ReadonlyArray<readonly [string, ClassifiedKey]> = [
+  rule('.lora_down.weight', 'down', 'kohya'),
+  rule('.lora_up.weight', 'up', 'kohya'),
+  rule('.alpha', 'alpha', undefined),
+  rule('.lora_A.weight', 'down', 'peft'),
+  rule('.lora_B.weight', 'up', 'peft'),
+  rule('.lora_A.default.weight', 'down', 'peft'),
+  rule('.lora_B.default.weight', 'up', 'peft'),
+  rule('.lora.down.weight', 'down', 'diffusers'),
+  rule('.lora.up.weight', 'up', 'diffusers'),
+  rule('.lora_linear_layer.down.weight', 'down', 'diffusers'),
+  rule('.lora_linear_layer.up.weight', 'up', 'diffusers'),
+  rule('_lora.down.weight', 'down', 'diffusers-legacy'),
+  rule('_lora.up.weight', 'up', 'diffusers-legacy'),
 ];
 
 /** cloneofsimo lora_diffusion keys: `<target>:<index>:down|up`, module identity is only an index. */
-const CLONEOFSIMO = /^([A-Za-z_][A-Za-z0-9_]*):(\d+):(down|up)$/;
+const CLONEOFSIMO = /^[A-Za-z_][A-Za-z0-9_]*:\d+:(down|up)$/;
+const CLONE_DOWN: ClassifiedKey = Object.freeze({ role: 'down', style: 'cloneofsimo', suffixLength: ':down'.length });
+const CLONE_UP: ClassifiedKey = Object.freeze({ role: 'up', style: 'cloneofsimo', suffixLength: ':up'.length });
 
 /** Returns how a tensor name reads as a LoRA key, or undefined when it is not one. */
 export function classifyKey(name: string): ClassifiedKey | undefined {
-  for (const [suffix, role, style] of SUFFIXES) {
-    if (name.endsWith(suffix)) return { role, style, module: name.slice(0, name.length - suffix.length) };
+  for (const [suffix, key] of SUFFIXES) {
+    if (name.endsWith(suffix)) return key;
   }
   const last = name.charCodeAt(name.length - 1);
   // 'n' (down) or 'p' (up): only then pay for the regex.
   if ((last === 0x6e || last === 0x70) && name.includes(':')) {
     const m = CLONEOFSIMO.exec(name);
-    if (m) return { role: m[3] === 'down' ? 'down' : 'up', style: 'cloneofsimo', module: `${m[1]}:${m[2]}` };
+    if (m) return m[1] === 'down' ? CLONE_DOWN : CLONE_UP;
   }
   return undefined;
+}
+
+/** The adapted module's path: the name without its LoRA suffix. */
+export function moduleOf(name: string, key: ClassifiedKey): string {
+  return name.slice(0, name.length - key.suffixLength);
 }
 
 /** Dotted prefixes of diffusers/PEFT saves and what they adapt. */

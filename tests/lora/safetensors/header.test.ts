@@ -137,8 +137,9 @@ describe('valid layouts the format allows', () => {
     expect(r.tensors.total_bytes).toBe(size);
   });
 
-  it('reports a missing file as NOT_FOUND', async () => {
+  it('reports a missing file as NOT_FOUND and a directory as INVALID_INPUT', async () => {
     await expect(inspectSafetensorsFile(join(dir, 'nope.safetensors'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(inspectSafetensorsFile(dir)).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringMatching(/not a regular file/) });
   });
 
   it('round-trips the writer: offsets tile the data section and bytes come back', () => {
