@@ -181,6 +181,9 @@ describe('ComfyUI emulator', () => {
     const sock = await listen(emu.url, 'c');
     await post(emu.url, '/prompt', { prompt: graph({ steps: 50 }), client_id: 'c', prompt_id: 'long' });
     await waitFor(() => sock.msgs.some((m) => m.type === 'progress'));
+    const queue = (await (await fetch(`${emu.url}/queue`)).json()) as { queue_running: unknown[][]; queue_pending: unknown[] };
+    expect(queue.queue_running[0]?.[1]).toBe('long');
+    expect(queue.queue_pending).toEqual([]);
     await post(emu.url, '/interrupt', { prompt_id: 'someone-else' });
     await post(emu.url, '/interrupt', { prompt_id: 'long' });
     await waitFor(() => emu.state.history.has('long'));
@@ -192,6 +195,16 @@ describe('ComfyUI emulator', () => {
     expect(h?.status).toMatchObject({ status_str: 'error', completed: false });
     expect(h?.status.messages.at(-1)?.[0]).toBe('execution_interrupted');
     expect(sock.msgs.some((m) => m.type === 'execution_interrupted' && m.data.node_type === 'KSampler')).toBe(true);
+    // without a prompt id: whatever runs, and nothing when idle
+    await post(emu.url, '/prompt', { prompt: graph({ steps: 50, seed: 2 }), client_id: 'c', prompt_id: 'next' });
+    await waitFor(() => emu.state.running() === 'next');
+    await fetch(`${emu.url}/interrupt`, { method: 'POST' });
+    await waitFor(() => emu.state.history.has('next'));
+    await fetch(`${emu.url}/api/interrupt`, { method: 'POST' });
+    expect(emu.state.interrupts.slice(2)).toEqual([
+      { promptId: undefined, hit: true },
+      { promptId: undefined, hit: false },
+    ]);
     sock.ws.close();
   });
 

@@ -65,6 +65,8 @@ export interface ComfyClientOptions {
   requestTimeoutMs?: number;
   /** WebSocket open timeout (default 5 s). */
   connectTimeoutMs?: number;
+  /** While following without a socket, try to reopen it this often (default 10 s). */
+  reconnectIntervalMs?: number;
 }
 
 /** Options for one `POST /prompt`. */
@@ -152,6 +154,7 @@ export function createComfyClient(opts: ComfyClientOptions): ComfyClient {
   const maxPollFailures = opts.maxPollFailures ?? 3;
   const requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
   const connectTimeoutMs = opts.connectTimeoutMs ?? 5000;
+  const reconnectIntervalMs = opts.reconnectIntervalMs ?? 10_000;
   const base = opts.baseUrl.endsWith('/') ? opts.baseUrl : `${opts.baseUrl}/`;
   const server = opts.baseUrl.replace(/\/+$/, '');
 
@@ -240,6 +243,7 @@ export function createComfyClient(opts: ComfyClientOptions): ComfyClient {
   let socket: WebSocketLike | undefined;
   let socketOpen = false;
   let connecting: Promise<boolean> | undefined;
+  let lastConnectAt = Number.NEGATIVE_INFINITY;
   const messageListeners = new Set<(ev: ComfyWsEvent) => void>();
   const closeListeners = new Set<() => void>();
   /**
@@ -262,6 +266,7 @@ export function createComfyClient(opts: ComfyClientOptions): ComfyClient {
   function connect(): Promise<boolean> {
     if (socketOpen) return Promise.resolve(true);
     if (connecting) return connecting;
+    lastConnectAt = now();
     connecting = new Promise<boolean>((resolve) => {
       const wsUrl = url('ws', { clientId });
       wsUrl.protocol = wsUrl.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -486,7 +491,11 @@ export function createComfyClient(opts: ComfyClientOptions): ComfyClient {
             });
           }
         }
-        if (!socketOpen) polled = true;
+        if (!socketOpen) {
+          polled = true;
+          // A proxy that dropped the socket may take it back; events beat polling when it does.
+          if (now() - lastConnectAt >= reconnectIntervalMs) void connect();
+        }
         // After a "done" event the history entry lands within milliseconds; otherwise the socket (or the poll) paces us.
         const waitMs = terminalSeen ? Math.min(pollMs, 100) : socketOpen && failures === 0 ? safetyPollMs : pollMs;
         await new Promise<void>((resolve) => {

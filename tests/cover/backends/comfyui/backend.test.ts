@@ -173,7 +173,7 @@ describe('ComfyUI backend', () => {
   it('falls back to polling /history when the WebSocket drops, and still returns the image', async () => {
     const { emu, backend } = await setup({ stepMs: 15 });
     emu.faults.dropWsAtStep = 2;
-    const out = await backend.generate(req({ checkpoint: 'sd_xl_base_1.0', steps: 8 }));
+    const out = await backend.generate(req({ checkpoint: 'sd_xl_base_1.0', steps: 20 }));
     expect(out.images).toHaveLength(1);
     expect(await sharp(out.images[0]?.png).metadata()).toMatchObject({ width: 96, height: 64 });
     expect(out.warnings.join(' ')).toContain('the result was polled from /history');
