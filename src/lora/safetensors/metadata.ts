@@ -133,12 +133,14 @@ export interface TriggerResult {
 /**
  * Trigger words, strongest source first; duplicates (case- and `_`/space-insensitive) are dropped.
  * 1. `modelspec.trigger_phrase`, split on commas: the trainer was told this phrase.
- * 2. ss_tag_frequency directories named `<repeats>_<name>` (kohya/ai-toolkit convention): `<name>`
- *    counts when it is itself one of that directory's caption tags. ai-toolkit writes exactly
- *    `{"1_<trigger>": {"<trigger>": 1}}` when a trigger word is configured; in kohya it means every
- *    caption carried the class token. A directory name that never occurs in its captions is only a
- *    folder label, so it is not reported.
- * 3. `ss_output_name` (the run name) is a weak hint, used only when 1 and 2 found nothing, and then only
+ * 2. kohya `ss_datasets[].subsets[].class_tokens` of non-regularisation subsets (TOML dataset configs,
+ *    which is how loraloop's kohya export passes the trigger word).
+ * 3. ss_tag_frequency directories named `<repeats>_<name>` (kohya/ai-toolkit folder convention):
+ *    `<name>` counts when it is itself one of that directory's caption tags (ai-toolkit writes exactly
+ *    `{"1_<trigger>": {"<trigger>": 1}}` for a configured trigger), or when it occurs as whole words in
+ *    the captions of at least half the directory's images (img_count from ss_dataset_dirs). A folder
+ *    name that the captions do not carry is only a label, so it is not reported.
+ * 4. `ss_output_name` (the run name) is a weak hint, used only when 1-3 found nothing, and then only
  *    if it occurs among the caption tags, or if there are no caption tags to check it against.
  */
 export function triggerWords(meta: Record<string, string>, dirs: Map<string, Map<string, number>> | undefined): TriggerResult {
@@ -159,16 +161,35 @@ export function triggerWords(meta: Record<string, string>, dirs: Map<string, Map
     evidence.push(`trigger_words: modelspec.trigger_phrase="${meta['modelspec.trigger_phrase']}"`);
   }
 
+  for (const tokens of classTokens(meta)) {
+    if (add(tokens)) evidence.push(`trigger_words: ss_datasets subset class_tokens="${tokens}"`);
+  }
+
+  const imgCounts = datasetDirImageCounts(meta);
   const allTags = new Set<string>();
   if (dirs) {
     for (const [dir, counts] of dirs) {
-      const normTags = new Set([...counts.keys()].map(norm));
-      normTags.forEach((t) => allTags.add(t));
+      const normTags = new Map<string, number>();
+      for (const [t, n] of counts) {
+        const k = norm(t);
+        normTags.set(k, (normTags.get(k) ?? 0) + n);
+        allTags.add(k);
+      }
       const m = /^\d+_(.+)$/.exec(dir.split(/[\\/]/).pop() ?? dir);
       const name = m?.[1]?.trim();
       if (!name) continue;
-      if (normTags.has(norm(name))) {
+      const key = norm(name);
+      if (normTags.has(key)) {
         if (add(name)) evidence.push(`trigger_words: dataset dir "${dir}" names "${name}", which is one of its caption tags (ss_tag_frequency)`);
+        continue;
+      }
+      const images = imgCounts.get(dir);
+      if (images === undefined || images <= 0) continue;
+      const re = new RegExp(`(^|\\W)${escapeRegExp(key)}($|\\W)`);
+      let covered = 0;
+      for (const [t, n] of normTags) if (re.test(t)) covered += n;
+      if (covered * 2 >= images && add(name)) {
+        evidence.push(`trigger_words: dataset dir "${dir}" names "${name}", which occurs in ${covered} of its ${images} captions (ss_tag_frequency, ss_dataset_dirs)`);
       }
     }
   }
@@ -187,6 +208,52 @@ export function triggerWords(meta: Record<string, string>, dirs: Map<string, Map
       }
     }
   }
-  if (words.length === 0) evidence.push('trigger_words: none found in modelspec.trigger_phrase, ss_tag_frequency or ss_output_name');
+  if (words.length === 0) evidence.push('trigger_words: none found in modelspec.trigger_phrase, ss_datasets, ss_tag_frequency or ss_output_name');
   return { words, evidence };
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function parseJsonValue(raw: string | undefined): unknown {
+  if (!raw) return undefined;
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function asRecord(v: unknown): Record<string, unknown> | undefined {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+/** class_tokens of every non-regularisation subset in kohya's ss_datasets (a JSON array of datasets). */
+function classTokens(meta: Record<string, string>): string[] {
+  const datasets = parseJsonValue(meta['ss_datasets']);
+  if (!Array.isArray(datasets)) return [];
+  const out: string[] = [];
+  for (const ds of datasets) {
+    const subsets = asRecord(ds)?.['subsets'];
+    if (!Array.isArray(subsets)) continue;
+    for (const sub of subsets) {
+      const r = asRecord(sub);
+      const tokens = r?.['class_tokens'];
+      if (typeof tokens === 'string' && tokens.trim() && r?.['is_reg'] !== true) out.push(tokens.trim());
+    }
+  }
+  return out;
+}
+
+/** img_count per dataset directory from ss_dataset_dirs (`{"<dir>": {"n_repeats", "img_count"}}`). */
+function datasetDirImageCounts(meta: Record<string, string>): Map<string, number> {
+  const out = new Map<string, number>();
+  const dirs = asRecord(parseJsonValue(meta['ss_dataset_dirs']));
+  if (!dirs) return out;
+  for (const [dir, info] of Object.entries(dirs)) {
+    const n = asRecord(info)?.['img_count'];
+    if (typeof n === 'number' && Number.isFinite(n)) out.set(dir, n);
+  }
+  return out;
 }

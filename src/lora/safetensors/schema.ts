@@ -62,7 +62,7 @@ export const LoraInspectionSchema = z
       .describe('Metadata values that are small JSON objects/arrays (e.g. ss_network_args, ss_dataset_dirs, software), parsed. ss_tag_frequency is summarised in tags instead.'),
     trigger_words: z
       .array(z.string())
-      .describe('Words to put in the prompt: modelspec.trigger_phrase, then ss_tag_frequency <n>_<name> dirs whose name is a caption tag, then ss_output_name as a weak fallback. See evidence for the source of each.'),
+      .describe('Words to put in the prompt: modelspec.trigger_phrase, then kohya ss_datasets class_tokens, then ss_tag_frequency <n>_<name> dirs whose name the captions carry, then ss_output_name as a weak fallback. See evidence for the source of each.'),
     tags: z.array(z.string()).describe('Up to 20 most frequent caption tags from ss_tag_frequency (or modelspec.tags), most frequent first.'),
     warnings: z.array(z.string()).describe('Things a user should know: mixed ranks or alphas, metadata that contradicts the weights, unpaired weights.'),
     evidence: z.array(z.string()).describe('One sentence per decision naming the keys, shapes or metadata that decided each field.'),

@@ -59,6 +59,27 @@ describe('trigger words', () => {
     expect(r.words).toEqual(['sks dog']);
   });
 
+  it('kohya ss_datasets class_tokens of training subsets are triggers; regularisation subsets are not', () => {
+    const meta = {
+      ss_datasets: JSON.stringify([
+        { subsets: [{ image_dir: 'logos', class_tokens: 'ohwx coin', is_reg: false }, { image_dir: 'reg', class_tokens: 'coin', is_reg: true }] },
+      ]),
+      ss_output_name: 'ignored_run_name',
+    };
+    expect(triggerWords(meta, undefined).words).toEqual(['ohwx coin']);
+  });
+
+  it('a <repeats>_<name> dir with sentence captions counts when half its images mention the name', () => {
+    const captions = { 'a photo of ohwx dog on grass': 1, 'ohwx dog sleeping': 1, 'a cat': 1, 'ohwx dogma book': 1 };
+    const mk = (imgs: number) => ({
+      ss_tag_frequency: freq({ '10_ohwx dog': captions }),
+      ss_dataset_dirs: JSON.stringify({ '10_ohwx dog': { n_repeats: 10, img_count: imgs } }),
+    });
+    // 2 whole-word mentions ("ohwx dogma" does not count): enough for 4 images, not for 5.
+    expect(triggerWords(mk(4), readTagFrequency(mk(4))).words).toEqual(['ohwx dog']);
+    expect(triggerWords(mk(5), readTagFrequency(mk(5))).words).toEqual([]);
+  });
+
   it('ss_output_name is used only as a fallback, and only if captions do not contradict it', () => {
     const withTag = { ss_output_name: 'btc_cover', ss_tag_frequency: freq({ img: { 'btc cover': 2, coin: 5 } }) };
     expect(triggerWords(withTag, readTagFrequency(withTag)).words).toEqual(['btc_cover']);
