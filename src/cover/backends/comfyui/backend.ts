@@ -43,7 +43,8 @@ const DEFAULTS: Record<BaseModel, { steps: number; cfg: number; sampler: string;
 /** Guess the family from a file name; a guess, so the request's `baseModel` always wins. */
 export function inferBaseModel(name: string): BaseModel {
   if (/flux/i.test(name)) return 'flux';
-  if (/xl|pony|illustrious|noob/i.test(name)) return 'sdxl';
+  // "XL" as its own token or a name suffix (sd_xl_base, juggernautXL_v9), not inside a word (flexlora, pixel).
+  if (/sdxl|[^a-z]xl|xl([^a-z]|$)|pony|illustrious|noob/i.test(name)) return 'sdxl';
   return 'sd15';
 }
 

@@ -145,6 +145,7 @@ const MAX_BODY_QUOTE = 300;
 /** Create a client for one server. No I/O happens until a method is called. */
 export function createComfyClient(opts: ComfyClientOptions): ComfyClient {
   const doFetch = opts.fetch ?? globalThis.fetch;
+  // `ws` types its handlers with its own event classes; at runtime it is exactly the WHATWG shape we use.
   const WS = opts.WebSocketImpl ?? (WebSocket as unknown as WebSocketConstructor);
   const now = opts.now ?? Date.now;
   const clientId = opts.clientId ?? randomUUID();
@@ -156,6 +157,11 @@ export function createComfyClient(opts: ComfyClientOptions): ComfyClient {
   const connectTimeoutMs = opts.connectTimeoutMs ?? 5000;
   const reconnectIntervalMs = opts.reconnectIntervalMs ?? 10_000;
   const base = opts.baseUrl.endsWith('/') ? opts.baseUrl : `${opts.baseUrl}/`;
+  if (!URL.canParse(base) || !/^https?:$/.test(new URL(base).protocol)) {
+    throw new LoraloopError('CONFIG_INVALID', `"${opts.baseUrl}" is not a ComfyUI URL.`, {
+      hint: 'Use http://host:8188 (or an https reverse-proxy URL) in COMFYUI_URLS.',
+    });
+  }
   const server = opts.baseUrl.replace(/\/+$/, '');
 
   const url = (path: string, query?: Record<string, string>): URL => {
@@ -172,7 +178,7 @@ export function createComfyClient(opts: ComfyClientOptions): ComfyClient {
       body = JSON.stringify(init.json);
     }
     try {
-      return await doFetch(url(path, init.query), { method, headers, body, signal: AbortSignal.timeout(requestTimeoutMs) });
+      return await doFetch(url(path, init.query).toString(), { method, headers, body, signal: AbortSignal.timeout(requestTimeoutMs) });
     } catch (e) {
       if (e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError')) {
         throw new LoraloopError('TIMEOUT', `ComfyUI at ${server} did not answer ${method} ${path} within ${requestTimeoutMs} ms.`, {

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
-import { createComfyBackend, type ComfyBackendOptions } from '../../../../src/cover/backends/comfyui/backend.js';
+import { createComfyBackend, inferBaseModel, type ComfyBackendOptions } from '../../../../src/cover/backends/comfyui/backend.js';
 import { LoraloopError } from '../../../../src/core/errors.js';
 import type { GenerateRequest } from '../../../../src/cover/backends/types.js';
 import { startComfyEmulator, type ComfyEmulator, type ComfyEmulatorOptions, type EmulatedWorkflow } from '../../../emulators/comfyui.js';
@@ -236,5 +236,12 @@ describe('ComfyUI backend', () => {
       'width 100 is not a multiple of 8; used 96.',
     ]);
     expect(await sharp(out.images[0]?.png).metadata()).toMatchObject({ width: 96 });
+  });
+});
+
+describe('inferBaseModel', () => {
+  it('reads the family from common checkpoint names', () => {
+    expect(['sd_xl_base_1.0.safetensors', 'juggernautXL_v9.safetensors', 'xl/juggernaut.safetensors', 'ponyDiffusionV6XL.safetensors'].map(inferBaseModel)).toEqual(['sdxl', 'sdxl', 'sdxl', 'sdxl']);
+    expect(['flux1-dev-fp8.safetensors', 'v1-5-pruned-emaonly.safetensors', 'flexlora_pixel.safetensors'].map(inferBaseModel)).toEqual(['flux', 'sd15', 'sd15']);
   });
 });

@@ -87,6 +87,11 @@ describe('ComfyUI client', () => {
     expect(count()).toBe(2);
   });
 
+  it('refuses a base URL that is not http(s) before any request', () => {
+    expect(() => createComfyClient({ baseUrl: 'gpu-box:8188' })).toThrow(/is not a ComfyUI URL/);
+    expect(() => createComfyClient({ baseUrl: 'ftp://gpu-box' })).toThrow(LoraloopError);
+  });
+
   it('says which server is unreachable', async () => {
     const { client, emu } = await setup();
     await emu.faults.goDown();
