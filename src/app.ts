@@ -6,6 +6,7 @@ import { createCoinDetector, type CoinDetector } from './cover/coins/detect.js';
 import type { LoraResolver } from './cover/lora-resolver.js';
 import { createCoverRenderer, type CoverRenderer } from './cover/render/renderer.js';
 import { createLoraResolver } from './lora/registry.js';
+import { createTrainingRunner, type TrainingRunner, type TrainingRunnerOptions } from './lora/training/runner.js';
 import { createStore, type Store } from './store/index.js';
 import { createToolRegistry, type ToolRegistry } from './tools/registry.js';
 import { allTools } from './tools/index.js';
@@ -25,6 +26,10 @@ export interface Services {
   coins: { catalogue: CoinCatalogue; detector: CoinDetector };
   renderer: CoverRenderer;
   loraResolver: LoraResolver;
+  /** Poll interval, lease and webhook URL of the training runner (tests shorten them). */
+  trainingOptions: TrainingRunnerOptions;
+  /** This app's training job runner, created on first use; long-lived faces call `.start()`. */
+  trainingRunner: () => TrainingRunner;
 }
 
 export interface App {
@@ -43,6 +48,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
   const now = overrides.now ?? (() => new Date());
   const store = overrides.store ?? createStore(config.home, now);
   const catalogue = overrides.coins?.catalogue ?? loadCoinCatalogue();
+  let trainingRunner: TrainingRunner | undefined;
   const services: Services = {
     config,
     logger,
@@ -53,9 +59,12 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     coins: overrides.coins ?? { catalogue, detector: createCoinDetector(catalogue) },
     renderer: overrides.renderer ?? createCoverRenderer(),
     loraResolver: overrides.loraResolver ?? createLoraResolver(store),
+    trainingOptions: overrides.trainingOptions ?? {},
+    trainingRunner: overrides.trainingRunner ?? (() => (trainingRunner ??= createTrainingRunner(services))),
   };
   const tools = createToolRegistry(allTools());
-  const closers: Array<() => Promise<void> | void> = [() => store.close()];
+  // Closed in reverse: the runner stops (and releases its job leases) before the store closes.
+  const closers: Array<() => Promise<void> | void> = [() => store.close(), () => trainingRunner?.stop()];
   return {
     services,
     tools,

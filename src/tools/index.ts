@@ -3,11 +3,14 @@ import { coverRouteTool } from './cover_route.js';
 import { logoRegisterTool } from './logo_register.js';
 import { datasetExportTool } from './dataset_export.js';
 import { loraActivateTool } from './lora_activate.js';
+import { loraCancelTool } from './lora_cancel.js';
 import { loraCreateTool } from './lora_create.js';
 import { loraDeleteTool } from './lora_delete.js';
 import { loraImportTool } from './lora_import.js';
 import { loraInspectTool } from './lora_inspect.js';
 import { loraListTool } from './lora_list.js';
+import { loraStatusTool } from './lora_status.js';
+import { loraTrainTool } from './lora_train.js';
 import { loraUploadImagesTool } from './lora_upload_images.js';
 import type { ToolDefinition } from './types.js';
 
@@ -28,5 +31,8 @@ export function allTools(): ToolDefinition[] {
     loraInspectTool,
     loraImportTool,
     datasetExportTool,
+    loraTrainTool,
+    loraStatusTool,
+    loraCancelTool,
   ] as unknown as ToolDefinition[];
 }

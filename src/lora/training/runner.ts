@@ -1,0 +1,184 @@
+/**
+ * The training job runner: claims unfinished training jobs with the jobs-table lease and follows each one
+ * with its backend driver until it ends. A job outlives the process that started it: when a process dies,
+ * its leases lapse and the next runner (MCP server, daemon, or a `lora_status` call) claims the job and
+ * follows it from its record, which never submits it again (the drivers guarantee one remote training
+ * per job).
+ *
+ * Started by long-lived faces; `lora_train` only queues jobs and nudges a runner that is already running.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Services } from '../../app.js';
+import { isLoraloopError } from '../../core/errors.js';
+import { defaultSleep } from '../../core/retry.js';
+import { kohyaTrainer } from '../backends/kohya.js';
+import { replicateTrainer } from '../backends/replicate-trainer.js';
+import type { FollowContext, ResolvedRunnerOptions, TrainingDriver, TrainingRunnerOptions } from './driver.js';
+import { getTrainingJob, isTerminalTraining, listTrainingJobs, type TrainingJob } from './job.js';
+import { failTraining } from './outcome.js';
+import type { TrainingBackendName } from './params.js';
+
+export type { TrainingRunnerOptions } from './driver.js';
+
+/** The drivers by backend name. */
+export const TRAINING_DRIVERS: Record<TrainingBackendName, TrainingDriver> = {
+  replicate: replicateTrainer,
+  kohya: kohyaTrainer,
+};
+
+/** A per-process follower of training jobs. */
+export interface TrainingRunner {
+  /** This process's lease owner id. */
+  readonly ownerId: string;
+  /** True between start() and stop(). */
+  readonly running: boolean;
+  /** Begin following: scan now and then every scanIntervalMs. Idempotent. */
+  start(): void;
+  /** Claim and follow every unfinished job nobody else follows (resolves once claims are made). */
+  scan(): Promise<void>;
+  /** Abort following a job in this process (kills a local kohya child). False when not followed here. */
+  cancelLocal(jobId: string): boolean;
+  isFollowing(jobId: string): boolean;
+  /** Stop scanning and stop following (leases are released; kohya children are stopped). */
+  stop(): Promise<void>;
+  /** Resolves when this process follows no job (tests, graceful shutdown). */
+  whenIdle(): Promise<void>;
+}
+
+export function resolveRunnerOptions(o: TrainingRunnerOptions = {}): ResolvedRunnerOptions {
+  return {
+    pollIntervalMs: o.pollIntervalMs ?? 10_000,
+    leaseTtlMs: o.leaseTtlMs ?? 60_000,
+    scanIntervalMs: o.scanIntervalMs ?? 30_000,
+    webhookUrl: o.webhookUrl,
+    ownerId: o.ownerId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
+  };
+}
+
+/** Is this job waiting for a follower: unfinished and not held by a live lease? */
+export function isUnowned(job: TrainingJob, nowMs: number): boolean {
+  if (isTerminalTraining(job.status)) return false;
+  return job.owner === null || job.owner_until === null || Date.parse(job.owner_until) < nowMs;
+}
+
+export function createTrainingRunner(services: Services, options: TrainingRunnerOptions = services.trainingOptions): TrainingRunner {
+  const opts = resolveRunnerOptions(options);
+  const logger = services.logger.child({ component: 'training-runner', owner: opts.ownerId });
+  const active = new Map<string, { ac: AbortController; done: Promise<void> }>();
+  let running = false;
+  let scanTimer: NodeJS.Timeout | undefined;
+  let scanning: Promise<void> | undefined;
+
+  const follow = (job: TrainingJob): void => {
+    const driver = TRAINING_DRIVERS[job.state.backend];
+    const ac = new AbortController();
+    const renew = setInterval(() => {
+      try {
+        const cur = getTrainingJob(services, job.id);
+        if (!cur || isTerminalTraining(cur.status)) {
+          ac.abort(new Error('job ended elsewhere'));
+          return;
+        }
+        if (!services.store.jobs.claim(job.id, opts.ownerId, opts.leaseTtlMs)) {
+          logger.warn('lost the lease on a training job; another process follows it now', { job_id: job.id });
+          ac.abort(new Error('lease lost'));
+        }
+      } catch (e) {
+        logger.warn('lease renewal failed', { job_id: job.id, error: e instanceof Error ? e.message : String(e) });
+      }
+    }, Math.max(50, Math.floor(opts.leaseTtlMs / 3)));
+    renew.unref();
+    const ctx: FollowContext = {
+      services,
+      logger: logger.child({ job_id: job.id, backend: job.state.backend }),
+      signal: ac.signal,
+      options: opts,
+      sleep: (ms) => defaultSleep(ms, ac.signal),
+    };
+    const done = (async () => {
+      try {
+        await driver.follow(job, ctx);
+      } catch (e) {
+        if (ac.signal.aborted) return;
+        const message = isLoraloopError(e) ? e.message : e instanceof Error ? e.message : String(e);
+        logger.error('training job failed', { job_id: job.id, error: message });
+        failTraining(services, job.id, message);
+      } finally {
+        clearInterval(renew);
+        active.delete(job.id);
+        try {
+          services.store.jobs.release(job.id, opts.ownerId);
+        } catch {
+          // the store may already be closed at shutdown; the lease then simply lapses
+        }
+      }
+    })();
+    active.set(job.id, { ac, done });
+  };
+
+  const scanOnce = async (): Promise<void> => {
+    const now = services.now().getTime();
+    for (const job of listTrainingJobs(services, { status: ['queued', 'training'] })) {
+      if (active.has(job.id)) continue;
+      const driver = TRAINING_DRIVERS[job.state.backend];
+      if (!driver?.configured(services)) continue;
+      if (job.owner !== opts.ownerId && !isUnowned(job, now)) continue;
+      if (!services.store.jobs.claim(job.id, opts.ownerId, opts.leaseTtlMs)) continue;
+      // Re-read after claiming: the record may have moved on while we looked.
+      const fresh = getTrainingJob(services, job.id);
+      if (!fresh || isTerminalTraining(fresh.status)) {
+        services.store.jobs.release(job.id, opts.ownerId);
+        continue;
+      }
+      logger.info('following training job', { job_id: job.id, backend: fresh.state.backend, status: fresh.status });
+      follow(fresh);
+    }
+  };
+
+  const runner: TrainingRunner = {
+    ownerId: opts.ownerId,
+    get running() {
+      return running;
+    },
+    start() {
+      if (running) return;
+      running = true;
+      void runner.scan();
+      scanTimer = setInterval(() => void runner.scan(), opts.scanIntervalMs);
+      scanTimer.unref();
+    },
+    scan() {
+      // One scan at a time: two overlapping scans would race for the same claims.
+      scanning ??= scanOnce()
+        .catch((e) => logger.error('training scan failed', { error: e instanceof Error ? e.message : String(e) }))
+        .finally(() => {
+          scanning = undefined;
+        });
+      return scanning;
+    },
+    cancelLocal(jobId) {
+      const a = active.get(jobId);
+      if (!a) return false;
+      a.ac.abort(new Error('canceled'));
+      return true;
+    },
+    isFollowing: (jobId) => active.has(jobId),
+    async stop() {
+      running = false;
+      if (scanTimer) clearInterval(scanTimer);
+      scanTimer = undefined;
+      await scanning;
+      const all = [...active.values()];
+      for (const a of all) a.ac.abort(new Error('runner stopped'));
+      await Promise.allSettled(all.map((a) => a.done));
+    },
+    async whenIdle() {
+      while (active.size > 0 || scanning) {
+        await Promise.allSettled([...active.values()].map((a) => a.done));
+        await scanning;
+      }
+    },
+  };
+  return runner;
+}
