@@ -4,8 +4,13 @@
  * ai-toolkit FLUX PEFT (`transformer.*` diffusers names or `diffusion_model.*` BFL names).
  * Deliberately free of vitest imports so plain scripts can import it.
  *
- * Full layouts are large (kohya FLUX at rank 16 is ~170 MB); pass `sample: true` for a few
- * representative blocks that keep every naming and shape signal.
+ * Full layouts are large; pass `sample: true` for a few representative blocks that keep every naming
+ * and shape signal. Measured sizes (default rank and dtype): kohya SD1.5 r4 F16 4.8 MB (sample 0.56 MB),
+ * kohya SDXL r4 F16 28.9 MB (sample 0.68 MB), kohya FLUX r16 ~154 MB (sample 12.6 MB), ai-toolkit
+ * FLUX r16 BF16 ~172 MB (sample 14 MB). Sizes scale linearly with rank.
+ *
+ * A stand-in trainer writes a file with e.g.
+ * `writeFileSync(out, buildKohyaSd15Lora({ rank: 4, alpha: 2, seed: epoch, metadata: { ss_output_name: name } }))`.
  */
 
 /** One tensor to write. Without `data` the bytes are zeros (or seeded noise, see `seed`). */
