@@ -149,6 +149,11 @@ export function createComfyBackend(opts: ComfyBackendOptions): ImageBackend & { 
 
   async function resolve(req: GenerateRequest, warnings: string[]): Promise<ResolvedGeneration> {
     const po = providerOptions(req);
+    const raw = req.providerOptions?.comfyui;
+    if (raw !== null && typeof raw === 'object') {
+      const known = Object.keys(ComfyProviderOptionsSchema.shape);
+      for (const k of Object.keys(raw)) if (!known.includes(k)) warnings.push(`providerOptions.comfyui.${k} is not a ComfyUI option (known: ${known.join(', ')}); ignored.`);
+    }
     const [model, loraNames, vocab] = await Promise.all([
       pickModel(req, warnings),
       req.loras && req.loras.length > 0 ? client.listLoras() : Promise.resolve([]),

@@ -230,11 +230,13 @@ describe('ComfyUI backend', () => {
 
   it('warns instead of failing for options it adjusts', async () => {
     const { backend } = await setup();
-    const out = await backend.generate(req({ width: 100, baseModel: 'sd15' }));
+    const out = await backend.generate(req({ width: 100, baseModel: 'sd15', providerOptions: { comfyui: { filenamePrefix: 'covers/x', hires: true }, replicate: { go_fast: true } } }));
     expect(out.warnings).toEqual([
+      expect.stringContaining('providerOptions.comfyui.hires is not a ComfyUI option'),
       expect.stringContaining('No checkpoint was requested; used "v1-5-pruned-emaonly.safetensors"'),
       'width 100 is not a multiple of 8; used 96.',
     ]);
+    expect(out.images[0]?.meta).toMatchObject({ subfolder: 'covers', filename: 'x_00001_.png' });
     expect(await sharp(out.images[0]?.png).metadata()).toMatchObject({ width: 96 });
   });
 });
