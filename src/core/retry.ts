@@ -186,6 +186,11 @@ export interface RetryingFetchOptions extends RetryOptions {
    * Everything else (POST, PATCH, PUT, DELETE) is retried only on 429.
    */
   idempotentMethods?: readonly string[];
+  /**
+   * Longest wait for the response headers of one attempt. Past it the attempt counts as a network error:
+   * retried for idempotent methods, `UPSTREAM_UNREACHABLE` (not re-sent) for the others. Default: no limit.
+   */
+  attemptTimeoutMs?: number;
 }
 
 /** Thrown inside the loop to carry a retryable response to `withRetry`; never escapes. */
@@ -245,7 +250,9 @@ async function readDetail(res: Response): Promise<string | undefined> {
 }
 
 function networkCause(error: unknown): string {
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  const ownCode = error instanceof Error && typeof (error as Error & { code?: unknown }).code === 'string';
+  // fetch wraps socket errors as TypeError('fetch failed', { cause }): the cause says what happened.
+  const cause = !ownCode && error instanceof Error && error.cause instanceof Error ? error.cause : error;
   if (cause instanceof Error) {
     const code = (cause as Error & { code?: unknown }).code;
     return typeof code === 'string' ? `${code}: ${cause.message}` : cause.message;
@@ -286,11 +293,27 @@ export function createRetryingFetch(baseFetch: FetchLike, opts: RetryingFetchOpt
       attempts++;
       // A Request body can be read only once: send a fresh clone on every attempt.
       const target = input instanceof Request ? input.clone() : input;
+      const limit = opts.attemptTimeoutMs;
+      let timedOut = false;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let attemptInit = init;
+      if (limit !== undefined && limit > 0) {
+        const ac = new AbortController();
+        timer = setTimeout(() => {
+          timedOut = true;
+          ac.abort();
+        }, limit);
+        attemptInit = { ...init, signal: signal ? AbortSignal.any([signal, ac.signal]) : ac.signal };
+      }
       let res: Response;
       try {
-        res = await baseFetch(target, init);
-      } catch (error) {
-        if (isAbort(error, signal)) throw error;
+        res = await baseFetch(target, attemptInit);
+      } catch (caught) {
+        const error =
+          timedOut && !signal?.aborted
+            ? Object.assign(new Error(`no answer within ${limit} ms`, { cause: caught }), { code: 'TIMEOUT' })
+            : caught;
+        if (!timedOut && isAbort(error, signal)) throw error;
         if (!canResend) {
           throw new LoraloopError(
             'UPSTREAM_UNREACHABLE',
@@ -303,6 +326,8 @@ export function createRetryingFetch(baseFetch: FetchLike, opts: RetryingFetchOpt
           );
         }
         throw new RetryableNetworkError(error);
+      } finally {
+        clearTimeout(timer);
       }
       const retryable = res.status === 429 || (canResend && res.status >= 500);
       if (!retryable) return res;

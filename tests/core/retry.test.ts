@@ -268,6 +268,27 @@ describe('createRetryingFetch', () => {
     expect(net.calls.map((c) => c.body)).toEqual(['payload', 'payload']);
   });
 
+  it('times out a hung attempt: a GET is retried, a POST is reported unreachable and not re-sent', async () => {
+    const calls: string[] = [];
+    // Hangs until aborted, except for the second GET.
+    const hanging: FetchLike = (input, init) => {
+      calls.push(`${init?.method ?? 'GET'} ${Date.now()}`);
+      if (calls.length === 2 && (init?.method ?? 'GET') === 'GET') return Promise.resolve(okJson());
+      return new Promise((_, reject) => init?.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))));
+    };
+    const f = createRetryingFetch(hanging, { ...opts, attemptTimeoutMs: 1000 });
+    const r1 = await settle(f('http://api.test/v1/trainings/a'));
+    expect(r1.value?.status).toBe(200);
+    expect(calls).toEqual(['GET 0', 'GET 1500']);
+
+    calls.length = 0;
+    const r2 = await settle(f('http://api.test/v1/trainings', { method: 'POST', body: '{}' }));
+    const e = r2.error as LoraloopError;
+    expect(e.code).toBe('UPSTREAM_UNREACHABLE');
+    expect(e.message).toContain('no answer within 1000 ms');
+    expect(calls).toHaveLength(1);
+  });
+
   it('stops when the request signal aborts during a wait', async () => {
     const net = scriptedFetch([status(503)]);
     const controller = new AbortController();

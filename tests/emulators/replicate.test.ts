@@ -9,7 +9,6 @@ import type Replicate from 'replicate';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LoraloopError } from '../../src/core/errors.js';
-import type { RetryOptions } from '../../src/core/retry.js';
 import { verifyWebhook } from '../../src/core/webhook.js';
 import {
   createReplicateClient,
@@ -17,6 +16,7 @@ import {
   parseTrainingProgress,
   replicateFileSchema,
   replicateTrainingSchema,
+  type ReplicateClientOptions,
   type ReplicateTraining,
   type TrainingProgress,
 } from '../../src/lora/backends/replicate-client.js';
@@ -39,7 +39,7 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((e) => e.close()));
 });
 
-function clientFor(emu: ReplicateEmulator, retry: RetryOptions = {}, now?: () => number): Replicate {
+function clientFor(emu: ReplicateEmulator, retry: ReplicateClientOptions['retry'] = {}, now?: () => number): Replicate {
   return createReplicateClient({ baseUrl: emu.url, apiKey: emu.token, retry: { baseDelayMs: 20, ...retry }, ...(now ? { now } : {}) });
 }
 
@@ -327,6 +327,38 @@ describe('retries against the emulator', () => {
     const page = (await client.trainings.list()) as { results: Array<{ id: string; destination?: string; input: Record<string, unknown> }> };
     const mine = page.results.filter((t) => t.destination === `${emu.account}/brand-loras` && t.input['trigger_word'] === 'SOL');
     expect(mine.map((t) => t.id)).toEqual([emu.state.trainings[0]?.id]);
+  });
+});
+
+describe('lost and hung requests', () => {
+  it('a connection dropped before processing is not re-sent either (the client cannot tell the difference)', async () => {
+    const emu = await emulator();
+    const client = clientFor(emu);
+    emu.faults.add({ kind: 'drop', method: 'POST' });
+    const e = (await startTraining(client, emu, { input_images: 'https://x.test/a.zip' }).catch((err: unknown) => err)) as LoraloopError;
+    expect(e.code).toBe('UPSTREAM_UNREACHABLE');
+    expect(emu.state.requests.map((r) => r.status)).toEqual(['dropped']);
+    expect(emu.state.trainings).toHaveLength(0);
+  });
+
+  it('a POST that hangs past the attempt timeout is reported, not re-sent, and may still have been done', async () => {
+    const emu = await emulator();
+    const client = clientFor(emu, { attemptTimeoutMs: 100 });
+    emu.faults.add({ kind: 'slow', method: 'POST', delayMs: 300 });
+    const e = (await startTraining(client, emu, { input_images: 'https://x.test/a.zip' }).catch((err: unknown) => err)) as LoraloopError;
+    expect(e.code).toBe('UPSTREAM_UNREACHABLE');
+    expect(e.message).toContain('no answer within 100 ms');
+    await new Promise((r) => setTimeout(r, 400));
+    expect(emu.state.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
+    expect(emu.state.trainings).toHaveLength(1);
+  });
+
+  it('a GET that hangs is retried', async () => {
+    const emu = await emulator();
+    const client = clientFor(emu, { attemptTimeoutMs: 100 });
+    emu.faults.add({ kind: 'slow', method: 'GET', delayMs: 300 });
+    await client.trainings.list();
+    expect(emu.state.requests.filter((r) => r.method === 'GET')).toHaveLength(2);
   });
 });
 

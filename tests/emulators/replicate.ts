@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { unzipSync } from 'fflate';
 import sharp from 'sharp';
 import { signWebhook } from '../../src/core/webhook.js';
+import { buildAiToolkitFluxLora } from '../support/safetensors.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Public types
@@ -86,6 +87,11 @@ export interface ReplicateEmulatorOptions {
   webhookRetryDelaysMs?: number[];
   /** Real ms held per second of `Prefer: wait=N` when a prediction does not finish in time. Default 5. */
   preferWaitUnitMs?: number;
+  /**
+   * Builds the `lora.safetensors` inside a training's weights tar. Default: an ai-toolkit FLUX PEFT LoRA
+   * (tests/support/safetensors.ts, sampled blocks, F16, zeros) at the training's `lora_rank`: ~7 MB at rank 8.
+   */
+  buildLora?: (training: { rank: number; steps: number; triggerWord: string }) => Buffer;
 }
 
 /** A queued fault for the next matching requests. */
@@ -258,6 +264,12 @@ function newId(): string {
   return s;
 }
 
+/** A request body read up to a cap; `overflow` when it was larger (the rest was drained). */
+interface Body {
+  bytes: Buffer;
+  overflow: boolean;
+}
+
 interface Reply {
   status: number;
   headers?: Record<string, string>;
@@ -348,30 +360,16 @@ export function buildTar(entries: Array<{ name: string; data?: Buffer }>, mtimeS
   return Buffer.concat(blocks);
 }
 
-/**
- * A small but valid ai-toolkit-style FLUX LoRA (PEFT names, F16, no alpha keys; CONTRACTS.md §3.1, §3.6):
- * two modules with A `[rank, 3072]` and B `[3072, rank]`.
- */
-export function buildLoraSafetensors(rank: number, metadata: Record<string, string>): Buffer {
-  const modules = ['transformer.single_transformer_blocks.0.attn.to_q', 'transformer.transformer_blocks.0.attn.to_k'];
-  const header: Record<string, unknown> = { __metadata__: metadata };
-  let offset = 0;
-  for (const m of modules) {
-    for (const [suffix, shape] of [
-      ['lora_A.weight', [rank, 3072]],
-      ['lora_B.weight', [3072, rank]],
-    ] as const) {
-      const bytes = shape[0] * shape[1] * 2;
-      header[`${m}.${suffix}`] = { dtype: 'F16', shape, data_offsets: [offset, offset + bytes] };
-      offset += bytes;
-    }
-  }
-  let text = JSON.stringify(header);
-  text += ' '.repeat((8 - (Buffer.byteLength(text) % 8)) % 8);
-  const head = Buffer.from(text, 'utf8');
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(head.length));
-  return Buffer.concat([len, head, Buffer.alloc(offset, 0)]);
+/** ai-toolkit's FLUX LoRA as Replicate's trainer saves it (PEFT names, float16, job name flux_train_replicate). */
+function defaultLora(t: { rank: number; steps: number; triggerWord: string }): Buffer {
+  return buildAiToolkitFluxLora({
+    rank: t.rank,
+    sample: true,
+    dtype: 'F16',
+    name: JOB_NAME,
+    trigger: t.triggerWord,
+    metadata: { training_info: JSON.stringify({ step: t.steps, epoch: 0 }) },
+  });
 }
 
 function errorText(e: unknown): string {
@@ -696,7 +694,7 @@ export async function startReplicateEmulator(options: ReplicateEmulatorOptions =
 
   // ---- body helpers -------------------------------------------------------------------------------------
 
-  const readBody = (req: IncomingMessage, cap: number): Promise<{ bytes: Buffer; overflow: boolean }> =>
+  const readBody = (req: IncomingMessage, cap: number): Promise<Body> =>
     new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -711,7 +709,8 @@ export async function startReplicateEmulator(options: ReplicateEmulatorOptions =
       req.on('error', reject);
     });
 
-  const parseJson = (bytes: Buffer): { ok: true; value: unknown } | { ok: false; reply: Reply } => {
+  const parseJson = ({ bytes, overflow }: Body): { ok: true; value: unknown } | { ok: false; reply: Reply } => {
+    if (overflow) return { ok: false, reply: problem(413, 'Request Entity Too Large', 'The request body is too large.') };
     if (bytes.length === 0) return { ok: true, value: {} };
     try {
       return { ok: true, value: JSON.parse(bytes.toString('utf8')) as unknown };
@@ -863,8 +862,8 @@ export async function startReplicateEmulator(options: ReplicateEmulatorOptions =
   };
   const versionObject = (v: { id: string; created_at: string }) => ({ id: v.id, created_at: v.created_at, cog_version: '0.9.25', openapi_schema: null });
 
-  const createFile = async (req: IncomingMessage): Promise<Reply> => {
-    const { bytes, overflow } = await readBody(req, maxFileBytes + 64 * 1024);
+  const createFile = async (req: IncomingMessage, body: Body): Promise<Reply> => {
+    const { bytes, overflow } = body;
     const ct = req.headers['content-type'] ?? '';
     if (!ct.startsWith('multipart/form-data')) return problem(400, 'Bad request', 'Expected multipart/form-data with a "content" part.');
     if (overflow) return problem(413, 'Request Entity Too Large', `Files must be less than ${Math.round(maxFileBytes / 1024 / 1024)}MB in size`);
@@ -913,8 +912,8 @@ export async function startReplicateEmulator(options: ReplicateEmulatorOptions =
     return json(201, object);
   };
 
-  const createTraining = async (req: IncomingMessage, owner: string, name: string, versionId: string): Promise<Reply> => {
-    const parsed = parseJson((await readBody(req, MAX_JSON_BYTES)).bytes);
+  const createTraining = async (raw: Body, owner: string, name: string, versionId: string): Promise<Reply> => {
+    const parsed = parseJson(raw);
     if (!parsed.ok) return parsed.reply;
     const trainer = state.models.get(`${owner}/${name}`);
     if (!trainer) return problem(404, 'Not found', `Model ${owner}/${name} does not exist.`);
@@ -955,10 +954,10 @@ export async function startReplicateEmulator(options: ReplicateEmulatorOptions =
     return m[1] ? Number(m[1]) : 60;
   };
 
-  const createPrediction = async (req: IncomingMessage, modelPath?: { owner: string; name: string }): Promise<Reply> => {
+  const createPrediction = async (req: IncomingMessage, raw: Body, modelPath?: { owner: string; name: string }): Promise<Reply> => {
     const wait = preferWaitSeconds(req);
     if (typeof wait === 'object') return wait;
-    const parsed = parseJson((await readBody(req, MAX_JSON_BYTES)).bytes);
+    const parsed = parseJson(raw);
     if (!parsed.ok) return parsed.reply;
     const body = parsed.value;
     if (!isRecord(body)) return problem(422, 'Input validation failed', 'The body must be a JSON object.\n');
@@ -1020,13 +1019,7 @@ export async function startReplicateEmulator(options: ReplicateEmulatorOptions =
         const rank = typeof job.input['lora_rank'] === 'number' ? job.input['lora_rank'] : 16;
         const steps = typeof job.input['steps'] === 'number' ? job.input['steps'] : 1000;
         const trigger = typeof job.input['trigger_word'] === 'string' ? job.input['trigger_word'] : 'TOK';
-        const lora = buildLoraSafetensors(rank, {
-          format: 'pt',
-          name: JOB_NAME,
-          version: '1.0',
-          software: JSON.stringify({ name: 'ai-toolkit', repo: 'https://github.com/ostris/ai-toolkit', version: '0.1.0' }),
-          training_info: JSON.stringify({ step: steps, epoch: 0 }),
-        });
+        const lora = (options.buildLora ?? defaultLora)({ rank, steps, triggerWord: trigger });
         const mtime = Math.floor(now() / 1000);
         tar = buildTar(
           [
@@ -1064,7 +1057,7 @@ export async function startReplicateEmulator(options: ReplicateEmulatorOptions =
     return { status: 404, headers: { 'content-type': 'text/plain' }, body: 'Not found' };
   };
 
-  const route = async (req: IncomingMessage, url: URL): Promise<Reply> => {
+  const route = async (req: IncomingMessage, url: URL, raw: Body): Promise<Reply> => {
     const method = (req.method ?? 'GET').toUpperCase();
     const p = url.pathname.replace(/\/+$/, '');
     const seg = p.split('/').slice(2).map(decodeURIComponent); // after '', 'v1'
@@ -1074,7 +1067,7 @@ export async function startReplicateEmulator(options: ReplicateEmulatorOptions =
     if (is('GET', 'account')) return json(200, { type: 'organization', username: account, name: account, github_url: null });
     if (is('GET', 'webhooks', 'default', 'secret')) return json(200, { key: webhookSecret });
 
-    if (is('POST', 'files')) return createFile(req);
+    if (is('POST', 'files')) return createFile(req, raw);
     if (is('GET', 'files')) return page([...state.files].reverse().map((f) => f.object), url);
     if (is('GET', 'files', '*') || is('DELETE', 'files', '*') || is('GET', 'files', '*', 'download')) {
       const idx = state.files.findIndex((f) => f.object.id === seg[1]);
@@ -1089,7 +1082,7 @@ export async function startReplicateEmulator(options: ReplicateEmulatorOptions =
     }
 
     if (is('POST', 'models')) {
-      const parsed = parseJson((await readBody(req, MAX_JSON_BYTES)).bytes);
+      const parsed = parseJson(raw);
       if (!parsed.ok) return parsed.reply;
       const b = parsed.value;
       if (!isRecord(b) || typeof b['owner'] !== 'string' || typeof b['name'] !== 'string' || !['public', 'private'].includes(String(b['visibility']))) {
@@ -1103,8 +1096,8 @@ export async function startReplicateEmulator(options: ReplicateEmulatorOptions =
     }
     if (seg[0] === 'models' && seg.length >= 3) {
       const model = state.models.get(`${seg[1]}/${seg[2]}`);
-      if (is('POST', 'models', '*', '*', 'versions', '*', 'trainings')) return createTraining(req, seg[1] ?? '', seg[2] ?? '', seg[4] ?? '');
-      if (is('POST', 'models', '*', '*', 'predictions')) return createPrediction(req, { owner: seg[1] ?? '', name: seg[2] ?? '' });
+      if (is('POST', 'models', '*', '*', 'versions', '*', 'trainings')) return createTraining(raw, seg[1] ?? '', seg[2] ?? '', seg[4] ?? '');
+      if (is('POST', 'models', '*', '*', 'predictions')) return createPrediction(req, raw, { owner: seg[1] ?? '', name: seg[2] ?? '' });
       if (!model) return problem(404, 'Not found', `Model ${seg[1]}/${seg[2]} does not exist.`);
       if (is('GET', 'models', '*', '*')) return json(200, modelObject(model));
       if (is('GET', 'models', '*', '*', 'versions')) return page(model.versions.map(versionObject), url);
@@ -1114,7 +1107,7 @@ export async function startReplicateEmulator(options: ReplicateEmulatorOptions =
       }
     }
 
-    if (is('POST', 'predictions')) return createPrediction(req);
+    if (is('POST', 'predictions')) return createPrediction(req, raw);
     for (const [plural, list] of [
       ['predictions', state.predictions],
       ['trainings', state.trainings],
@@ -1181,8 +1174,9 @@ export async function startReplicateEmulator(options: ReplicateEmulatorOptions =
         req.socket.destroy();
         return;
       }
+      // Read the whole body first, as a real front end does before it rate-limits, stalls or handles.
+      const raw = await readBody(req, url.pathname === '/v1/files' ? maxFileBytes + 64 * 1024 : MAX_JSON_BYTES);
       if (fault?.kind === 'rate_limit') {
-        await readBody(req, MAX_JSON_BYTES);
         entry.status = 429;
         const headers: Record<string, string> = { 'retry-after': fault.retryAfter ?? '1' };
         if (fault.retryAfterMs !== undefined) headers['retry-after-ms'] = String(fault.retryAfterMs);
@@ -1191,7 +1185,6 @@ export async function startReplicateEmulator(options: ReplicateEmulatorOptions =
         return;
       }
       if (fault?.kind === 'server_error') {
-        await readBody(req, MAX_JSON_BYTES);
         const status = fault.status ?? 500;
         entry.status = status;
         send(res, problem(status, 'Internal Server Error', 'An unexpected error occurred.'));
@@ -1203,10 +1196,9 @@ export async function startReplicateEmulator(options: ReplicateEmulatorOptions =
       if (!url.pathname.startsWith('/v1/')) {
         reply = problem(404, 'Not found', `No route for ${method} ${url.pathname}.`);
       } else if (!entry.authorized) {
-        await readBody(req, MAX_JSON_BYTES);
         reply = problem(401, 'Unauthenticated', 'You did not pass a valid authentication token');
       } else {
-        reply = await route(req, url);
+        reply = await route(req, url, raw);
       }
       if (fault?.kind === 'cut') {
         // The work is done (a training exists) but the client never hears about it.

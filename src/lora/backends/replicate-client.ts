@@ -14,9 +14,11 @@
 import Replicate from 'replicate';
 import { z } from 'zod';
 import { LoraloopError } from '../../core/errors.js';
-import { createRetryingFetch, type FetchLike, type RetryOptions } from '../../core/retry.js';
+import { createRetryingFetch, type FetchLike, type RetryingFetchOptions } from '../../core/retry.js';
 
 export const DEFAULT_REPLICATE_BASE_URL = 'https://api.replicate.com/v1';
+/** Per-attempt wait for response headers (override with `retry.attemptTimeoutMs`). */
+export const DEFAULT_ATTEMPT_TIMEOUT_MS = 120_000;
 
 /** Options of `createReplicateClient`. */
 export interface ReplicateClientOptions {
@@ -28,8 +30,8 @@ export interface ReplicateClientOptions {
   fetch?: FetchLike;
   /** Clock for HTTP-date `Retry-After`. Default Date.now. */
   now?: () => number;
-  /** Retry policy and test hooks (sleep, random, signal, onRetry). */
-  retry?: RetryOptions;
+  /** Retry policy and test hooks (sleep, random, signal, onRetry, attemptTimeoutMs). */
+  retry?: Omit<RetryingFetchOptions, 'service'>;
   /** User-Agent; default the client's own `replicate-javascript/<version>`. */
   userAgent?: string;
 }
@@ -54,6 +56,8 @@ export function createReplicateClient(options: ReplicateClientOptions = {}): Rep
   const resolveKey = typeof options.apiKey === 'function' ? options.apiKey : () => options.apiKey as string | undefined;
   const retrying = createRetryingFetch(options.fetch ?? ((input, init) => globalThis.fetch(input, init)), {
     service: 'Replicate',
+    // Above Prefer: wait's 60 s ceiling; a hung connection must not hang a job forever.
+    attemptTimeoutMs: DEFAULT_ATTEMPT_TIMEOUT_MS,
     ...(options.now ? { now: options.now } : {}),
     ...options.retry,
   });
