@@ -179,6 +179,12 @@ function assemble(header: ParsedHeader, stats: KeyStats, alphaValues: number[]):
     if (meta['ss_network_alpha'] !== undefined && Number.isFinite(metaAlpha) && metaAlpha !== rank) {
       warnings.push(`Metadata ss_network_alpha=${meta['ss_network_alpha']}, but the file stores no .alpha tensors, so loaders apply scale 1.0 (alpha = rank = ${rank}).`);
     }
+    const peftAlpha = peftConfigAlpha(meta);
+    if (peftAlpha !== undefined && peftAlpha.alpha !== peftAlpha.r) {
+      warnings.push(
+        `Metadata lora_adapter_metadata declares lora_alpha=${peftAlpha.alpha} with r=${peftAlpha.r}: diffusers applies ${peftAlpha.alpha}/${peftAlpha.r}, while ComfyUI, which reads only .alpha tensors, applies 1.0.`,
+      );
+    }
   }
   if (stats.oddAlphas.length > 0) warnings.push(`Some .alpha tensors are not one-element float scalars and were ignored: ${stats.oddAlphas.join(', ')}.`);
 
@@ -241,4 +247,28 @@ function checkMetaNumber(meta: Record<string, string>, key: string, actual: numb
   if (Number.isFinite(value) && Math.abs(value - actual) > 1e-3 * Math.max(1, Math.abs(actual))) {
     warnings.push(`Metadata ${key}=${raw}, but the weights give ${what} ${actual}.`);
   }
+}
+
+/**
+ * diffusers (>= 0.34) saves the PEFT LoraConfig as JSON under `lora_adapter_metadata`, keys optionally
+ * prefixed by component (`transformer.lora_alpha`). Returns the first alpha and rank it declares.
+ */
+function peftConfigAlpha(meta: Record<string, string>): { alpha: number; r: number } | undefined {
+  const raw = meta['lora_adapter_metadata'];
+  if (!raw) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+  let alpha: number | undefined;
+  let r: number | undefined;
+  for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
+    if (typeof v !== 'number') continue;
+    if (alpha === undefined && (k === 'lora_alpha' || k.endsWith('.lora_alpha'))) alpha = v;
+    if (r === undefined && (k === 'r' || k.endsWith('.r'))) r = v;
+  }
+  return alpha !== undefined && r !== undefined ? { alpha, r } : undefined;
 }

@@ -210,6 +210,13 @@ describe('FLUX.1', () => {
     expect(r.metadata_json['software']).toMatchObject({ name: 'ai-toolkit' });
   });
 
+  it('warns when a diffusers lora_adapter_metadata alpha differs from rank (loaders disagree on scale)', () => {
+    const meta = { lora_adapter_metadata: JSON.stringify({ 'transformer.r': 16, 'transformer.lora_alpha': 8 }) };
+    const r = inspectSafetensorsBuffer(buildAiToolkitFluxLora({ sample: true, defaultMetadata: false, metadata: meta }));
+    expect(r.alpha).toBe(16);
+    expect(r.warnings.join('\n')).toMatch(/lora_alpha=8 with r=16: diffusers applies 8\/16/);
+  });
+
   it('ai-toolkit PEFT with diffusion_model.* (BFL) keys and no metadata', () => {
     const r = inspectSafetensorsBuffer(buildAiToolkitFluxLora({ sample: true, prefix: 'diffusion_model', defaultMetadata: false }));
     expect(r.format).toBe('peft');
