@@ -35,6 +35,13 @@ const coinSchema = z
         'Names that are common words ("Optimism", "Metal"): capitalised, and in a Title Case headline or at the start ' +
           'of a sentence they also need crypto context (a possessive, "token", "price", the ticker, a list of coins).',
       ),
+    context_aliases: z
+      .array(phraseSchema)
+      .optional()
+      .describe(
+        'Names that are also the proper name of something else ("Jupiter" the planet, "Sky" News, "Core" Scientific): ' +
+          'capitalised and always with crypto context, even mid-sentence.',
+      ),
     person_aliases: z
       .array(phraseSchema)
       .optional()
@@ -90,6 +97,9 @@ const contextSchema = z
   .object({
     coin_nouns: z.array(phraseSchema).describe('Words that make a person-name a coin: "Trump memecoins".'),
     weak_context_after: z.array(phraseSchema).describe('Words after a weak alias that show it is the coin.'),
+    ticker_word_followers: z
+      .array(phraseSchema)
+      .describe('Words after a common-word ticker that show it is the word: "NEAR a bottom", "TON of".'),
     chain_cues: z.array(phraseSchema).describe('Words anywhere in a title that let an acronym-like ticker count.'),
     descriptor_words: z.array(phraseSchema).describe('"Solana meme coin Dogwifhat": words between a describing coin and the subject.'),
     acronym_stoplist: z.array(z.string().min(1)).describe('Parenthesised or cashtag acronyms that are never unknown coins.'),
@@ -118,6 +128,7 @@ const catalogueFileSchema = z
         ...coin.aliases,
         ...(coin.cased_aliases ?? []),
         ...(coin.weak_aliases ?? []),
+        ...(coin.context_aliases ?? []),
         ...(coin.person_aliases ?? []),
       ];
       for (const form of new Set(forms.map((f) => f.toLowerCase()))) {

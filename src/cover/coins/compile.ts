@@ -11,11 +11,12 @@ import { anyCase } from './text.js';
  * - `name`: a distinctive name, any letter case ("Bitcoin", "bitcoin").
  * - `cased`: a name that is also a word; it must be capitalised ("Ripple").
  * - `weak`: a common word ("Optimism"); capitalised, and with crypto context where capitals prove nothing.
+ * - `proper`: also the proper name of something else ("Jupiter", "Sky News"): capitalised and always with context.
  * - `person`: a person's name ("Trump"): only "<Name> memecoins" and alike.
  * - `ticker`: an upper-case form, with the coin's ticker flags (upper-case names such as "XRPL" are tickers too).
  * - `block`: an exchange, company or look-alike phrase; it matches to stop a coin matching inside it.
  */
-export type PhraseKind = 'block' | 'ticker' | 'name' | 'cased' | 'weak' | 'person';
+export type PhraseKind = 'block' | 'ticker' | 'name' | 'cased' | 'weak' | 'proper' | 'person';
 
 /** A catalogue coin with its flags resolved for speed. */
 export interface CompiledCoin {
@@ -49,12 +50,16 @@ export interface CompiledCatalogue {
   index: Map<string, Phrase[]>;
   /** Upper-case ticker -> coin, for hashtag splitting and "is the ticker in the title" checks. */
   byTicker: Map<string, CompiledCoin>;
+  /** `byTicker.has`, bound once so calls do not allocate a closure. */
+  isKnownTicker: (upper: string) => boolean;
   acronymStoplist: Set<string>;
   stockTickers: Set<string>;
   /** After a person's name: "( and Melania)* (two words)? memecoins". */
   personNounAfter: RegExp;
   /** After a weak alias: a possessive or a context word ("token", "price", "network"). */
   weakContextAfter: RegExp;
+  /** After a common-word ticker: a word showing it is the English word ("NEAR a bottom"). */
+  tickerWordAfter: RegExp;
   /** After an ambiguous ticker: "token", "coin", "price". */
   tickerNounAfter: RegExp;
   /** Anywhere in the title: chain words that let an acronym-like ticker count ("51% attack"). */
@@ -64,7 +69,7 @@ export interface CompiledCatalogue {
 }
 
 const PHRASE_SPLIT_RE = /\p{L}[\p{L}\p{M}\p{N}]*(?:\.(?=[\p{L}\p{N}])[\p{L}\p{M}\p{N}]+)*|\p{N}+(?:[.,](?=\p{N})\p{N}+)*[\p{L}\p{N}]*/gu;
-const KIND_STRENGTH: Record<PhraseKind, number> = { block: 6, ticker: 5, name: 4, cased: 3, weak: 2, person: 1 };
+const KIND_STRENGTH: Record<PhraseKind, number> = { block: 7, ticker: 6, name: 5, cased: 4, weak: 3, proper: 2, person: 1 };
 
 function words(phrase: string): string[] {
   return (phrase.match(PHRASE_SPLIT_RE) ?? []).map((w) => w.toLowerCase());
@@ -80,7 +85,7 @@ function alternation(list: readonly string[]): string {
 
 function buildRegexes(ctx: CatalogueContext): Pick<
   CompiledCatalogue,
-  'personNounAfter' | 'weakContextAfter' | 'tickerNounAfter' | 'chainCues' | 'descriptorBetween'
+  'personNounAfter' | 'weakContextAfter' | 'tickerWordAfter' | 'tickerNounAfter' | 'chainCues' | 'descriptorBetween'
 > {
   const end = '(?![\\p{L}\\p{N}])';
   const personNouns = ctx.coin_nouns.filter((n) => /meme|coins$|tokens$/i.test(n));
@@ -90,6 +95,7 @@ function buildRegexes(ctx: CatalogueContext): Pick<
       'u',
     ),
     weakContextAfter: new RegExp(`^(?:['’]s${end}|\\s*[-–]?\\s*(?:${alternation(ctx.weak_context_after)})${end})`, 'u'),
+    tickerWordAfter: new RegExp(`^\\s+(?:${alternation(ctx.ticker_word_followers)})${end}`, 'u'),
     tickerNounAfter: new RegExp(`^\\s*(?:${alternation(['token', 'tokens', 'coin', 'coins', 'price', 'holders', 'airdrop'])})${end}`, 'u'),
     chainCues: new RegExp(`(?<![\\p{L}\\p{N}])(?:${alternation(ctx.chain_cues)})${end}`, 'u'),
     descriptorBetween: new RegExp(
@@ -144,13 +150,15 @@ export function compileCatalogue(catalogue: CoinCatalogue): CompiledCatalogue {
     }
     const weak = new Set(e.weak_aliases ?? []);
     const cased = new Set(e.cased_aliases ?? []);
+    const proper = new Set(e.context_aliases ?? []);
     const person = new Set(e.person_aliases ?? []);
     for (const n of [e.name, ...e.aliases]) {
-      if (weak.has(n) || cased.has(n) || person.has(n)) continue;
+      if (weak.has(n) || cased.has(n) || person.has(n) || proper.has(n)) continue;
       add(n, 'name', coin);
     }
     for (const n of cased) add(n, 'cased', coin);
     for (const n of weak) add(n, 'weak', coin);
+    for (const n of proper) add(n, 'proper', coin);
     for (const n of person) add(n, 'person', coin);
     for (const x of e.excludes ?? []) add(x, 'block', undefined, `look-alike "${x}" (not ${e.symbol})`);
   }
@@ -164,6 +172,7 @@ export function compileCatalogue(catalogue: CoinCatalogue): CompiledCatalogue {
     coins,
     index,
     byTicker,
+    isKnownTicker: (upper) => byTicker.has(upper),
     acronymStoplist: new Set(catalogue.context.acronym_stoplist.map((s) => s.toUpperCase())),
     stockTickers: new Set(catalogue.context.stock_tickers.map((s) => s.toUpperCase())),
     ...buildRegexes(catalogue.context),

@@ -41,10 +41,13 @@ const CASHTAG_TICKER_RE = /^[A-Za-z][A-Za-z0-9]{1,9}$/;
 interface Scan {
   text: string;
   tokens: Token[];
-  casing: Casing;
   compiled: CompiledCatalogue;
-  /** Upper-case words of the text: "is this coin's ticker written anywhere?" */
-  upperWords: Set<string>;
+  /** Computed on first use: most headlines never need it. */
+  casingCache: Casing | undefined;
+}
+
+function casingOf(scan: Scan): Casing {
+  return (scan.casingCache ??= analyseCasing(scan.tokens));
 }
 
 function isCapitalised(word: string): boolean {
@@ -97,7 +100,9 @@ function checkTicker(scan: Scan, coin: CompiledCoin, t: Token, raw: string): Ver
     const lowerOk = coin.tickerLowercaseOk && t.text === t.lower && raw === raw.toUpperCase();
     return lowerOk ? { ok: true, how: 'lower-case ticker', needsList: false } : NO;
   }
-  const strict = coin.tickerNeedsMarker || (coin.tickerIsCommonWord && scan.casing.allCaps);
+  // "NEAR a bottom", "TON of": a common word used as a word.
+  if (coin.tickerIsCommonWord && !marked && scan.compiled.tickerWordAfter.test(scan.text.slice(t.end, t.end + 10))) return NO;
+  const strict = coin.tickerNeedsMarker || (coin.tickerIsCommonWord && casingOf(scan).allCaps);
   if (strict) {
     if (marked) return { ok: true, how: marked, needsList: false };
     return { ok: true, how: 'ticker in a list of coins', needsList: true };
@@ -110,7 +115,7 @@ function checkTicker(scan: Scan, coin: CompiledCoin, t: Token, raw: string): Ver
 }
 
 function tickerWrittenNear(scan: Scan, coin: CompiledCoin, afterEnd: number): boolean {
-  for (const t of coin.tickers) if (scan.upperWords.has(t)) return true;
+  for (const t of scan.tokens) if (coin.tickers.has(t.text)) return true;
   // "Velvet (VELVET)": a parenthesised ticker right after the name, even one we do not otherwise trust.
   const m = /^\s*\(([A-Z0-9]{1,10})\)/.exec(scan.text.slice(afterEnd, afterEnd + 14));
   return m !== null && coin.tickers.has(m[1] as string);
@@ -118,7 +123,8 @@ function tickerWrittenNear(scan: Scan, coin: CompiledCoin, afterEnd: number): bo
 
 function checkPhrase(scan: Scan, phrase: Phrase, first: Token, last: Token): Verdict {
   const coin = phrase.coin;
-  if (!coin) return first.sigil === '$' ? NO : { ok: true, how: phrase.blockLabel, needsList: false };
+  // "$HTX" and "(HTX)" are written as tickers: the exchange of the same name does not block them.
+  if (!coin) return first.sigil === '$' || inParens(scan, first) ? NO : { ok: true, how: phrase.blockLabel, needsList: false };
   switch (phrase.kind) {
     case 'ticker':
       return phrase.words.length === 1 ? checkTicker(scan, coin, first, phrase.raw) : exactCase(scan, first, last);
@@ -126,10 +132,13 @@ function checkPhrase(scan: Scan, phrase: Phrase, first: Token, last: Token): Ver
       return { ok: true, how: 'name', needsList: false };
     case 'cased':
       return isCapitalised(first.text) || first.sigil !== '' ? { ok: true, how: 'name', needsList: false } : NO;
-    case 'weak': {
+    case 'weak':
+    case 'proper': {
       if (!isCapitalised(first.text) && first.sigil === '') return NO;
       if (first.sigil !== '') return { ok: true, how: 'hashtag name', needsList: false };
-      const needsProof = scan.casing.titleCase || scan.casing.allCaps || first.sentenceStart;
+      // A proper noun of something else ("Jupiter" the planet) proves nothing by its capital, even mid-sentence.
+      const needsProof =
+        phrase.kind === 'proper' || first.sentenceStart || casingOf(scan).titleCase || casingOf(scan).allCaps;
       if (!needsProof) return { ok: true, how: 'capitalised name mid-sentence', needsList: false };
       if (scan.compiled.weakContextAfter.test(scan.text.slice(last.end, last.end + 24))) {
         return { ok: true, how: 'name with crypto context', needsList: false };
@@ -160,9 +169,15 @@ function unknownCoin(scan: Scan, i: number): Mention | undefined {
   if (t.sigil === '$' && CASHTAG_TICKER_RE.test(t.text)) {
     const sym = t.text.toUpperCase();
     if (compiled.stockTickers.has(sym) || compiled.acronymStoplist.has(sym)) return undefined;
-    return mention(undefined, sym, sym, t, t, 'cashtag of a coin not in the catalogue', scan);
+    return mention(undefined, sym, sym, span(scan, t, t), 'cashtag of a coin not in the catalogue', scan);
   }
-  if (t.sigil !== '' || !UNKNOWN_TICKER_RE.test(t.text) || !inParens(scan, t) || compiled.acronymStoplist.has(t.text)) {
+  if (
+    t.sigil !== '' ||
+    !UNKNOWN_TICKER_RE.test(t.text) ||
+    !inParens(scan, t) ||
+    compiled.acronymStoplist.has(t.text) ||
+    compiled.stockTickers.has(t.text)
+  ) {
     return undefined;
   }
   // The name: the capitalised words right before "(".
@@ -181,28 +196,39 @@ function unknownCoin(scan: Scan, i: number): Mention | undefined {
   const allInitials = before.map((w) => (w.text[0] ?? '').toUpperCase()).join('');
   if (capitalInitials.endsWith(t.text) || allInitials.endsWith(t.text)) return undefined;
   const name = nameWords.map((w) => w.text).join(' ');
-  return mention(undefined, t.text, name, t, t, 'parenthesised ticker of a coin not in the catalogue', scan);
+  const [, end] = span(scan, t, t);
+  const start = (nameWords[0] as Token).start;
+  return mention(undefined, t.text, name, [start, end], 'parenthesised ticker of a coin not in the catalogue', scan);
+}
+
+/** The text span of a match: with its sigil, and with the parentheses of "(TICKER)". */
+function span(scan: Scan, first: Token, last: Token): [number, number] {
+  let start = first.start - (first.sigil ? 1 : 0);
+  let end = last.end;
+  if (scan.text[start - 1] === '(' && scan.text[end] === ')') {
+    start--;
+    end++;
+  }
+  return [start, end];
 }
 
 function mention(
   coin: CompiledCoin | undefined,
   symbol: string,
   name: string,
-  first: Token,
-  last: Token,
+  [start, end]: [number, number],
   how: string,
   scan: Scan,
   needsList = false,
 ): Mention {
-  const start = first.start - (first.sigil ? 1 : 0);
   return {
     coin,
     symbol,
     name,
     start,
-    end: last.end,
-    how,
-    possessive: POSSESSIVE_RE.test(scan.text.slice(last.end, last.end + 3)),
+    end,
+    how: `"${scan.text.slice(start, end)}" (${how})`,
+    possessive: POSSESSIVE_RE.test(scan.text.slice(end, end + 3)),
     needsList,
   };
 }
@@ -241,11 +267,8 @@ function resolveLists(text: string, mentions: Mention[]): Mention[] {
 /** Every coin mention of `raw` (a title or subtitle), in reading order. */
 export function findMentions(compiled: CompiledCatalogue, raw: string): TextMentions {
   const text = normalizeHeadline(raw);
-  const isKnown = (upper: string): boolean => compiled.byTicker.has(upper);
-  const tokens = tokenize(text, isKnown);
-  const upperWords = new Set<string>();
-  for (const t of tokens) if (t.text === t.text.toUpperCase() && /\p{Lu}/u.test(t.text)) upperWords.add(t.text);
-  const scan: Scan = { text, tokens, casing: analyseCasing(tokens), compiled, upperWords };
+  const tokens = tokenize(text, compiled.isKnownTicker);
+  const scan: Scan = { text, tokens, compiled, casingCache: undefined };
 
   const found: Array<{ m: Mention; tokenIndex: number }> = [];
   for (let i = 0; i < tokens.length; ) {
@@ -259,24 +282,21 @@ export function findMentions(compiled: CompiledCatalogue, raw: string): TextMent
       consumed = phrase.words.length;
       if (phrase.coin) {
         const e = phrase.coin.entry;
-        const written = text.slice(t.start - (t.sigil ? 1 : 0), last.end);
-        const how = `"${written}" (${verdict.how})`;
-        found.push({ m: mention(phrase.coin, e.symbol, e.name, t, last, how, scan, verdict.needsList), tokenIndex: i });
+        const m = mention(phrase.coin, e.symbol, e.name, span(scan, t, last), verdict.how, scan, verdict.needsList);
+        found.push({ m, tokenIndex: i });
       }
       break;
     }
     if (consumed === 0) {
       const unknown = unknownCoin(scan, i);
-      if (unknown) {
-        unknown.how = `"${text.slice(unknown.start, unknown.end)}" (${unknown.how})`;
-        found.push({ m: unknown, tokenIndex: i });
-      }
+      if (unknown) found.push({ m: unknown, tokenIndex: i });
       consumed = 1;
     }
     i += consumed;
   }
 
+  if (found.length === 0) return { text, mentions: [] };
   const others = (m: Mention): boolean => found.some((f) => f.m.symbol !== m.symbol && !f.m.coin?.quoteCurrency);
   const kept = found.filter((f) => !isQuote(scan, f.m, f.tokenIndex, others(f.m))).map((f) => f.m);
-  return { text, mentions: resolveLists(text, kept) };
+  return { text, mentions: kept.some((m) => m.needsList) ? resolveLists(text, kept) : kept };
 }

@@ -68,6 +68,7 @@ export function normalizeHeadline(input: string): string {
 
 // A word: letters/digits with inner dots ("Crypto.com", "Pump.fun"), or a number with its suffix ("3.75B", "1inch").
 const TOKEN_RE = /([#$@]?)(\p{L}[\p{L}\p{M}\p{N}]*(?:\.(?=[\p{L}\p{N}])[\p{L}\p{M}\p{N}]+)*|\p{N}+(?:[.,](?=\p{N})\p{N}+)*[\p{L}\p{N}]*)/gu;
+const DIGIT_START_RE = /^\p{N}/u;
 const HASH_PART_RE = /\p{Lu}+|[\p{Ll}\p{M}]+|\p{N}+/gu;
 const SENTENCE_END = new Set(['.', '!', '?', ':', ';', '—', '–', '|', '\n', '•']);
 const OPEN_QUOTES = new Set(['"', '“', '‘', "'", '(', '[', '«', ' ']);
@@ -118,9 +119,8 @@ export function tokenize(text: string, isKnownTicker: (upper: string) => boolean
     const word = m[2] as string;
     const start = m.index + sigilRaw.length;
     if (sigilRaw === '@') continue;
-    const isNumber = /^\p{N}/u.test(word);
     // "$2B" and "#1" are amounts and ranks, not cashtags or hashtags.
-    const sigil = isNumber && !/\p{L}/u.test(word) ? '' : (sigilRaw as '' | '$' | '#');
+    const sigil = sigilRaw !== '' && DIGIT_START_RE.test(word) ? '' : (sigilRaw as '' | '$' | '#');
     const sentenceStart = isSentenceStart(text, m.index);
     if (sigil === '#') {
       splitHashtag(word, isKnownTicker).forEach(([part, at], k) => {
