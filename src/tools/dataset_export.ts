@@ -70,10 +70,10 @@ export const datasetExportTool = defineTool({
     const dir = await s.paths.resolve(input.out, { forWrite: true });
     const b = await writeKohyaBundle(s, input.lora_id, dir, input.repeats ? { repeats: input.repeats } : {});
     const pending = pendingOf();
-    const subsets = b.subsets.map((x) => `${x.name} (${x.images} images x ${x.num_repeats})`).join(', ');
+    const subsets = b.subsets.map((x) => `${x.name} (${x.images} image${x.images === 1 ? '' : 's'} x ${x.num_repeats})`).join(', ');
     return ok(
       { target: 'kohya' as const, path: b.dir, images: b.images, pending_captions: pending, config_path: b.config_path, subsets: b.subsets, warnings: b.warnings },
-      `Wrote a kohya bundle in ${b.dir}: ${b.images} images in ${b.subsets.length} subset${b.subsets.length === 1 ? '' : 's'} (${subsets}) and ${b.config_path} (.txt captions, trigger word first, keep_tokens = 1).${b.warnings.length ? ` ${b.warnings.join(' ')}` : ''} Next: run sd-scripts with --dataset_config=${b.config_path}, or set LORALOOP_KOHYA_CMD and use lora_train.`,
+      `Wrote a kohya bundle in ${b.dir}: ${b.images} image${b.images === 1 ? '' : 's'} in ${b.subsets.length} subset${b.subsets.length === 1 ? '' : 's'} (${subsets}) and ${b.config_path} (.txt captions, trigger word first, keep_tokens = 1).${b.warnings.length ? ` ${b.warnings.join(' ')}` : ''} Next: run sd-scripts with --dataset_config=${b.config_path}, or set LORALOOP_KOHYA_CMD and use lora_train.`,
     );
   },
 });

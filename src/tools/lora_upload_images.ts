@@ -95,7 +95,7 @@ export const loraUploadImagesTool = defineTool({
     if (failed.length) parts.push(`${failed.length} refused: ${failed.map(short).join('; ')}.`);
     if (warned.length) parts.push(`Converted on the way in: ${conversions(warned)} (details in each result's warnings).`);
     if (pendingNow) parts.push(`${pendingNow} added without a caption, to be captioned later.`);
-    parts.push(`The project now has ${images.length} images${pending ? `, ${pending} waiting for a caption` : ''}.`);
+    parts.push(`The project now has ${images.length} image${images.length === 1 ? '' : 's'}${pending ? `, ${pending} waiting for a caption` : ''}.`);
     if (images.length < 40) parts.push(`Add ${40 - images.length} or more for the recommended 40-60.`);
     parts.push(
       pending
