@@ -433,9 +433,11 @@ export async function handleReplicateWebhook(services: Services, rawBody: string
   if (isTerminalTraining(job.status)) return { status: 200, body: 'ignored: job already ended' };
   if (job.remote_id === null) services.store.jobs.update(job.id, { remote_id: training.id });
   const after = applyRemoteTraining(services, job.id, training);
-  if (training.status === 'succeeded' && after) {
+  if (isTerminal(training.status)) {
+    // The follower polls slowly when webhooks arrive: wake it so a success is registered at once.
     const runner = services.trainingRunner();
-    if (runner.running) void runner.scan();
+    if (runner.isFollowing(job.id)) runner.nudge(job.id);
+    else if (training.status === 'succeeded' && runner.running) void runner.scan();
   }
   return { status: 200, body: after ? 'ok' : 'ignored: stale event' };
 }

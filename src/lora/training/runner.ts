@@ -40,6 +40,8 @@ export interface TrainingRunner {
   /** Abort following a job in this process (kills a local kohya child). False when not followed here. */
   cancelLocal(jobId: string): boolean;
   isFollowing(jobId: string): boolean;
+  /** Wake a job's follower from its poll sleep (a webhook brought news). */
+  nudge(jobId: string): void;
   /** Stop scanning and stop following (leases are released; kohya children are stopped). */
   stop(): Promise<void>;
   /** Resolves when this process follows no job (tests, graceful shutdown). */
@@ -65,7 +67,7 @@ export function isUnowned(job: TrainingJob, nowMs: number): boolean {
 export function createTrainingRunner(services: Services, options: TrainingRunnerOptions = services.trainingOptions): TrainingRunner {
   const opts = resolveRunnerOptions(options);
   const logger = services.logger.child({ component: 'training-runner', owner: opts.ownerId });
-  const active = new Map<string, { ac: AbortController; done: Promise<void> }>();
+  const active = new Map<string, { ac: AbortController; done: Promise<void>; wake: () => void }>();
   let running = false;
   let scanTimer: NodeJS.Timeout | undefined;
   let scanning: Promise<void> | undefined;
@@ -89,12 +91,24 @@ export function createTrainingRunner(services: Services, options: TrainingRunner
       }
     }, Math.max(50, Math.floor(opts.leaseTtlMs / 3)));
     renew.unref();
+    // A nudge ends the current sleep early; a real abort still rejects it.
+    let wakeSleep: AbortController | undefined;
+    const sleep = async (ms: number): Promise<void> => {
+      wakeSleep = new AbortController();
+      try {
+        await defaultSleep(ms, AbortSignal.any([ac.signal, wakeSleep.signal]));
+      } catch (e) {
+        if (ac.signal.aborted) throw e;
+      } finally {
+        wakeSleep = undefined;
+      }
+    };
     const ctx: FollowContext = {
       services,
       logger: logger.child({ job_id: job.id, backend: job.state.backend }),
       signal: ac.signal,
       options: opts,
-      sleep: (ms) => defaultSleep(ms, ac.signal),
+      sleep,
     };
     const done = (async () => {
       try {
@@ -114,7 +128,7 @@ export function createTrainingRunner(services: Services, options: TrainingRunner
         }
       }
     })();
-    active.set(job.id, { ac, done });
+    active.set(job.id, { ac, done, wake: () => wakeSleep?.abort() });
   };
 
   const scanOnce = async (): Promise<void> => {
@@ -164,6 +178,9 @@ export function createTrainingRunner(services: Services, options: TrainingRunner
       return true;
     },
     isFollowing: (jobId) => active.has(jobId),
+    nudge(jobId) {
+      active.get(jobId)?.wake();
+    },
     async stop() {
       running = false;
       if (scanTimer) clearInterval(scanTimer);
