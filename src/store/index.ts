@@ -2,6 +2,7 @@ import { createBlobStore, type BlobStore } from './blobs.js';
 import { openDatabase, type Db } from './db.js';
 import { migrations } from './migrations/index.js';
 import { createCoversRepo, type CoversRepo } from './repos/covers.js';
+import { createGenerationRepo, type GenerationRepo } from './repos/generation.js';
 import { createJobsRepo, type JobsRepo } from './repos/jobs.js';
 import { createKvRepo, type KvRepo } from './repos/kv.js';
 import { createLeasesRepo, type LeasesRepo } from './repos/leases.js';
@@ -18,6 +19,8 @@ export interface Store {
   leases: LeasesRepo;
   kv: KvRepo;
   loras: LorasRepo;
+  /** Draft batches, drafts and selection statistics (issue 5). */
+  generation: GenerationRepo;
   close(): void;
 }
 
@@ -33,6 +36,7 @@ export function createStore(home: string, now: () => Date = () => new Date()): S
     leases: createLeasesRepo(db, now),
     kv: createKvRepo(db, now),
     loras: createLorasRepo(db, now),
+    generation: createGenerationRepo(db, now),
     close: () => db.close(),
   };
 }
