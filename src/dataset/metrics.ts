@@ -13,7 +13,7 @@
  */
 import { dominantColorsOf, type NamedColor } from './metrics/colors.js';
 import { dhashOf, phashOf } from './metrics/hashes.js';
-import { fitInside, lumaOf, resampleArea } from './metrics/resample.js';
+import { fitInside, resampleArea } from './metrics/resample.js';
 
 export { hamming } from './metrics/hashes.js';
 export { estimateJpegQuality, readJpegQuantTables } from './metrics/jpeg-quality.js';
@@ -127,44 +127,41 @@ const round = (x: number, digits: number): number => {
   return Math.round(x * f) / f;
 };
 
-/** Mean, standard deviation and histogram entropy of the luma. */
-function lumaStats(grey: Float32Array): { mean: number; std: number; entropy: number } {
-  const n = grey.length;
+/** Per-pixel statistics gathered in ONE pass over the working image (speed: this runs for every image). */
+interface PixelStats {
+  grey: Float32Array;
+  mean: number;
+  std: number;
+  entropy: number;
+  colorfulness: number;
+  greyscale: boolean;
+}
+
+/**
+ * Luma (Rec.601) with its mean, standard deviation and histogram entropy; colourfulness (Hasler &
+ * Suesstrunk 2003) and neutrality.
+ */
+function pixelStats(rgb: Uint8Array, n: number): PixelStats {
+  const grey = new Float32Array(n);
   const hist = new Uint32Array(256);
   let sum = 0;
   let sumSq = 0;
-  for (let i = 0; i < n; i++) {
-    const v = grey[i] as number;
-    sum += v;
-    sumSq += v * v;
-    const bin = (v + 0.5) | 0;
-    hist[bin] = (hist[bin] as number) + 1;
-  }
-  const mean = sum / n;
-  const std = Math.sqrt(Math.max(0, sumSq / n - mean * mean));
-  let entropy = 0;
-  for (let i = 0; i < 256; i++) {
-    const c = hist[i] as number;
-    if (c > 0) {
-      const p = c / n;
-      entropy -= p * Math.log2(p);
-    }
-  }
-  return { mean, std, entropy };
-}
-
-/** Colourfulness (Hasler & Suesstrunk 2003) and neutrality, in one pass. */
-function colourStats(rgb: Uint8Array, n: number): { colorfulness: number; greyscale: boolean } {
   let rgS = 0;
   let rgSq = 0;
   let ybS = 0;
   let ybSq = 0;
   let chromaSum = 0;
   let vivid = 0;
-  for (let j = 0; j < n * 3; j += 3) {
+  for (let i = 0, j = 0; i < n; i++, j += 3) {
     const r = rgb[j] as number;
     const g = rgb[j + 1] as number;
     const b = rgb[j + 2] as number;
+    const y = 0.299 * r + 0.587 * g + 0.114 * b;
+    grey[i] = y;
+    sum += y;
+    sumSq += y * y;
+    const bin = (y + 0.5) | 0;
+    hist[bin] = (hist[bin] as number) + 1;
     const rg = r - g;
     const yb = 0.5 * (r + g) - b;
     rgS += rg;
@@ -173,9 +170,18 @@ function colourStats(rgb: Uint8Array, n: number): { colorfulness: number; greysc
     ybSq += yb * yb;
     const hi = r > g ? (r > b ? r : b) : g > b ? g : b;
     const lo = r < g ? (r < b ? r : b) : g < b ? g : b;
-    const chroma = hi - lo;
-    chromaSum += chroma;
-    if (chroma > 24) vivid++;
+    chromaSum += hi - lo;
+    if (hi - lo > 24) vivid++;
+  }
+  const mean = sum / n;
+  const std = Math.sqrt(Math.max(0, sumSq / n - mean * mean));
+  let entropy = 0;
+  for (let k = 0; k < 256; k++) {
+    const c = hist[k] as number;
+    if (c > 0) {
+      const p = c / n;
+      entropy -= p * Math.log2(p);
+    }
   }
   const rgMean = rgS / n;
   const ybMean = ybS / n;
@@ -184,16 +190,15 @@ function colourStats(rgb: Uint8Array, n: number): { colorfulness: number; greysc
   const colorfulness = Math.sqrt(rgVar + ybVar) + 0.3 * Math.sqrt(rgMean * rgMean + ybMean * ybMean);
   // Neutral on average AND almost no clearly coloured pixel: JPEG chroma noise on a grey photo stays
   // far below these; a red logo on grey does not (1% of the image is enough to count as colour).
-  return { colorfulness, greyscale: chromaSum / n < 4 && vivid / n < 0.01 };
+  const greyscale = chromaSum / n < 4 && vivid / n < 0.01;
+  return { grey, mean, std, entropy, colorfulness, greyscale };
 }
 
 /** Measure an image. Fast (about a millisecond on a 256 px image); see {@link ImageMetrics} for the scales. */
 export function measureImage(src: PixelSource, opts: MeasureOptions = {}): ImageMetrics {
   const { rgb, w, h } = workingImage(src);
   const n = w * h;
-  const grey = lumaOf(rgb, n, 3);
-  const { mean, std, entropy } = lumaStats(grey);
-  const { colorfulness, greyscale } = colourStats(rgb, n);
+  const { grey, mean, std, entropy, colorfulness, greyscale } = pixelStats(rgb, n);
   const aspect = (src.sourceWidth ?? src.width) / (src.sourceHeight ?? src.height);
   return {
     blur: round(laplacianVariance(grey, w, h), 2),

@@ -84,16 +84,3 @@ export function fitInside(w: number, h: number, max: number): { width: number; h
   const s = max / Math.max(w, h);
   return { width: Math.max(1, Math.round(w * s)), height: Math.max(1, Math.round(h * s)) };
 }
-
-/** Rec.601 luma (0..255) of an interleaved image with 1-4 channels (grey, grey+alpha, RGB, RGBA). */
-export function lumaOf(src: Uint8Array, n: number, ch: number): Float32Array {
-  const out = new Float32Array(n);
-  if (ch < 3) {
-    for (let i = 0; i < n; i++) out[i] = src[i * ch] as number;
-    return out;
-  }
-  for (let i = 0, j = 0; i < n; i++, j += ch) {
-    out[i] = 0.299 * (src[j] as number) + 0.587 * (src[j + 1] as number) + 0.114 * (src[j + 2] as number);
-  }
-  return out;
-}
