@@ -16,7 +16,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
-const baseEnv = () => ({ ...(process.env as Record<string, string>), LORALOOP_HOME: join(home, 'data'), LORALOOP_ALLOWED_ROOTS: home });
+const baseEnv = (): Record<string, string> => ({ ...(process.env as Record<string, string>), LORALOOP_HOME: join(home, "data"), LORALOOP_ALLOWED_ROOTS: home });
 
 async function checkCover(client: Client) {
   const r = await client.callTool({ name: 'cover_generate', arguments: { title: 'Solana ETF inflows hit $1B', seed: 3 } });
