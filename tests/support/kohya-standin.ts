@@ -91,7 +91,17 @@ const saveEvery = num('save_every_n_epochs');
 const saveLast = num('save_last_n_epochs');
 const dim = num('network_dim') ?? 4;
 const alpha = num('network_alpha') ?? 1;
-const lr = str('learning_rate') ?? '2e-06';
+/** Python's str(float), as kohya writes numbers into ss_* metadata (8e-05, 0.0001, 1.0). */
+function pyFloat(n: number): string {
+  if (!Number.isFinite(n)) return n > 0 ? 'inf' : n < 0 ? '-inf' : 'nan';
+  if (n !== 0 && (Math.abs(n) < 1e-4 || Math.abs(n) >= 1e16)) {
+    const [m, e] = n.toExponential().split('e');
+    const exp = Number(e);
+    return `${m}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  }
+  return Number.isInteger(n) ? `${n}.0` : String(n);
+}
+const lr = pyFloat(Number(str('learning_rate') ?? '2e-06'));
 const module = str('network_module') ?? 'networks.lora';
 const base = str('pretrained_model_name_or_path') ?? '';
 

@@ -44,8 +44,8 @@ const PRESETS: Record<PresetName, TrainingPreset> = {
       max_train_steps: 1000,
       learning_rate: 1e-4,
       lr_scheduler: 'constant',
+      // network_alpha is left out: it then follows network_dim (alpha = dim), also when a user changes the rank.
       network_dim: 4,
-      network_alpha: 4,
     },
     kohyaUnsupported: [],
   },
@@ -93,7 +93,6 @@ const PRESETS: Record<PresetName, TrainingPreset> = {
       train_batch_size: 1,
       resolution: 1024,
       network_dim: 16,
-      network_alpha: 16,
       optimizer_type: 'AdamW8bit',
       caption_dropout_rate: 0.05,
       mixed_precision: 'bf16',
