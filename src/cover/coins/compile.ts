@@ -36,6 +36,8 @@ export interface Phrase {
   words: string[];
   /** The phrase as the catalogue writes it (for evidence and case checks). */
   raw: string;
+  /** Per word: the catalogue capitalises it, so a `cased`/`weak`/`proper` match must too ("The Graph", not "the graph"). */
+  capitals: boolean[];
   kind: PhraseKind;
   /** The coin it means; undefined for block phrases. */
   coin: CompiledCoin | undefined;
@@ -71,8 +73,8 @@ export interface CompiledCatalogue {
 const PHRASE_SPLIT_RE = /\p{L}[\p{L}\p{M}\p{N}]*(?:\.(?=[\p{L}\p{N}])[\p{L}\p{M}\p{N}]+)*|\p{N}+(?:[.,](?=\p{N})\p{N}+)*[\p{L}\p{N}]*/gu;
 const KIND_STRENGTH: Record<PhraseKind, number> = { block: 7, ticker: 6, name: 5, cased: 4, weak: 3, proper: 2, person: 1 };
 
-function words(phrase: string): string[] {
-  return (phrase.match(PHRASE_SPLIT_RE) ?? []).map((w) => w.toLowerCase());
+function rawWords(phrase: string): string[] {
+  return phrase.match(PHRASE_SPLIT_RE) ?? [];
 }
 
 function alternation(list: readonly string[]): string {
@@ -122,21 +124,23 @@ export function compileCatalogue(catalogue: CoinCatalogue): CompiledCatalogue {
   const index = new Map<string, Phrase[]>();
   const seen = new Set<string>();
   const add = (raw: string, kind: PhraseKind, coin: CompiledCoin | undefined, blockLabel = ''): void => {
-    const ws = words(raw);
+    const rw = rawWords(raw);
+    const ws = rw.map((w) => w.toLowerCase());
     if (ws.length === 0) return;
+    const capitals = rw.map((w) => /^\p{Lu}/u.test(w));
     // A name written with no lower-case letter ("XRPL", "BSC", "JUST") behaves like a ticker.
     const effective: PhraseKind = kind !== 'block' && kind !== 'person' && !/\p{Ll}/u.test(raw) ? 'ticker' : kind;
-    const variants = [ws];
+    const variants: Array<[string[], boolean[]]> = [[ws, capitals]];
     // "#EthereumClassic" and "ethereumclassic" reach us as one word: index the squashed form too.
-    if (ws.length > 1) variants.push([ws.join('')]);
-    for (const v of variants) {
+    if (ws.length > 1) variants.push([[ws.join('')], [capitals[0] === true]]);
+    for (const [v, caps] of variants) {
       const key = `${v.join(' ')}|${effective}|${coin?.entry.symbol ?? blockLabel}`;
       if (seen.has(key)) continue;
       seen.add(key);
       const first = v[0] as string;
       let list = index.get(first);
       if (!list) index.set(first, (list = []));
-      list.push({ words: v, raw, kind: effective, coin, blockLabel });
+      list.push({ words: v, raw, capitals: caps, kind: effective, coin, blockLabel });
     }
   };
 

@@ -36,7 +36,9 @@ export const LIST_SEP_RE = /^\s*(?:,\s*(?:[aA]nd\s+|&\s*|[oO]r\s+)?|&|\/|\+|(?:[
 const POSSESSIVE_RE = /^(?:['’]s|(?<=s)['’])(?![\p{L}\p{N}])/u;
 const PURE_NUMBER_RE = /^\p{N}+(?:[.,]\p{N}+)*$/u;
 const UNKNOWN_TICKER_RE = /^[A-Z][A-Z0-9]{1,9}$/;
-const CASHTAG_TICKER_RE = /^[A-Za-z][A-Za-z0-9]{1,9}$/;
+// Unknown cashtags must be upper case: "$VINE" is a coin, "$data" and "$schema" are code.
+const CASHTAG_TICKER_RE = /^[A-Z][A-Z0-9]{1,9}$/;
+const FIAT = new Set(['USD', 'EUR', 'KRW', 'JPY', 'GBP', 'TRY', 'BRL', 'INR', 'AUD', 'CAD']);
 
 interface Scan {
   text: string;
@@ -72,10 +74,12 @@ function inParens(scan: Scan, t: Token): boolean {
 }
 
 function inPair(scan: Scan, t: Token): boolean {
-  // "BTC/USDT", "ETH-USD", "SOL/USDC perp".
-  const before = scan.text.slice(Math.max(0, t.start - 6), t.start);
-  const after = scan.text.slice(t.end, t.end + 6);
-  return /[A-Z0-9]\/$/.test(before) || /^\/[A-Z]{2,}/.test(after) || /^-(?:USDT?|USDC|PERP)\b/.test(after);
+  // "BTC/USDT", "ETH-USD", "SOL/USDC": the other side must be a ticker or a fiat code ("HTTP/S" and "N/A" are not pairs).
+  const before = /([A-Z0-9]{2,10})\s?\/\s?$/.exec(scan.text.slice(Math.max(0, t.start - 13), t.start));
+  const after = /^\s?[/-]\s?([A-Z0-9]{2,10})(?![\p{L}\p{N}])/u.exec(scan.text.slice(t.end, t.end + 13));
+  const isSide = (m: RegExpExecArray | null): boolean =>
+    m !== null && (FIAT.has(m[1] as string) || scan.compiled.byTicker.has(m[1] as string));
+  return isSide(before) || isSide(after);
 }
 
 /** Proof that an ambiguous upper-case ticker is a ticker: "(S)", "$S", "#S", "S/USDT", "S token". */
@@ -131,10 +135,10 @@ function checkPhrase(scan: Scan, phrase: Phrase, first: Token, last: Token): Ver
     case 'name':
       return { ok: true, how: 'name', needsList: false };
     case 'cased':
-      return isCapitalised(first.text) || first.sigil !== '' ? { ok: true, how: 'name', needsList: false } : NO;
+      return capitalsMatch(scan, phrase, first) ? { ok: true, how: 'name', needsList: false } : NO;
     case 'weak':
     case 'proper': {
-      if (!isCapitalised(first.text) && first.sigil === '') return NO;
+      if (!capitalsMatch(scan, phrase, first)) return NO;
       if (first.sigil !== '') return { ok: true, how: 'hashtag name', needsList: false };
       // A proper noun of something else ("Jupiter" the planet) proves nothing by its capital, even mid-sentence.
       const needsProof =
@@ -154,6 +158,17 @@ function checkPhrase(scan: Scan, phrase: Phrase, first: Token, last: Token): Ver
     case 'block':
       return NO;
   }
+}
+
+/** Every word the catalogue capitalises is capitalised in the text too (a hashtag counts as capitalised). */
+function capitalsMatch(scan: Scan, phrase: Phrase, first: Token): boolean {
+  if (first.sigil !== '') return true;
+  const start = scan.tokens.indexOf(first);
+  for (let k = 0; k < phrase.words.length; k++) {
+    const tok = scan.tokens[start + k];
+    if (phrase.capitals[k] === true && (!tok || !isCapitalised(tok.text))) return false;
+  }
+  return true;
 }
 
 /** Multi-word upper-case phrases ("BOOK OF MEME", "SPACE ID") must be written in upper case. */
