@@ -65,7 +65,9 @@ export async function makeCover(s: Services, req: CoverRequest): Promise<CoverMa
   const primary = route.coins.find((c) => c.primary) ?? null;
   const entry = primary ? s.coins.catalogue.bySymbol(primary.symbol) : undefined;
   const userLogo = primary ? s.store.logos.get(primary.symbol) : undefined;
-  const recent = s.store.covers.recent(VARIETY_WINDOW, primary?.symbol ?? null).map((c) => c.palette);
+  // An explicit seed makes the cover a pure function of its inputs (reproducible); without one, the variety
+  // engine steers the palette away from the recent covers of the same coin.
+  const recent = req.seed === undefined ? s.store.covers.recent(VARIETY_WINDOW, primary?.symbol ?? null).map((c) => c.palette) : [];
   const seed = req.seed ?? randomInt(0, 2 ** 31 - 1);
   const render = await s.renderer.render({
     title,

@@ -9,7 +9,7 @@ export const coverGenerateInput = z.object({
   title: z.string().max(2000).describe('The article headline shown on the cover (1-300 characters after trimming).'),
   subtitle: z.string().max(2000).optional().describe('Optional smaller line under the title.'),
   size: coverSizeSchema.default('1200x630'),
-  seed: z.number().int().min(0).max(2 ** 31 - 1).optional().describe('Same seed and inputs give the same image; omit for a new one ("generate again").'),
+  seed: z.number().int().min(0).max(2 ** 31 - 1).optional().describe('Same seed and inputs give the same image (the variety engine is bypassed); omit it for a new cover that avoids the colour schemes of recent covers ("generate again").'),
   style: z.string().optional().describe('Force a background style (see the renderer styles); omit to let the variety engine choose.'),
   out: z.string().optional().describe('Also copy the PNG to this path (must be under LORALOOP_ALLOWED_ROOTS).'),
 });
