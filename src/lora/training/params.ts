@@ -12,9 +12,9 @@ import { getPreset, REPLICATE_TRAINER_DEFAULTS, type PresetName } from './preset
 export const TRAINING_BACKENDS = ['replicate', 'kohya'] as const;
 export type TrainingBackendName = (typeof TRAINING_BACKENDS)[number];
 
-const range = (what: string, min: number, max: number) => `${what} must be between ${min} and ${max}`;
+const range = (min: number, max: number) => `must be between ${min} and ${max}`;
 const intIn = (min: number, max: number) =>
-  z.number({ error: 'must be a number' }).int({ error: 'must be a whole number' }).min(min, range('it', min, max)).max(max, range('it', min, max));
+  z.number({ error: 'must be a number' }).int({ error: 'must be a whole number' }).min(min, range(min, max)).max(max, range(min, max));
 const numIn = (min: number, max: number, exclusiveMin = false) => {
   const base = z.number({ error: 'must be a number' }).refine(Number.isFinite, 'must be a finite number');
   return base
