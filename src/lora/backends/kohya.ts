@@ -25,6 +25,7 @@ import type { FollowContext, TrainingDriver } from '../training/driver.js';
 import {
   estimateEta,
   getTrainingJob,
+  isTerminalTraining,
   lossFields,
   overallProgress,
   patchJob,
@@ -416,9 +417,16 @@ async function runStage(job: TrainingJob, stageIndex: number, ctx: FollowContext
   child.stderr?.on('data', (c: string) => errParser.push(c).forEach(onEvent));
   const onAbort = () => killTree(child);
   ctx.signal.addEventListener('abort', onAbort, { once: true });
+  // A cancel from another process only changes the record: look at it every second and stop the child.
+  const watch = setInterval(() => {
+    const cur = getTrainingJob(services, job.id);
+    if (!cur || isTerminalTraining(cur.status)) killTree(child);
+  }, 1000);
+  watch.unref();
 
   const result = await Promise.race([exited, spawnError.then((e) => ({ error: e }))]);
   ctx.signal.removeEventListener('abort', onAbort);
+  clearInterval(watch);
   if ('error' in result) {
     throw new LoraloopError('JOB_FAILED', `LORALOOP_KOHYA_CMD could not be started (${result.error.message}).`, {
       hint: 'Check that the command exists on this host (e.g. accelerate on PATH, or ssh to the GPU host).',
@@ -435,6 +443,8 @@ async function runStage(job: TrainingJob, stageIndex: number, ctx: FollowContext
   writeProgress(true);
   if (ctx.signal.aborted) throw ctx.signal.reason;
   if (failure) throw new LoraloopError('JOB_FAILED', failure);
+  const after = getTrainingJob(services, job.id);
+  if (!after || isTerminalTraining(after.status)) throw new LoraloopError('CANCELED', 'The job ended while kohya was running; the run was stopped.');
   if (result.code !== 0) {
     const text = errorTextFromTail(logTail);
     throw new LoraloopError(

@@ -115,6 +115,8 @@ export function createTrainingRunner(services: Services, options: TrainingRunner
         await driver.follow(job, ctx);
       } catch (e) {
         if (ac.signal.aborted) return;
+        const cur = getTrainingJob(services, job.id);
+        if (!cur || isTerminalTraining(cur.status)) return; // canceled or finished elsewhere: nothing to record
         const message = isLoraloopError(e) ? e.message : e instanceof Error ? e.message : String(e);
         logger.error('training job failed', { job_id: job.id, error: message });
         failTraining(services, job.id, message);

@@ -5,6 +5,7 @@ import { parse } from 'smol-toml';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../../../src/app.js';
 import { getTrainingJob } from '../../../src/lora/training/job.js';
+import { cancelTrainingRecord } from '../../../src/lora/training/outcome.js';
 import type { ProgressUpdate } from '../../../src/tools/types.js';
 import { makeTestApp } from '../../support/app.js';
 import { callOk, KOHYA_STANDIN_CMD, seedProject, until } from './helpers.js';
@@ -179,5 +180,19 @@ describe('kohya training (sd-scripts stand-in as LORALOOP_KOHYA_CMD)', () => {
     expect(job?.status).toBe('canceled');
     const pid = job?.state.kohya?.pid ?? 0;
     expect(() => process.kill(pid, 0)).toThrow();
+  });
+
+  it('stops the trainer when the job is canceled from another process (only the record changes)', async () => {
+    const app = kohyaApp({}, 'env KOHYA_STANDIN_STEP_MS=300 ');
+    const loraId = await seedProject(app, { name: 'xcancel-sd15', base_model: 'sd15', images: 2 });
+    const train = await callOk<{ job_id: string }>(app, 'lora_train', { lora_id: loraId, backend: 'kohya', params: { epochs: 20 } });
+    app.services.trainingRunner().start();
+    await until(() => (getTrainingJob(app.services, train.job_id)?.state.step ?? 0) >= 1, 20_000, 'steps');
+    // What lora_cancel in another process does: it cannot reach our child, it marks the record.
+    cancelTrainingRecord(app.services, train.job_id, 'Canceled with lora_cancel.');
+    await until(() => !app.services.trainingRunner().isFollowing(train.job_id), 10_000, 'the run to stop');
+    const job = getTrainingJob(app.services, train.job_id);
+    expect(job).toMatchObject({ status: 'canceled', error: 'Canceled with lora_cancel.' });
+    expect(() => process.kill(job?.state.kohya?.pid ?? 0, 0)).toThrow();
   });
 });

@@ -228,6 +228,24 @@ describe('Replicate training (official client against the emulator)', () => {
   });
 });
 
+describe('Replicate refusals keep the API text', () => {
+  it('fails the job with the API error when the destination does not exist', async () => {
+    const t = makeTestApp(
+      { REPLICATE_API_TOKEN: emu.token, REPLICATE_BASE_URL: emu.url, LORALOOP_REPLICATE_DESTINATION: `${emu.account}/no-such-model` },
+      { trainingOptions: { pollIntervalMs: 20, leaseTtlMs: 3000, scanIntervalMs: 500 } },
+    );
+    disposers.push(t.dispose);
+    const loraId = await seedProject(t.app, { name: 'nodest', base_model: 'flux', images: 1 });
+    const before = emu.state.trainings.length;
+    const train = await callOk<{ job_id: string }>(t.app, 'lora_train', { lora_id: loraId, backend: 'replicate' });
+    const st = await waitStatus(t.app, train.job_id);
+    expect(st.status).toBe('failed');
+    expect(st.error).toMatch(/404/);
+    expect(st.error).toMatch(/does not exist/);
+    expect(emu.state.trainings.length).toBe(before);
+  });
+});
+
 describe('no training backend configured', () => {
   it('names what to set and points to dataset_export', async () => {
     const t = makeTestApp();
