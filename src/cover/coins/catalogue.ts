@@ -65,6 +65,10 @@ const coinSchema = z
       .boolean()
       .optional()
       .describe('The ticker is also a well-known acronym ("FTC"): bare, it counts only next to chain words ("51% attack").'),
+    context_cues: z
+      .array(phraseSchema)
+      .optional()
+      .describe('With ticker_needs_context: the words that prove the ticker means the coin (instead of context.chain_cues).'),
     ticker_lowercase_ok: z
       .boolean()
       .optional()

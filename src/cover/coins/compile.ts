@@ -28,6 +28,8 @@ export interface CompiledCoin {
   tickerNeedsContext: boolean;
   tickerLowercaseOk: boolean;
   quoteCurrency: boolean;
+  /** For ticker_needs_context coins with their own cue words; undefined means the catalogue's chain cues. */
+  contextCues: RegExp | undefined;
 }
 
 /** One matchable phrase. */
@@ -99,12 +101,16 @@ function buildRegexes(ctx: CatalogueContext): Pick<
     weakContextAfter: new RegExp(`^(?:['’]s${end}|\\s*[-–]?\\s*(?:${alternation(ctx.weak_context_after)})${end})`, 'u'),
     tickerWordAfter: new RegExp(`^\\s+(?:${alternation(ctx.ticker_word_followers)})${end}`, 'u'),
     tickerNounAfter: new RegExp(`^\\s*(?:${alternation(['token', 'tokens', 'coin', 'coins', 'price', 'holders', 'airdrop'])})${end}`, 'u'),
-    chainCues: new RegExp(`(?<![\\p{L}\\p{N}])(?:${alternation(ctx.chain_cues)})${end}`, 'u'),
+    chainCues: cueRegex(ctx.chain_cues),
     descriptorBetween: new RegExp(
       `^(?:['’]s\\s*$|(?:['’]s)?[\\s-]*(?:(?:${alternation(ctx.descriptor_words)})[\\s-]*){1,3}$)`,
       'u',
     ),
   };
+}
+
+function cueRegex(cues: readonly string[]): RegExp {
+  return new RegExp(`(?<![\\p{L}\\p{N}])(?:${alternation(cues)})(?![\\p{L}\\p{N}])`, 'u');
 }
 
 function compileCoin(entry: CoinEntry): CompiledCoin {
@@ -116,6 +122,7 @@ function compileCoin(entry: CoinEntry): CompiledCoin {
     tickerNeedsContext: entry.ticker_needs_context === true,
     tickerLowercaseOk: entry.ticker_lowercase_ok === true,
     quoteCurrency: entry.quote_currency === true,
+    contextCues: entry.context_cues && entry.context_cues.length > 0 ? cueRegex(entry.context_cues) : undefined,
   };
 }
 

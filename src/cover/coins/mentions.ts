@@ -98,6 +98,8 @@ const NO: Verdict = { ok: false };
 function checkTicker(scan: Scan, coin: CompiledCoin, t: Token, raw: string): Verdict {
   const marked = tickerMarked(scan, t);
   if (t.sigil === '$' || t.sigil === '#') return { ok: true, how: marked ?? 'ticker', needsList: false };
+  // "Department of Government Efficiency (DOGE)": an acronym of the words before it, not the coin.
+  if (marked === 'parenthesised ticker' && spellsInitials(scan, t)) return NO;
   const upperForm = t.text === raw.toUpperCase() && t.text !== t.text.toLowerCase();
   if (!upperForm) {
     // "btc", "eth": only for tickers that are not words; never in a shouted headline.
@@ -112,7 +114,8 @@ function checkTicker(scan: Scan, coin: CompiledCoin, t: Token, raw: string): Ver
     return { ok: true, how: 'ticker in a list of coins', needsList: true };
   }
   if (coin.tickerNeedsContext && !marked) {
-    if (scan.compiled.chainCues.test(scan.text)) return { ok: true, how: 'ticker with chain context', needsList: false };
+    const cues = coin.contextCues ?? scan.compiled.chainCues;
+    if (cues.test(scan.text)) return { ok: true, how: 'ticker with crypto context', needsList: false };
     return { ok: true, how: 'ticker in a list of coins', needsList: true };
   }
   return { ok: true, how: marked ?? 'ticker', needsList: false };
@@ -177,6 +180,23 @@ function exactCase(scan: Scan, first: Token, last: Token): Verdict {
   return written.toUpperCase() === written ? { ok: true, how: 'upper-case name', needsList: false } : NO;
 }
 
+/**
+ * "Securities and Exchange Commission (SEC)", "Bank of Japan (BOJ)": a parenthesised word that spells the initials of
+ * the words before it is an acronym, not a ticker. A coin written out in full ("Basic Attention Token (BAT)") is
+ * already a name match, so nothing is lost.
+ */
+function spellsInitials(scan: Scan, t: Token): boolean {
+  const i = scan.tokens.indexOf(t);
+  if (i <= 0 || t.text.length < 2) return false;
+  const before = scan.tokens.slice(Math.max(0, i - 8), i);
+  const capitalInitials = before
+    .filter((w) => isCapitalised(w.text))
+    .map((w) => w.text[0])
+    .join('');
+  const allInitials = before.map((w) => (w.text[0] ?? '').toUpperCase()).join('');
+  return capitalInitials.endsWith(t.text) || allInitials.endsWith(t.text);
+}
+
 /** A cashtag or "Name (TICKER)" for a coin the catalogue does not know. */
 function unknownCoin(scan: Scan, i: number): Mention | undefined {
   const t = scan.tokens[i] as Token;
@@ -204,12 +224,7 @@ function unknownCoin(scan: Scan, i: number): Mention | undefined {
     nameWords.unshift(w);
   }
   if (nameWords.length === 0) return undefined;
-  // "Securities and Exchange Commission (SEC)", "Bank of Japan (BOJ)": the ticker spells the initials, so it is
-  // an acronym, not a coin.
-  const before = scan.tokens.slice(Math.max(0, i - 8), i);
-  const capitalInitials = before.filter((w) => isCapitalised(w.text)).map((w) => w.text[0]).join('');
-  const allInitials = before.map((w) => (w.text[0] ?? '').toUpperCase()).join('');
-  if (capitalInitials.endsWith(t.text) || allInitials.endsWith(t.text)) return undefined;
+  if (spellsInitials(scan, t)) return undefined;
   const name = nameWords.map((w) => w.text).join(' ');
   const [, end] = span(scan, t, t);
   const start = (nameWords[0] as Token).start;

@@ -112,6 +112,12 @@ describe('createCoinDetector', () => {
     expect(coins('Sonic (S) and Wormhole (W) listed')).toEqual(['S', 'W']);
     expect(coins('FTC users lose millions after a 51% attack')).toEqual(['FTC']);
     expect(coins('FTC sues crypto lender over marketing')).toEqual([]);
+    expect(coins('Department of Government Efficiency (DOGE) cuts staff')).toEqual([]);
+    expect(coins('DOGE cuts federal contracts')).toEqual([]);
+    expect(coins('DOGE whales accumulate 1B coins')).toEqual(['DOGE']);
+    expect(coins('BTC, ETH, DOGE slide')).toEqual(['BTC', 'DOGE', 'ETH']);
+    expect(coins('External HTTP/S server and N/A values')).toEqual([]);
+    expect(coins('S/USDT volume doubles')).toEqual(['S']);
   });
 
   it('needs context for names that are common words', () => {
