@@ -2,6 +2,9 @@ import { coverGenerateTool } from './cover_generate.js';
 import { coverRouteTool } from './cover_route.js';
 import { logoRegisterTool } from './logo_register.js';
 import { datasetExportTool } from './dataset_export.js';
+import { captionLintTool } from './caption_lint.js';
+import { captionWriteTool } from './caption_write.js';
+import { datasetAnalyzeTool } from './dataset_analyze.js';
 import { loraActivateTool } from './lora_activate.js';
 import { loraCancelTool } from './lora_cancel.js';
 import { loraCreateTool } from './lora_create.js';
@@ -31,6 +34,9 @@ export function allTools(): ToolDefinition[] {
     loraInspectTool,
     loraImportTool,
     datasetExportTool,
+    captionWriteTool,
+    captionLintTool,
+    datasetAnalyzeTool,
     loraTrainTool,
     loraStatusTool,
     loraCancelTool,

@@ -1,0 +1,87 @@
+/**
+ * Per-image quality checks, from the metrics of one image (src/dataset/metrics.ts). Thresholds are on the
+ * metrics' own scales (a 256 px working image decoded by decodeForMetrics). Graphic sets (icons, logos, coins)
+ * are flat and bright by nature: the blur, brightness and information checks are relaxed for them.
+ */
+import type { BaseModel, Bucket, ImageMetrics } from '../metrics.js';
+import { kohyaBucket, resolutionTarget } from '../metrics.js';
+
+/** Issue kinds dataset_analyze reports. */
+export type IssueKind =
+  | 'broken'
+  | 'low_resolution'
+  | 'blurry'
+  | 'too_dark'
+  | 'too_bright'
+  | 'low_information'
+  | 'odd_aspect'
+  | 'greyscale'
+  | 'jpeg_artifacts'
+  | 'duplicate';
+
+/** One problem with one image. */
+export interface ImageIssue {
+  kind: IssueKind;
+  detail: string;
+}
+
+/** Thresholds; the defaults suit photos, {@link GRAPHIC_THRESHOLDS} flat graphics. */
+export interface CheckThresholds {
+  /** Laplacian variance below which an image is soft (only when entropy >= minEntropyForBlur). */
+  blur: number;
+  minEntropyForBlur: number;
+  dark: number;
+  bright: number;
+  /** Luma entropy (bits) below which an image carries too little information. */
+  lowEntropy: number;
+  /** JPEG quality below which block artefacts show. */
+  jpegQuality: number;
+  /** Aspect ratios outside [1/oddAspect, oddAspect] are odd (kohya crops them hard). */
+  oddAspect: number;
+}
+
+export const PHOTO_THRESHOLDS: CheckThresholds = { blur: 60, minEntropyForBlur: 5, dark: 0.12, bright: 0.9, lowEntropy: 3, jpegQuality: 70, oddAspect: 2 };
+export const GRAPHIC_THRESHOLDS: CheckThresholds = { blur: 8, minEntropyForBlur: 6, dark: 0.06, bright: 0.985, lowEntropy: 0.5, jpegQuality: 70, oddAspect: 2 };
+
+/** The bucket and resolution verdict for an image. */
+export interface ResolutionCheck {
+  bucket: Bucket;
+  target: number;
+  issue: ImageIssue | null;
+}
+
+/** Where kohya puts the image, and whether it is too small for the base model's resolution. */
+export function checkResolution(width: number, height: number, baseModel: BaseModel): ResolutionCheck {
+  const target = resolutionTarget(baseModel);
+  const bucket = kohyaBucket(width, height, { resolution: target });
+  const scale = Math.max(bucket.resizedWidth / width, bucket.resizedHeight / height);
+  let issue: ImageIssue | null = null;
+  if (width * height < 0.5 * target * target || scale > 1.5) {
+    issue = {
+      kind: 'low_resolution',
+      detail: `${width}x${height} is below the ${target}x${target} target for ${baseModel}: kohya puts it in the ${bucket.width}x${bucket.height} bucket and enlarges it ${scale.toFixed(1)}x (soft training data); use a larger original`,
+    };
+  }
+  return { bucket, target, issue };
+}
+
+/** Quality checks of one image's metrics. */
+export function checkMetrics(m: ImageMetrics, t: CheckThresholds, jpegQuality: number | null): ImageIssue[] {
+  const out: ImageIssue[] = [];
+  if (m.blur < t.blur && m.entropy >= t.minEntropyForBlur) {
+    out.push({ kind: 'blurry', detail: `sharpness ${m.blur.toFixed(0)} (Laplacian variance; below ${t.blur} looks soft, out of focus or without any fine detail): replace it with a sharp shot` });
+  }
+  if (m.brightness < t.dark) out.push({ kind: 'too_dark', detail: `mean brightness ${(m.brightness * 100).toFixed(0)}%: details are lost in the shadows; brighten it or drop it` });
+  if (m.brightness > t.bright) out.push({ kind: 'too_bright', detail: `mean brightness ${(m.brightness * 100).toFixed(0)}%: highlights are blown out; use a better exposed shot` });
+  if (m.entropy < t.lowEntropy) {
+    out.push({ kind: 'low_information', detail: `luma entropy ${m.entropy.toFixed(1)} bits (contrast ${(m.contrast * 100).toFixed(0)}%): nearly flat, the model learns little from it` });
+  }
+  const a = m.aspect;
+  if (a > t.oddAspect || a < 1 / t.oddAspect) {
+    out.push({ kind: 'odd_aspect', detail: `aspect ${a >= 1 ? `${a.toFixed(2)}:1` : `1:${(1 / a).toFixed(2)}`}: training buckets crop or squeeze it; crop it nearer to square first` });
+  }
+  if (jpegQuality !== null && jpegQuality < t.jpegQuality) {
+    out.push({ kind: 'jpeg_artifacts', detail: `JPEG quality about ${jpegQuality} (from its quantisation tables): block artefacts get learned as style; use a better original` });
+  }
+  return out;
+}
