@@ -32,13 +32,9 @@ export function worstContrast(rgb: Uint8Array, textColor: string): number {
   return worst;
 }
 
-/**
- * The pixels that can decide the scrim: for light text the brightest ones, for dark text the darkest.
- * A uniform scrim keeps luminance order nearly intact, so the far end of the range cannot become the worst;
- * the renderer re-measures every pixel afterwards anyway.
- */
-function extremes(rgb: Uint8Array, light: boolean): Uint8Array {
-  const lum = new Float64Array(rgb.length / 3);
+/** Luminance range of packed RGB pixels. */
+function lumRange(rgb: Uint8Array): { lo: number; hi: number; lum: Float32Array } {
+  const lum = new Float32Array(rgb.length / 3);
   let lo = 1;
   let hi = 0;
   for (let i = 0, j = 0; i < rgb.length; i += 3, j++) {
@@ -47,9 +43,19 @@ function extremes(rgb: Uint8Array, light: boolean): Uint8Array {
     if (l < lo) lo = l;
     if (l > hi) hi = l;
   }
-  const cut = lo + (hi - lo) * 0.5;
+  return { lo, hi, lum };
+}
+
+/**
+ * The pixels that can decide the scrim: for light text the brightest quarter of the luminance range, for
+ * dark text the darkest. A uniform scrim keeps luminance order nearly intact, so the far end cannot become the
+ * worst; the renderer re-measures every pixel afterwards anyway.
+ */
+function extremes(rgb: Uint8Array, range: { lo: number; hi: number; lum: Float32Array }, light: boolean): Uint8Array {
+  const cut = light ? range.lo + (range.hi - range.lo) * 0.75 : range.lo + (range.hi - range.lo) * 0.25;
   const out = new Uint8Array(rgb.length);
   let o = 0;
+  const lum = range.lum;
   for (let j = 0; j < lum.length; j++) {
     if (light ? lum[j]! >= cut : lum[j]! <= cut) {
       out[o++] = rgb[j * 3]!;
@@ -60,16 +66,22 @@ function extremes(rgb: Uint8Array, light: boolean): Uint8Array {
   return out.subarray(0, o);
 }
 
-/** The pixels after a scrim of `color` at `alpha` (same rounding as raster.fillRoundedRect). */
-function withScrim(rgb: Uint8Array, color: string, alpha: number): Uint8Array {
+/** Worst contrast of a text luminance against a luminance range (the range's ends are the worst pixels). */
+function worstFromRange(lt: number, lo: number, hi: number): number {
+  if (lt >= hi) return contrastRatio(lt, hi);
+  if (lt <= lo) return contrastRatio(lt, lo);
+  return 1;
+}
+
+/** The pixels after a scrim of `color` at `alpha` (same rounding as raster.fillRoundedRect), into `out`. */
+function withScrim(rgb: Uint8Array, color: string, alpha: number, out: Uint8ClampedArray): Uint8Array {
   const s = hexToRgb(color);
-  const out = new Uint8ClampedArray(rgb.length);
   for (let i = 0; i < rgb.length; i += 3) {
     out[i] = rgb[i]! + (s.r - rgb[i]!) * alpha;
     out[i + 1] = rgb[i + 1]! + (s.g - rgb[i + 1]!) * alpha;
     out[i + 2] = rgb[i + 2]! + (s.b - rgb[i + 2]!) * alpha;
   }
-  return new Uint8Array(out.buffer);
+  return new Uint8Array(out.buffer, out.byteOffset, rgb.length);
 }
 
 /** What to draw: a text colour, and a scrim when the background alone is not enough. */
@@ -91,8 +103,11 @@ export function planContrast(
   target = MIN_CONTRAST + 0.1,
   forceText?: string,
 ): ContrastPlan {
-  const light = worstContrast(rgb, LIGHT_TEXT);
-  const dark = worstContrast(rgb, DARK_TEXT);
+  const range = lumRange(rgb);
+  const lLight = relativeLuminance(hexToRgb(LIGHT_TEXT));
+  const lDark = relativeLuminance(hexToRgb(DARK_TEXT));
+  const light = worstFromRange(lLight, range.lo, range.hi);
+  const dark = worstFromRange(lDark, range.lo, range.hi);
   const textColor = forceText ?? (light >= dark ? LIGHT_TEXT : DARK_TEXT);
   const base = textColor === LIGHT_TEXT ? light : dark;
   if (base >= target) return { textColor, predicted: base, scrim: null };
@@ -101,15 +116,17 @@ export function planContrast(
     textColor === LIGHT_TEXT
       ? lchToHex({ L: 0.14, C: Math.min(0.035, tint.C), h: tint.h })
       : lchToHex({ L: 0.97, C: Math.min(0.015, tint.C), h: tint.h });
-  const cand = extremes(rgb, textColor === LIGHT_TEXT);
+  const cand = extremes(rgb, range, textColor === LIGHT_TEXT);
+  const buf = new Uint8ClampedArray(cand.length);
   let lo = 0;
   let hi = 0.95;
   for (let i = 0; i < 12; i++) {
     const mid = (lo + hi) / 2;
-    if (worstContrast(withScrim(cand, scrimColor, mid), textColor) >= target) hi = mid;
+    if (worstContrast(withScrim(cand, scrimColor, mid, buf), textColor) >= target) hi = mid;
     else lo = mid;
   }
   // Round up to a tidy opacity with a little headroom; never fully opaque so the background shows through.
   const alpha = Math.min(0.95, Math.ceil((hi + 0.03) * 50) / 50);
-  return { textColor, predicted: worstContrast(withScrim(rgb, scrimColor, alpha), textColor), scrim: { color: scrimColor, alpha } };
+  const after = withScrim(rgb, scrimColor, alpha, new Uint8ClampedArray(rgb.length));
+  return { textColor, predicted: worstContrast(after, textColor), scrim: { color: scrimColor, alpha } };
 }

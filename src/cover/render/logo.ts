@@ -4,12 +4,11 @@
  * pixels, so repeated covers for one coin skip the SVG work.
  */
 import { createHash } from 'node:crypto';
-import { Resvg } from '@resvg/resvg-js';
 import satori from 'satori';
 import sharp from 'sharp';
 import { contrastRatio, hexToLch, hexToRgb, lchToHex, relativeLuminance } from './color.js';
 import type { IconSet } from './icons.js';
-import type { Raster } from './raster.js';
+import { renderSvg, type Raster } from './raster.js';
 import { sanitizeText, type FontKit } from './text.js';
 
 /** Compositing styles of the logo. */
@@ -62,8 +61,7 @@ export async function prepareUserLogo(buf: Buffer): Promise<LogoArt | { error: s
   if (kind === 'svg') {
     const text = buf.toString('utf8');
     try {
-      const probe = new Resvg(text, { fitTo: { mode: 'width', value: 8 } });
-      probe.render();
+      renderSvg(text, { fitTo: { mode: 'width', value: 8 } });
     } catch (e) {
       return { error: `the registered SVG logo could not be parsed (${e instanceof Error ? e.message : String(e)})` };
     }
@@ -156,7 +154,7 @@ const f = (n: number): string => (Math.round(n * 100) / 100).toString();
  * - glass: a frosted translucent plate behind it.
  */
 export function logoLayerSvg(art: LogoArt, style: LogoStyle, size: number, accent: string): { svg: string; inset: number } {
-  const inset = Math.round(size * (style === 'glow' ? 0.45 : style === 'glass' ? 0.2 : 0.12));
+  const inset = Math.round(size * (style === 'glow' ? 0.45 : style === 'glass' ? 0.16 : 0.12));
   const W = size + inset * 2;
   const x = inset;
   const img = `<image href="${art.href}" x="${x}" y="${x}" width="${size}" height="${size}" preserveAspectRatio="xMidYMid meet"`;
@@ -200,8 +198,8 @@ export function logoLayerSvg(art: LogoArt, style: LogoStyle, size: number, accen
       break;
     }
     case 'glass': {
-      const p = size * 0.16;
-      const r = size * 0.22;
+      const p = size * 0.12;
+      const r = size * 0.2;
       defs +=
         `<linearGradient id="gp" x1="0" y1="0" x2="0" y2="1"><stop offset="0" stop-color="#fff" stop-opacity="0.28"/>` +
         `<stop offset="0.5" stop-color="#fff" stop-opacity="0.1"/><stop offset="1" stop-color="#fff" stop-opacity="0.06"/></linearGradient>` +
@@ -223,6 +221,5 @@ export function logoLayerSvg(art: LogoArt, style: LogoStyle, size: number, accen
 /** Render a styled logo layer (premultiplied RGBA). */
 export function renderLogoLayer(art: LogoArt, style: LogoStyle, size: number, accent: string): LogoLayer {
   const { svg, inset } = logoLayerSvg(art, style, size, accent);
-  const img = new Resvg(svg).render();
-  return { raster: { data: img.pixels, width: img.width, height: img.height }, inset };
+  return { raster: renderSvg(svg), inset };
 }

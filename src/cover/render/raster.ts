@@ -3,6 +3,7 @@
  * logo box) and a round trip through sharp would cost more than the work itself.
  * The canvas is opaque RGBA (straight = premultiplied since alpha is 255); layers from resvg are premultiplied.
  */
+import { Resvg, type ResvgRenderOptions } from '@resvg/resvg-js';
 import { hexToRgb, type Rgb } from './color.js';
 import { createRng } from './random.js';
 
@@ -11,6 +12,15 @@ export interface Raster {
   data: Uint8Array;
   width: number;
   height: number;
+}
+
+/**
+ * Render SVG to a premultiplied RGBA raster. System fonts are never loaded: every text is already glyph
+ * paths (satori), and resvg's default font scan costs more than the whole render.
+ */
+export function renderSvg(svg: string, options: Omit<ResvgRenderOptions, 'font'> = {}): Raster {
+  const img = new Resvg(svg, { ...options, font: { loadSystemFonts: false } }).render();
+  return { data: img.pixels, width: img.width, height: img.height };
 }
 
 /** A rectangle in pixels. */

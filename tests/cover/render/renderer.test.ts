@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isLoraloopError } from '../../../src/core/errors.js';
+import { composeCover } from '../../../src/cover/render/compose.js';
 import { choosePalette, isDarkPalette, paletteDistance } from '../../../src/cover/render/palette.js';
 import {
   createCoverRenderer,
@@ -272,7 +273,7 @@ describe('variety through the renderer', () => {
 describe('composeCover on another backend\u2019s image', () => {
   it('fills the target size with the image and puts logo and title on it', async () => {
     const photo = await sharp({ create: { width: 800, height: 800, channels: 3, background: '#204080' } }).jpeg().toBuffer();
-    const out = await renderer.compose(photo, { ...base, seed: 6 });
+    const out = await composeCover(photo, { ...base, seed: 6 }, renderer);
     expect(out.style).toBe('external');
     expect(out.palette.scheme).toBe('extracted');
     const { data, width } = await rgbOf(out.png);
