@@ -44,6 +44,8 @@ interface Scan {
   text: string;
   tokens: Token[];
   compiled: CompiledCatalogue;
+  /** End offset of the last exchange/company match: "Bitcoin Depot (BTM)" is its stock ticker, not Bytom. */
+  lastBlockEnd: number;
   /** Computed on first use: most headlines never need it. */
   casingCache: Casing | undefined;
 }
@@ -98,8 +100,9 @@ const NO: Verdict = { ok: false };
 function checkTicker(scan: Scan, coin: CompiledCoin, t: Token, raw: string): Verdict {
   const marked = tickerMarked(scan, t);
   if (t.sigil === '$' || t.sigil === '#') return { ok: true, how: marked ?? 'ticker', needsList: false };
-  // "Department of Government Efficiency (DOGE)": an acronym of the words before it, not the coin.
-  if (marked === 'parenthesised ticker' && spellsInitials(scan, t)) return NO;
+  // "Department of Government Efficiency (DOGE)": an acronym of the words before it, not the coin;
+  // "Bitcoin Depot (BTM)": the stock ticker of the company just named.
+  if (marked === 'parenthesised ticker' && (spellsInitials(scan, t) || afterBlock(scan, t))) return NO;
   const upperForm = t.text === raw.toUpperCase() && t.text !== t.text.toLowerCase();
   if (!upperForm) {
     // "btc", "eth": only for tickers that are not words; never in a shouted headline.
@@ -197,6 +200,10 @@ function spellsInitials(scan: Scan, t: Token): boolean {
   return capitalInitials.endsWith(t.text) || allInitials.endsWith(t.text);
 }
 
+function afterBlock(scan: Scan, t: Token): boolean {
+  return scan.lastBlockEnd >= 0 && /^\s*\($/.test(scan.text.slice(scan.lastBlockEnd, t.start));
+}
+
 /** A cashtag or "Name (TICKER)" for a coin the catalogue does not know. */
 function unknownCoin(scan: Scan, i: number): Mention | undefined {
   const t = scan.tokens[i] as Token;
@@ -210,6 +217,7 @@ function unknownCoin(scan: Scan, i: number): Mention | undefined {
     t.sigil !== '' ||
     !UNKNOWN_TICKER_RE.test(t.text) ||
     !inParens(scan, t) ||
+    afterBlock(scan, t) ||
     compiled.acronymStoplist.has(t.text) ||
     compiled.stockTickers.has(t.text)
   ) {
@@ -294,11 +302,25 @@ function resolveLists(text: string, mentions: Mention[]): Mention[] {
   return mentions.filter((m) => !m.needsList);
 }
 
+/**
+ * "Bitcoin Hyper (HYPER)", "Little Pepe (LILPEPE)": a new coin whose name contains a known one. The known coin
+ * matched inside the new coin's name is part of that name, not a mention of its own.
+ */
+function dropNamesOfUnknownCoins(found: Array<{ m: Mention; tokenIndex: number }>): void {
+  for (const u of found) {
+    if (u.m.coin !== undefined || !u.m.how.includes('parenthesised')) continue;
+    for (let k = found.length - 1; k >= 0; k--) {
+      const f = found[k] as { m: Mention };
+      if (f.m.coin !== undefined && f.m.start >= u.m.start && f.m.end <= u.m.end) found.splice(k, 1);
+    }
+  }
+}
+
 /** Every coin mention of `raw` (a title or subtitle), in reading order. */
 export function findMentions(compiled: CompiledCatalogue, raw: string): TextMentions {
   const text = normalizeHeadline(raw);
   const tokens = tokenize(text, compiled.isKnownTicker);
-  const scan: Scan = { text, tokens, compiled, casingCache: undefined };
+  const scan: Scan = { text, tokens, compiled, lastBlockEnd: -1, casingCache: undefined };
 
   const found: Array<{ m: Mention; tokenIndex: number }> = [];
   for (let i = 0; i < tokens.length; ) {
@@ -314,6 +336,8 @@ export function findMentions(compiled: CompiledCatalogue, raw: string): TextMent
         const e = phrase.coin.entry;
         const m = mention(phrase.coin, e.symbol, e.name, span(scan, t, last), verdict.how, scan, verdict.needsList);
         found.push({ m, tokenIndex: i });
+      } else {
+        scan.lastBlockEnd = last.end;
       }
       break;
     }
@@ -326,6 +350,7 @@ export function findMentions(compiled: CompiledCatalogue, raw: string): TextMent
   }
 
   if (found.length === 0) return { text, mentions: [] };
+  dropNamesOfUnknownCoins(found);
   const others = (m: Mention): boolean => found.some((f) => f.m.symbol !== m.symbol && !f.m.coin?.quoteCurrency);
   const kept = found.filter((f) => !isQuote(scan, f.m, f.tokenIndex, others(f.m))).map((f) => f.m);
   return { text, mentions: kept.some((m) => m.needsList) ? resolveLists(text, kept) : kept };
