@@ -178,11 +178,18 @@ function outcomeUnknown(e: unknown): boolean {
   return typeof status === 'number' ? status >= 500 : !(e instanceof LoraloopError);
 }
 
-/** Store the remote id first, then everything else. */
-function adopt(services: Services, job: TrainingJob, t: ReplicateTraining): TrainingJob {
+/**
+ * Take over a training found remotely: store its id first, then its state. If the job was canceled
+ * meanwhile, the training is canceled too (nobody would follow it). Undefined when the job ended.
+ */
+async function adopt(services: Services, client: Replicate, job: TrainingJob, t: ReplicateTraining): Promise<TrainingJob | undefined> {
   services.store.jobs.update(job.id, { remote_id: t.id });
+  if (jobGone(services, job.id)) {
+    if (!isTerminal(t.status)) await client.trainings.cancel(t.id).catch(() => undefined);
+    return undefined;
+  }
   applyRemoteTraining(services, job.id, t);
-  return getTrainingJob(services, job.id) ?? job;
+  return getTrainingJob(services, job.id);
 }
 
 /** Upload (once) and create (once): returns the job with its remote id, or undefined if it ended meanwhile. */
@@ -198,7 +205,7 @@ async function submit(job: TrainingJob, client: Replicate, ctx: FollowContext): 
     const found = await findExistingTraining(client, cur, ctx.signal);
     if (found) {
       ctx.logger.info('adopted the training an earlier attempt created', { remote_id: found.id });
-      return adopt(services, cur, found);
+      return adopt(services, client, cur, found);
     }
   }
 
@@ -262,7 +269,7 @@ async function submit(job: TrainingJob, client: Replicate, ctx: FollowContext): 
         await ctx.sleep(Math.min(ctx.options.pollIntervalMs, 2000) * (look + 1));
         try {
           const found = await findExistingTraining(client, cur, ctx.signal);
-          if (found) return adopt(services, cur, found);
+          if (found) return adopt(services, client, cur, found);
           break;
         } catch (le) {
           if (ctx.signal.aborted) throw le;
