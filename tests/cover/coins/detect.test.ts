@@ -151,6 +151,10 @@ describe('createCoinDetector', () => {
     expect(coins('Bank of Japan (BOJ) raises rates')).toEqual([]);
     expect(coins('$COIN shares jump after earnings')).toEqual([]);
     expect(coins("Saylor's Strategy (MSTR) adds 10,000 BTC")).toEqual(['BTC']);
+    expect(coins('Bitcoin Depot (BTM) reports earnings')).toEqual([]);
+    // A new coin named after a known one is not a mention of the known one.
+    expect(coins('Bitcoin Hyper (HYPER) presale raises $10M')).toEqual(['HYPER']);
+    expect(coins('Solana memecoin Gorbagana (GOR) surges')).toEqual(['GOR', 'SOL']);
   });
 
   it('puts the primary coin first: the subject, its list, not its descriptor', () => {
