@@ -2,6 +2,7 @@ import { coverGenerateTool } from './cover_generate.js';
 import { coverRouteTool } from './cover_route.js';
 import { logoRegisterTool } from './logo_register.js';
 import { datasetExportTool } from './dataset_export.js';
+import { datasetCollectTool } from './dataset_collect.js';
 import { captionLintTool } from './caption_lint.js';
 import { captionWriteTool } from './caption_write.js';
 import { datasetAnalyzeTool } from './dataset_analyze.js';
@@ -34,6 +35,7 @@ export function allTools(): ToolDefinition[] {
     loraInspectTool,
     loraImportTool,
     datasetExportTool,
+    datasetCollectTool,
     captionWriteTool,
     captionLintTool,
     datasetAnalyzeTool,
