@@ -69,15 +69,20 @@ export const loraStatusTool = defineTool({
     const nowMs = () => s.now().getTime();
 
     // Nobody follows an unfinished job (no server or daemon running, or it died): follow it from here.
-    const orphan = jobs.some((j) => isUnowned(j, nowMs()) && TRAINING_DRIVERS[j.state.backend].configured(s));
+    // A one-shot CLI call may follow a Replicate job while it waits (another process can adopt it later), but
+    // never a kohya run: the child would die when the CLI exits.
+    const orphans = jobs.filter((j) => isUnowned(j, nowMs()) && TRAINING_DRIVERS[j.state.backend].configured(s));
     const runner = s.trainingRunner();
-    if (orphan && (wait > 0 || ctx.face !== 'cli')) {
+    const canFollow = ctx.face !== 'cli' || (wait > 0 && orphans.every((j) => j.state.backend === 'replicate'));
+    if (orphans.length && canFollow) {
       runner.start();
       await runner.scan();
     }
+    const unattended = orphans.length > 0 && !canFollow;
 
     const started = Date.now();
-    const deadline = started + wait * 1000;
+    // Waiting on a job nobody runs would only burn the caller's time.
+    const deadline = started + (unattended ? 0 : wait) * 1000;
     const tick = Math.max(100, Math.min(1000, s.trainingOptions.pollIntervalMs ?? 1000));
     let lastMessage = '';
     for (;;) {
@@ -107,7 +112,8 @@ export const loraStatusTool = defineTool({
     const many = views.length > 1;
     const comparison = many ? compareVariants(views) : null;
     let next: string;
-    if (!done) next = `Call lora_status again${wait ? '' : ' with wait_seconds to wait for it'}.`;
+    if (!done && unattended) next = 'No loraloop process is running it: start the MCP server or the daemon, which run training jobs.';
+    else if (!done) next = `Call lora_status again${wait ? '' : ' with wait_seconds to wait for it'}.`;
     else if (many) {
       const ready = views.filter((v) => v.status === 'ready');
       next = ready.length

@@ -196,3 +196,17 @@ describe('kohya training (sd-scripts stand-in as LORALOOP_KOHYA_CMD)', () => {
     expect(() => process.kill(job?.state.kohya?.pid ?? 0, 0)).toThrow();
   });
 });
+
+describe('lora_status from a one-shot CLI call', () => {
+  it('does not start a kohya run it could not keep alive, and says what to start', async () => {
+    const app = kohyaApp();
+    const loraId = await seedProject(app, { name: 'cli-sd15', base_model: 'sd15', images: 1 });
+    const train = await callOk<{ job_id: string }>(app, 'lora_train', { lora_id: loraId, backend: 'kohya' });
+    const r = await app.tools.execute('lora_status', { job_id: train.job_id, wait_seconds: 30 }, app.context('cli'));
+    expect(r.success).toBe(true);
+    expect(r.data).toMatchObject({ status: 'queued', done: false });
+    expect(r.reasoning).toMatch(/start the MCP server or the daemon/);
+    expect(app.services.trainingRunner().running).toBe(false);
+    expect(getTrainingJob(app.services, train.job_id)?.state.kohya?.launched_at).toBeUndefined();
+  });
+});
