@@ -66,6 +66,11 @@ function extremes(rgb: Uint8Array, range: { lo: number; hi: number; lum: Float32
   return out.subarray(0, o);
 }
 
+/** Worst contrast of a text colour against pixels whose luminance spans [lo, hi]. */
+export function worstContrastInRange(textColor: string, range: { lo: number; hi: number }): number {
+  return worstFromRange(relativeLuminance(hexToRgb(textColor)), range.lo, range.hi);
+}
+
 /** Worst contrast of a text luminance against a luminance range (the range's ends are the worst pixels). */
 function worstFromRange(lt: number, lo: number, hi: number): number {
   if (lt >= hi) return contrastRatio(lt, hi);

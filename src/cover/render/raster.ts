@@ -4,7 +4,7 @@
  * The canvas is opaque RGBA (straight = premultiplied since alpha is 255); layers from resvg are premultiplied.
  */
 import { Resvg, type ResvgRenderOptions } from '@resvg/resvg-js';
-import { hexToRgb, type Rgb } from './color.js';
+import { LINEAR_LUT, hexToRgb, type Rgb } from './color.js';
 import { createRng } from './random.js';
 
 /** An RGBA image. `premultiplied` layers come from resvg. */
@@ -123,6 +123,23 @@ export function alphaBounds(layer: Raster, threshold = 8, within?: Region): Regi
   return maxX < 0 ? null : { x: minX, y: minY, width: maxX - minX + 1, height: maxY - minY + 1 };
 }
 
+/** Darkest and brightest relative luminance (WCAG) in a region: one pass, no copy. */
+export function regionLuminanceRange(canvas: Raster, region: Region): { lo: number; hi: number } {
+  const r = clipRegion(region, canvas.width, canvas.height);
+  const d = canvas.data;
+  let lo = 1;
+  let hi = 0;
+  for (let y = r.y; y < r.y + r.height; y++) {
+    let i = (y * canvas.width + r.x) * 4;
+    for (let x = 0; x < r.width; x++, i += 4) {
+      const l = 0.2126 * LINEAR_LUT[d[i]!]! + 0.7152 * LINEAR_LUT[d[i + 1]!]! + 0.0722 * LINEAR_LUT[d[i + 2]!]!;
+      if (l < lo) lo = l;
+      if (l > hi) hi = l;
+    }
+  }
+  return { lo, hi };
+}
+
 /** The region's pixels as packed [r,g,b] triples (optionally subsampled). */
 export function regionPixels(canvas: Raster, region: Region, step = 1): Uint8Array {
   const r = clipRegion(region, canvas.width, canvas.height);
@@ -156,23 +173,31 @@ export function fillRoundedRect(canvas: Raster, box: Region, radius: number, col
   const bx1 = box.x + box.width;
   const by1 = box.y + box.height;
   const d = clamped(canvas.data);
+  const sr = rgb.r * alpha;
+  const sg = rgb.g * alpha;
+  const sb = rgb.b * alpha;
+  const k = 1 - alpha;
   for (let y = r.y; y < r.y + r.height; y++) {
-    const py = y;
-    for (let x = r.x; x < r.x + r.width; x++) {
-      const px = x;
-      let cover = 1;
-      const cx = px < bx0 + rad ? bx0 + rad : px > bx1 - rad ? bx1 - rad : px;
-      const cy = py < by0 + rad ? by0 + rad : py > by1 - rad ? by1 - rad : py;
-      if (cx !== px && cy !== py) {
-        const dist = Math.hypot(px - cx, py - cy);
-        cover = Math.max(0, Math.min(1, rad - dist + 0.5));
+    const py = y + 0.5;
+    const inCornerRows = py < by0 + rad || py > by1 - rad;
+    let i = (y * canvas.width + r.x) * 4;
+    for (let x = r.x; x < r.x + r.width; x++, i += 4) {
+      const px = x + 0.5;
+      if (inCornerRows && (px < bx0 + rad || px > bx1 - rad)) {
+        // Corner: coverage from the distance to the corner circle (1 px anti-aliasing).
+        const cx = px < bx0 + rad ? bx0 + rad : bx1 - rad;
+        const cy = py < by0 + rad ? by0 + rad : by1 - rad;
+        const a = alpha * Math.max(0, Math.min(1, rad - Math.hypot(px - cx, py - cy) + 0.5));
+        if (a <= 0) continue;
+        d[i] = d[i]! + (rgb.r - d[i]!) * a;
+        d[i + 1] = d[i + 1]! + (rgb.g - d[i + 1]!) * a;
+        d[i + 2] = d[i + 2]! + (rgb.b - d[i + 2]!) * a;
+        continue;
       }
-      const a = alpha * cover;
-      if (a <= 0) continue;
-      const i = (y * canvas.width + x) * 4;
-      d[i] = d[i]! + (rgb.r - d[i]!) * a;
-      d[i + 1] = d[i + 1]! + (rgb.g - d[i + 1]!) * a;
-      d[i + 2] = d[i + 2]! + (rgb.b - d[i + 2]!) * a;
+      // Same arithmetic as d + (s - d) * alpha, rearranged so the colour term is computed once.
+      d[i] = d[i]! * k + sr;
+      d[i + 1] = d[i + 1]! * k + sg;
+      d[i + 2] = d[i + 2]! * k + sb;
     }
   }
 }

@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import { ErrorCodes, LoraloopError } from '../../core/errors.js';
 import { BACKGROUND_STYLES, SMOOTH_STYLES, buildBackground, isBackgroundStyle, type BackgroundStyle } from './backgrounds.js';
 import { contrastRatio, hexToRgb, isHex, lchToHex, relativeLuminance } from './color.js';
-import { MIN_CONTRAST, LIGHT_TEXT, planContrast, worstContrast } from './contrast.js';
+import { DARK_TEXT, LIGHT_TEXT, MIN_CONTRAST, planContrast, worstContrastInRange } from './contrast.js';
 import { createIconSet, defaultIconSet, type IconSet } from './icons.js';
 import { computeLayout } from './layout.js';
 import {
@@ -33,6 +33,7 @@ import {
   clipRegion,
   drawLayer,
   fillRoundedRect,
+  regionLuminanceRange,
   regionPixels,
   renderSvg,
   upscaleBilinear,
@@ -416,16 +417,20 @@ function drawText(
   const pad = Math.round(Math.min(block.titleFontSize * 0.42, margin * 0.7));
   const scrimBox = { x: box.x - pad, y: box.y - pad, width: box.width + 2 * pad, height: box.height + 2 * pad };
   const radius = Math.round(block.titleFontSize * 0.3);
-  // Plan on every other pixel (a quarter of the work); the full-resolution measurement below decides.
-  let plan = planContrast(regionPixels(canvas, measured, 2), tint);
-  const textColor = plan.textColor;
-  let contrast = worstContrast(regionPixels(canvas, measured), textColor);
-  // Scrim, then re-measure the real pixels; a second pass covers pixels the subsampled plan skipped.
+  // Measure every pixel behind title and subtitle (one pass: only the darkest and brightest matter).
+  let range = regionLuminanceRange(canvas, measured);
+  const light = worstContrastInRange(LIGHT_TEXT, range);
+  const dark = worstContrastInRange(DARK_TEXT, range);
+  const textColor = light >= dark ? LIGHT_TEXT : DARK_TEXT;
+  let contrast = Math.max(light, dark);
+  // Below 4.5:1: plan a scrim on every other pixel, draw it, re-measure all pixels; repeat if a skipped
+  // pixel still falls short (scrims compose, so a second pass only adds what is missing).
   for (let pass = 0; pass < 3 && contrast < MIN_CONTRAST + 0.05; pass++) {
-    if (plan.scrim) fillRoundedRect(canvas, scrimBox, radius, plan.scrim.color, plan.scrim.alpha);
-    contrast = worstContrast(regionPixels(canvas, measured), textColor);
-    if (contrast >= MIN_CONTRAST + 0.05) break;
-    plan = planContrast(regionPixels(canvas, measured), tint, MIN_CONTRAST + 0.1, textColor);
+    const plan = planContrast(regionPixels(canvas, measured, pass === 0 ? 2 : 1), tint, MIN_CONTRAST + 0.1, textColor);
+    if (!plan.scrim) break;
+    fillRoundedRect(canvas, scrimBox, radius, plan.scrim.color, plan.scrim.alpha);
+    range = regionLuminanceRange(canvas, measured);
+    contrast = worstContrastInRange(textColor, range);
   }
   if (textColor === LIGHT_TEXT) drawLayer(canvas, layer, x, y);
   else {
