@@ -1,3 +1,4 @@
+import { coverCritiqueTool } from './cover_critique.js';
 import { coverGenerateTool } from './cover_generate.js';
 import { coverRouteTool } from './cover_route.js';
 import { logoRegisterTool } from './logo_register.js';
@@ -6,6 +7,8 @@ import { datasetCollectTool } from './dataset_collect.js';
 import { captionLintTool } from './caption_lint.js';
 import { captionWriteTool } from './caption_write.js';
 import { datasetAnalyzeTool } from './dataset_analyze.js';
+import { datasetRebalanceTool } from './dataset_rebalance.js';
+import { datasetReportTool } from './dataset_report.js';
 import { loraActivateTool } from './lora_activate.js';
 import { loraCancelTool } from './lora_cancel.js';
 import { loraCreateTool } from './lora_create.js';
@@ -26,6 +29,7 @@ export function allTools(): ToolDefinition[] {
   return [
     coverRouteTool,
     coverGenerateTool,
+    coverCritiqueTool,
     logoRegisterTool,
     loraCreateTool,
     loraUploadImagesTool,
@@ -39,6 +43,8 @@ export function allTools(): ToolDefinition[] {
     captionWriteTool,
     captionLintTool,
     datasetAnalyzeTool,
+    datasetRebalanceTool,
+    datasetReportTool,
     loraTrainTool,
     loraStatusTool,
     loraCancelTool,
