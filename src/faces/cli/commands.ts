@@ -1,6 +1,7 @@
 import type { CliIo } from './io.js';
 import { coverCommand } from './commands/cover.js';
 import { mcpCommand } from './commands/mcp.js';
+import { slackCommand } from './commands/slack.js';
 import { toolsCommand } from './commands/tools.js';
 
 /** A friendly CLI command. Each is a thin adapter over tools in the registry. */
@@ -12,4 +13,4 @@ export interface CliCommand {
 }
 
 /** The friendly commands. Add one file under ./commands and list it here. */
-export const commands: CliCommand[] = [coverCommand, mcpCommand, toolsCommand];
+export const commands: CliCommand[] = [coverCommand, mcpCommand, toolsCommand, slackCommand];
