@@ -176,11 +176,15 @@ export function createCoverRenderer(options: CoverRendererOptions = {}): CoverRe
     const warnings: string[] = [];
     const W = checkSide('width', input.width);
     const H = checkSide('height', input.height);
-    const seed = Number.isFinite(input.seed) ? Math.trunc(input.seed) >>> 0 : 0;
+    const seed = normalizeSeed(input.seed);
     const rng = createRng(seed);
 
-    const symbol = input.coin?.symbol.trim() ?? '';
-    const coin = input.coin && symbol ? { ...input.coin, symbol } : null;
+    // Callers validate with zod, but a cover must never fail on odd text: coerce whatever arrives.
+    const symbol = typeof input.coin?.symbol === 'string' ? input.coin.symbol.trim() : '';
+    const coin =
+      input.coin && symbol
+        ? { ...input.coin, symbol, name: typeof input.coin.name === 'string' && input.coin.name.trim() ? input.coin.name : symbol }
+        : null;
     if (input.coin && !symbol) warnings.push('The coin had an empty symbol, so the cover has no logo.');
     const brand = resolveBrand(coin, icons, seed);
     const layout = computeLayout(W, H, coin !== null, rng.fork('layout'));
@@ -206,7 +210,8 @@ export function createCoverRenderer(options: CoverRendererOptions = {}): CoverRe
       }
     }
     if (!canvas || !palette) {
-      const choice = choosePalette(brand, seed, { recent: input.recentPalettes ?? [] });
+      const recent = (input.recentPalettes ?? []).filter((p) => Array.isArray(p?.colors) && p.colors.length > 0);
+      const choice = choosePalette(brand, seed, { recent });
       palette = choice.palette;
       if (!choice.clearedThreshold) {
         warnings.push(
@@ -259,8 +264,8 @@ export function createCoverRenderer(options: CoverRendererOptions = {}): CoverRe
 
     const t2 = clock();
     // 3. Text.
-    const title = sanitizeText(input.title ?? '', fonts);
-    const subtitle = sanitizeText(input.subtitle ?? '', fonts);
+    const title = sanitizeText(typeof input.title === 'string' ? input.title : String(input.title ?? ''), fonts);
+    const subtitle = sanitizeText(typeof input.subtitle === 'string' ? input.subtitle : '', fonts);
     const dropped = [...new Set([...title.dropped, ...subtitle.dropped])];
     if (dropped.length > 0) {
       warnings.push(
@@ -334,6 +339,14 @@ export function createCoverRenderer(options: CoverRendererOptions = {}): CoverRe
     backgroundStyles: BACKGROUND_STYLES,
     logoStyles: LOGO_STYLES,
   };
+}
+
+/** Any finite number to 32 bits, keeping the high bits of large seeds (2^32 and 0 must differ). */
+function normalizeSeed(x: number): number {
+  if (!Number.isFinite(x)) return 0;
+  const s = Math.trunc(x);
+  const hi = Math.floor(s / 4294967296) >>> 0;
+  return ((s >>> 0) ^ Math.imul(hi, 0x9e3779b1)) >>> 0;
 }
 
 function checkSide(name: string, v: number): number {

@@ -151,7 +151,8 @@ const AVG_ADVANCE_EM = 0.56;
  * Fit the block: guess a size from the text length and the area, then let satori measure and shrink until it
  * fits. Only at the minimum size is the title clamped with an ellipsis (the caller reports it).
  */
-export async function layoutText(req: TextRequest, kit: FontKit): Promise<TextLayout> {
+export async function layoutText(input: TextRequest, kit: FontKit): Promise<TextLayout> {
+  const req = { ...input, title: precut(input.title, input) };
   const chars = Math.max(1, req.title.length);
   // Title area ~70% of the block when there is a subtitle; size from area = lines * lh * fs, width = chars*adv*fs.
   const titleShare = req.subtitle ? 0.72 : 0.9;
@@ -193,6 +194,21 @@ export async function layoutText(req: TextRequest, kit: FontKit): Promise<TextLa
   // Unreachable in practice (1 line always fits in any sane area); return what we have rather than throw.
   const block = await renderBlock(req, kit, fs, 1, 1);
   return { ...block, width: req.width, titleFontSize: fs, truncated: true, subtitleTruncated: true, attempts };
+}
+
+/**
+ * A title far longer than the area can hold even at the minimum size is cut (at a word) to a little more
+ * than that capacity before layout: satori's time grows with the text, and the ellipsis clamp would drop the
+ * rest anyway. Titles that might fit are never touched here.
+ */
+function precut(title: string, req: TextRequest): string {
+  const perLine = req.width / (req.minFontSize * 0.45);
+  const lines = req.maxHeight / (req.minFontSize * TITLE_LH);
+  const cap = Math.ceil(perLine * lines * 1.3);
+  if (title.length <= cap) return title;
+  const cut = title.slice(0, cap);
+  const space = cut.lastIndexOf(' ');
+  return space > cap * 0.7 ? cut.slice(0, space) : cut;
 }
 
 function subtitleSize(titleFs: number): number {

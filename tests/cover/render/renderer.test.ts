@@ -254,6 +254,20 @@ describe('title and contrast', () => {
     expect(inside(out.text_box, 1024, 1024, 8)).toBe(true);
   });
 
+  it('never crashes on odd input: missing title, blank symbol, NaN seed, huge title, bad recent palettes', async () => {
+    const odd = [
+      { ...base, title: undefined as unknown as string, seed: Number.NaN },
+      { ...base, coin: { symbol: '  ', name: '' } },
+      { ...base, title: 'x'.repeat(20_000), width: 256, height: 256 },
+      { ...base, recentPalettes: [{ colors: [] as string[], scheme: '' }, { colors: ['nothex'], scheme: '' }] },
+    ];
+    for (const input of odd) {
+      const out = await renderer.render(input);
+      expect((await sharp(out.png).metadata()).width).toBe(input.width);
+      expect(inside(out.text_box, input.width, input.height)).toBe(true);
+    }
+  });
+
   it('warns about an unknown style and honours a known one', async () => {
     const out = await renderer.render({ ...base, style: 'sparkles', seed: 9 });
     expect(out.warnings.join(' ')).toMatch(/Unknown background style/);
