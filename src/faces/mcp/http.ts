@@ -4,7 +4,11 @@ import { createServer, type IncomingMessage, type Server as HttpServer, type Ser
 import { isIP } from 'node:net';
 import type { App } from '../../app.js';
 import { LoraloopError } from '../../core/errors.js';
+import { handleReplicateWebhook } from '../../lora/backends/replicate-trainer.js';
 import { createMcpServer } from './server.js';
+
+/** Where Replicate posts training webhooks (set LORALOOP_REPLICATE_WEBHOOK_URL to this path on a public URL). */
+export const REPLICATE_WEBHOOK_PATH = '/webhooks/replicate';
 
 export interface HttpOptions {
   port: number;
@@ -83,6 +87,15 @@ export async function serveHttp(app: App, o: HttpOptions): Promise<{ server: Htt
   const http = createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://x');
+      if (url.pathname === REPLICATE_WEBHOOK_PATH && req.method === 'POST') {
+        // Authenticated by its signature (verified on the raw bytes), not by the bearer token.
+        const chunks: Buffer[] = [];
+        for await (const c of req) chunks.push(c as Buffer);
+        const answer = await handleReplicateWebhook(app.services, Buffer.concat(chunks), req.headers as Record<string, string>);
+        res.writeHead(answer.status, { 'content-type': 'text/plain' });
+        res.end(answer.body);
+        return;
+      }
       if (url.pathname !== '/mcp') return jsonError(res, 404, 'Not found: the MCP endpoint is /mcp.');
       const origin = req.headers.origin;
       if (origin && !originAllowed(origin, allowed)) {
@@ -128,6 +141,7 @@ export async function serveHttp(app: App, o: HttpOptions): Promise<{ server: Htt
   const port = typeof addr === 'object' && addr ? addr.port : o.port;
   const hostForUrl = o.host.includes(':') ? `[${o.host}]` : o.host;
   const url = `http://${hostForUrl}:${port}/mcp`;
+  app.services.trainingRunner().start();
   log.info('mcp http server ready', { url, auth: o.token ? 'bearer' : 'none (insecure-local)' });
   return {
     server: http,

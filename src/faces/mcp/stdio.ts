@@ -11,6 +11,8 @@ export async function serveStdio(app: App): Promise<void> {
     process.stdin.on('end', () => resolve());
   });
   await server.connect(transport);
+  // A long-lived face follows training jobs (including ones a killed process left running).
+  app.services.trainingRunner().start();
   app.services.logger.info('mcp stdio server ready');
   await closed;
   await cleanup();
