@@ -6,6 +6,9 @@
  *   returned upload_url, served here -> files.completeUploadExternal), plus the `response_url` of slash
  *   commands. Requests need `Authorization: Bearer <botToken>`; bodies are parsed the way Slack accepts them
  *   (form, JSON, multipart). Everything is recorded for assertions; faults can be queued per method.
+ * - Socket Mode: apps.connections.open (with the app token) returns a ws:// URL served here; the emulator
+ *   says `hello`, then `socketSend` delivers envelopes (events_api, slash_commands, interactive) and resolves
+ *   with the app's ack.
  * - the requests Slack sends to the app: `signSlackRequest` computes the v0 signature
  *   (`v0=` + hex HMAC-SHA256 of `v0:{timestamp}:{body}` with the signing secret), `postToApp` sends it,
  *   and the payload builders make event_callback, slash command and block_actions bodies.
@@ -13,6 +16,7 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
 
 // ---------------------------------------------------------------------------------------------------------
 // Web API emulator
@@ -59,6 +63,14 @@ export interface SlackEmulatorOptions {
   botToken?: string;
   /** Channels the bot is not a member of: posting there gives `not_in_channel`. */
   notInChannel?: string[];
+  /** The accepted app-level token (Socket Mode). Default `xapp-emulator`. */
+  appToken?: string;
+}
+
+/** What the app answered to a Socket Mode envelope. */
+export interface SocketAck {
+  envelope_id: string;
+  payload?: unknown;
 }
 
 export interface SlackEmulator {
@@ -78,6 +90,10 @@ export interface SlackEmulator {
   failNext(method: string, error: string, times?: number): void;
   /** Messages (top-level or replies) of one thread, oldest first. */
   thread(channel: string, ts: string): SlackMessage[];
+  /** Socket Mode connections currently open (after `hello`). */
+  sockets(): number;
+  /** Deliver an envelope over the newest Socket Mode connection; resolves with the app's ack. */
+  socketSend(type: 'events_api' | 'slash_commands' | 'interactive', payload: unknown): Promise<SocketAck>;
   /** Poll until `probe` returns something truthy (default 10 s). */
   waitFor<T>(probe: () => T | undefined | null | false, timeoutMs?: number): Promise<T>;
   close(): Promise<void>;
@@ -131,6 +147,9 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : typ
 
 export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promise<SlackEmulator> {
   const botToken = opts.botToken ?? 'xoxb-emulator';
+  const appToken = opts.appToken ?? 'xapp-emulator';
+  const openSockets: WebSocket[] = [];
+  const pendingAcks = new Map<string, (ack: SocketAck) => void>();
   const notIn = new Set(opts.notInChannel ?? []);
   const calls: SlackCall[] = [];
   const messages: SlackMessage[] = [];
@@ -149,6 +168,8 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
     switch (method) {
       case 'api.test':
         return { ok: true, args };
+      case 'apps.connections.open':
+        return { ok: true, url: `${base.replace(/^http/, 'ws')}/socket?ticket=${++counter}` };
       case 'auth.test':
         return { ok: true, url: 'https://emulated.slack.com/', team: 'Emulated', user: 'loraloop', team_id: 'T0EMU', user_id: 'UBOT', bot_id: 'BBOT' };
       case 'chat.postMessage': {
@@ -247,7 +268,7 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
       const args = req.method === 'GET' ? decodeArgs(url.searchParams.entries()) : await parseBody(req, raw);
       const auth = req.headers.authorization;
       const token = auth?.startsWith('Bearer ') ? auth.slice(7) : str(args.token);
-      const authed = token === botToken;
+      const authed = token === (m[1] === 'apps.connections.open' ? appToken : botToken);
       const { token: _t, ...recorded } = args;
       calls.push({ method: m[1], args: recorded, authed });
       if (!token) return send(res, 200, { ok: false, error: 'not_authed' });
@@ -257,8 +278,20 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
       if (!res.headersSent) send(res, 500, { ok: false, error: 'emulator_error', detail: String(e) });
     });
   });
+  const wss = new WebSocketServer({ server, path: '/socket' });
+  wss.on('connection', (ws) => {
+    openSockets.push(ws);
+    ws.on('close', () => openSockets.splice(openSockets.indexOf(ws), 1));
+    ws.on('message', (data: Buffer) => {
+      const ack = JSON.parse(data.toString('utf8')) as SocketAck;
+      pendingAcks.get(ack.envelope_id)?.(ack);
+      pendingAcks.delete(ack.envelope_id);
+    });
+    ws.send(JSON.stringify({ type: 'hello', num_connections: openSockets.length, connection_info: { app_id: 'A0EMU' }, debug_info: { host: 'emulator' } }));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  let envelopes = 0;
 
   return {
     url: base,
@@ -274,6 +307,16 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
       for (let i = 0; i < times; i++) q.push(error);
       faults.set(method, q);
     },
+    sockets: () => openSockets.length,
+    socketSend(type, payload) {
+      const ws = openSockets[openSockets.length - 1];
+      if (!ws) return Promise.reject(new Error('slack emulator: no Socket Mode connection'));
+      const envelope_id = `env-${++envelopes}`;
+      return new Promise<SocketAck>((resolve) => {
+        pendingAcks.set(envelope_id, resolve);
+        ws.send(JSON.stringify({ envelope_id, type, payload, accepts_response_payload: type !== 'events_api', retry_attempt: 0, retry_reason: '' }));
+      });
+    },
     thread: (channel, ts) => messages.filter((x) => x.channel === channel && (x.ts === ts || x.thread_ts === ts)),
     async waitFor<T>(probe: () => T | undefined | null | false, timeoutMs = 10_000): Promise<T> {
       const end = Date.now() + timeoutMs;
@@ -286,6 +329,8 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
     },
     close: () =>
       new Promise<void>((resolve) => {
+        for (const ws of openSockets) ws.terminate();
+        wss.close();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

@@ -47,6 +47,16 @@ function gatedRenderer(real: CoverRenderer): CoverRenderer {
   };
 }
 
+/** Hold every render until the returned function is called. */
+function holdRenders(): () => void {
+  let release!: () => void;
+  renderGate = new Promise<void>((r) => (release = r));
+  return () => {
+    renderGate = null;
+    release();
+  };
+}
+
 const signed = (body: string, contentType: 'application/json' | 'application/x-www-form-urlencoded' = 'application/json') =>
   postToApp(eventsUrl, body, { signingSecret: SECRET, contentType });
 
@@ -83,8 +93,7 @@ describe('Slack bot over the HTTP receiver', () => {
   });
 
   it('answers a mention first, then posts progress, the cover PNG and the buttons in the thread', async () => {
-    let release!: () => void;
-    renderGate = new Promise<void>((r) => (release = r));
+    const release = holdRenders();
     const ts = '1700000000.000100';
     const res = await signed(eventBody(mentionEvent('make a Solana cover: Solana ETF inflows hit $1B', { channel: 'CMENTION', ts })));
     // Acknowledged while the render is still held: Slack's 3-second rule cannot depend on render time.
@@ -92,7 +101,6 @@ describe('Slack bot over the HTTP receiver', () => {
     const working = await emu.waitFor(() => emu.thread('CMENTION', ts).find((m) => m.text.includes('Working on a cover')));
     expect(working.thread_ts).toBe(ts);
     expect(uploadsIn('CMENTION')).toHaveLength(0);
-    renderGate = null;
     release();
     await slack.idle();
 
@@ -127,8 +135,12 @@ describe('Slack bot over the HTTP receiver', () => {
   });
 
   it('the slash command acknowledges at once and starts a thread with the cover in it', async () => {
+    const release = holdRenders();
     const res = await signed(slashCommandBody('Ethereum developers set a date for the next upgrade', { channel: 'CSLASH' }), 'application/x-www-form-urlencoded');
+    // The HTTP answer (the ack) came back while the render is held.
     expect(res.status).toBe(200);
+    expect(res.text).toBe('');
+    release();
     await slack.idle();
     const parent = emu.messages.find((m) => m.channel === 'CSLASH' && !m.thread_ts);
     expect(parent?.text).toContain('<@UHUMAN> asked for a cover');
