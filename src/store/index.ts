@@ -3,6 +3,8 @@ import { openDatabase, type Db } from './db.js';
 import { migrations } from './migrations/index.js';
 import { createCoversRepo, type CoversRepo } from './repos/covers.js';
 import { createGenerationRepo, type GenerationRepo } from './repos/generation.js';
+import { createCritiquesRepo, type CritiquesRepo } from './repos/critiques.js';
+import { createRatingsRepo, type RatingsRepo } from './repos/ratings.js';
 import { createJobsRepo, type JobsRepo } from './repos/jobs.js';
 import { createKvRepo, type KvRepo } from './repos/kv.js';
 import { createLeasesRepo, type LeasesRepo } from './repos/leases.js';
@@ -21,6 +23,10 @@ export interface Store {
   loras: LorasRepo;
   /** Draft batches, drafts and selection statistics (issue 5). */
   generation: GenerationRepo;
+  /** Cover ratings and each LoRA's positive/negative feedback sets (issue 6). */
+  ratings: RatingsRepo;
+  /** Stored critiques and the perceptual-hash cache of covers (issue 6). */
+  critiques: CritiquesRepo;
   close(): void;
 }
 
@@ -37,6 +43,8 @@ export function createStore(home: string, now: () => Date = () => new Date()): S
     kv: createKvRepo(db, now),
     loras: createLorasRepo(db, now),
     generation: createGenerationRepo(db, now),
+    ratings: createRatingsRepo(db, now),
+    critiques: createCritiquesRepo(db, now),
     close: () => db.close(),
   };
 }

@@ -1,5 +1,6 @@
 import { coverCritiqueTool } from './cover_critique.js';
 import { coverGenerateTool } from './cover_generate.js';
+import { coverRateTool } from './cover_rate.js';
 import { coverRouteTool } from './cover_route.js';
 import { logoRegisterTool } from './logo_register.js';
 import { datasetExportTool } from './dataset_export.js';
@@ -30,6 +31,7 @@ export function allTools(): ToolDefinition[] {
     coverRouteTool,
     coverGenerateTool,
     coverCritiqueTool,
+    coverRateTool,
     logoRegisterTool,
     loraCreateTool,
     loraUploadImagesTool,
