@@ -192,32 +192,46 @@ export function planRebalance(services: Pick<Services, 'store' | 'now'>, lora: L
   const primaryOf = (i: LoraImageRecord): string | undefined => (catsOf.get(i.id) ?? []).find((c) => FRAMING_SET.has(c));
 
   if (opts.strategy === 'augment') {
-    // Crops first (they change framing without inventing content), for framing categories below target.
-    for (const to of ['medium shot', 'close-up'] as const) {
-      const t = targets[to];
-      if (!t) continue;
-      const want = Math.min(imagesToReach(after.get(to) ?? 0, totalAfter, t[0]), maxNew - derivations.length);
-      if (want <= 0) continue;
-      let made = 0;
-      let small = 0;
-      for (const from of CROPPABLE_FROM[to] ?? []) {
-        const sources = images.filter((i) => !i.derived_from && !parentsUsed.has(i.id) && primaryOf(i) === from);
-        for (const src of sources) {
-          if (made >= want) break;
-          const box = cropBox(src.width, src.height, to, from, minSide);
-          if (!box) {
-            small++;
-            continue;
-          }
-          parentsUsed.add(src.id);
-          derivations.push({ kind: 'crop', image_id: src.id, label: src.file_name, category: to, box, caption: caption(variedCaption(src.caption, src.tags, lora.trigger_word, to, false)) });
-          made++;
-        }
-      }
-      after.set(to, (after.get(to) ?? 0) + made);
-      totalAfter += made;
-      if (small) notes.push(`${small} ${to === 'medium shot' ? 'full-body' : 'larger'} image${small === 1 ? ' is' : 's are'} too small to crop a ${to} from (under ${minSide} px).`);
+    // Crops first (they change framing without inventing content). One crop at a time, always for the
+    // croppable category furthest below its target, since every new image also dilutes the others.
+    const croppable = (['medium shot', 'close-up'] as const).filter((c) => targets[c]);
+    const pools = new Map<string, LoraImageRecord[]>();
+    let small = 0;
+    for (const to of croppable) {
+      const pool: LoraImageRecord[] = [];
+      for (const from of CROPPABLE_FROM[to] ?? []) pool.push(...images.filter((i) => !i.derived_from && !parentsUsed.has(i.id) && primaryOf(i) === from));
+      pools.set(to, pool);
     }
+    const boxes = new Map<string, PlannedDerivation['box'] | null>();
+    for (;;) {
+      if (derivations.length >= maxNew) break;
+      let best: { to: string; deficit: number } | undefined;
+      for (const to of croppable) {
+        const t = targets[to] as TargetRange;
+        const deficit = t[0] - ((after.get(to) ?? 0) / Math.max(1, totalAfter)) * 100;
+        if (deficit > 0 && (pools.get(to)?.length ?? 0) > 0 && (!best || deficit > best.deficit)) best = { to, deficit };
+      }
+      if (!best) break;
+      const to = best.to;
+      const pool = pools.get(to) as LoraImageRecord[];
+      const src = pool.shift() as LoraImageRecord;
+      if (parentsUsed.has(src.id)) continue;
+      const from = primaryOf(src) as string;
+      const key = `${src.id}>${to}`;
+      if (!boxes.has(key)) boxes.set(key, cropBox(src.width, src.height, to, from, minSide) ?? null);
+      const box = boxes.get(key);
+      if (!box) {
+        small++;
+        continue;
+      }
+      parentsUsed.add(src.id);
+      derivations.push({ kind: 'crop', image_id: src.id, label: src.file_name, category: to, box, caption: caption(variedCaption(src.caption, src.tags, lora.trigger_word, to, false)) });
+      after.set(to, (after.get(to) ?? 0) + 1);
+      // The crop keeps the parent's content categories (background, other people) but not its framing.
+      for (const c of catsOf.get(src.id) ?? []) if (!FRAMING_SET.has(c)) after.set(c, (after.get(c) ?? 0) + 1);
+      totalAfter++;
+    }
+    if (small) notes.push(`${small} source image${small === 1 ? ' is' : 's are'} too small to crop a closer framing from (under ${minSide} px).`);
     if (opts.allowFlips) {
       for (const gap of findGaps(distribution(after, totalAfter, targets), totalAfter)) {
         if (gap.direction !== 'under') continue;

@@ -50,16 +50,20 @@ export interface ResolutionCheck {
   issue: ImageIssue | null;
 }
 
-/** Where kohya puts the image, and whether it is too small for the base model's resolution. */
+/**
+ * Where kohya puts the image, and whether it is too small for the base model's resolution. Buckets are
+ * computed with `bucket_no_upscale`, as dataset_export writes dataset_config.toml: a small image is not
+ * enlarged but trained at its own (smaller) size, so the LoRA sees less detail than the base model expects.
+ */
 export function checkResolution(width: number, height: number, baseModel: BaseModel): ResolutionCheck {
   const target = resolutionTarget(baseModel);
-  const bucket = kohyaBucket(width, height, { resolution: target });
-  const scale = Math.max(bucket.resizedWidth / width, bucket.resizedHeight / height);
+  const bucket = kohyaBucket(width, height, { resolution: target, noUpscale: true });
+  const areaShare = (width * height) / (target * target);
   let issue: ImageIssue | null = null;
-  if (width * height < 0.5 * target * target || scale > 1.5) {
+  if (areaShare < 0.5 || Math.min(width, height) < target / 2) {
     issue = {
       kind: 'low_resolution',
-      detail: `${width}x${height} is below the ${target}x${target} target for ${baseModel}: kohya puts it in the ${bucket.width}x${bucket.height} bucket and enlarges it ${scale.toFixed(1)}x (soft training data); use a larger original`,
+      detail: `${width}x${height} is below the ${target}x${target} target for ${baseModel}: it trains in a ${bucket.width}x${bucket.height} bucket, ${Math.round(areaShare * 100)}% of the target area, so the LoRA learns it small and soft; use a larger original`,
     };
   }
   return { bucket, target, issue };
