@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { webApi } from '@slack/bolt';
+import { z } from 'zod';
 import type { App } from '../../app.js';
 import type { Logger } from '../../core/logger.js';
 import { coverActionBlocks, escapeSlack, summaryLine } from './blocks.js';
@@ -118,27 +119,27 @@ export async function coverFlow(d: FlowDeps, where: Destination, job: CoverJob):
   return 'posted';
 }
 
-/** Input for `cover_rate` built from its own schema's field names (the tool owns its input shape). */
-function rateInput(app: App, coverId: string, rating: number, user: string | undefined): Record<string, unknown> | undefined {
-  const tool = app.tools.get('cover_rate');
-  if (!tool) return undefined;
-  const keys = new Set(Object.keys(tool.input.shape as Record<string, unknown>));
-  const input: Record<string, unknown> = { cover_id: coverId };
-  input[keys.has('rating') ? 'rating' : keys.has('score') ? 'score' : keys.has('stars') ? 'stars' : 'rating'] = rating;
-  if (keys.has('source')) input.source = 'slack';
-  const who = ['rater', 'user', 'by', 'author'].find((k) => keys.has(k));
-  if (who && user) input[who] = `slack:${user}`;
-  return input;
+const rateOutput = z.looseObject({ lora: z.string().nullable(), set: z.enum(['positive', 'negative', 'none']), mean_stars: z.number(), raters: z.number() });
+
+/** The thank-you line: the stars, and what the rating did to the LoRA's training sets. */
+function ratedText(stars: number, data: unknown): string {
+  const out = rateOutput.safeParse(data);
+  const base = `:star: Thanks! Saved your rating: ${stars}/5.`;
+  if (!out.success) return base;
+  const { lora, set, mean_stars, raters } = out.data;
+  const mean = raters > 1 ? ` The cover's mean is ${mean_stars} from ${raters} raters.` : '';
+  const effect = lora && set !== 'none' ? ` It is in ${escapeSlack(lora)}'s ${set} training set now; the nightly run learns from it.` : '';
+  return base + mean + effect;
 }
 
-/** Store a 1-5 rating through the `cover_rate` tool and tell the person (only them) how it went. */
-export async function rateFlow(d: FlowDeps, where: Destination, coverId: string, rating: number): Promise<boolean> {
-  const input = rateInput(d.app, coverId, rating, where.user);
+/** Store a 1-5 rating through the `cover_rate` tool (the ratings store) and tell the person, privately, how it went. */
+export async function rateFlow(d: FlowDeps, where: Destination, coverId: string, stars: number): Promise<boolean> {
   let text: string;
   let saved = false;
-  if (!input) {
-    text = `:warning: Ratings are not switched on in this loraloop yet, so your ${rating}/5 was not saved.`;
+  if (!d.app.tools.get('cover_rate')) {
+    text = `:warning: Ratings are not switched on in this loraloop, so your ${stars}/5 was not saved.`;
   } else {
+    const input = { cover_id: coverId, stars, ...(where.user ? { rater: `slack:${where.user}` } : {}) };
     const result = await d.app.tools.execute('cover_rate', input, {
       services: d.app.services,
       logger: d.logger,
@@ -147,9 +148,7 @@ export async function rateFlow(d: FlowDeps, where: Destination, coverId: string,
       progress: () => {},
     });
     saved = result.success;
-    text = result.success
-      ? `:star: Thanks! Saved your rating: ${rating}/5. It feeds the nightly improvement run.`
-      : `:warning: Sorry, I could not save your rating: ${escapeSlack(result.reasoning)}`;
+    text = result.success ? ratedText(stars, result.data) : `:warning: Sorry, I could not save your rating: ${escapeSlack(result.reasoning)}`;
   }
   try {
     if (where.user) {
