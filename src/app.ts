@@ -3,6 +3,8 @@ import { createLogger, type Logger } from './core/logger.js';
 import { createPathGuard, type PathGuard } from './core/paths.js';
 import { loadCoinCatalogue, type CoinCatalogue } from './cover/coins/catalogue.js';
 import { createCoinDetector, type CoinDetector } from './cover/coins/detect.js';
+import { stopBatches } from './cover/batch.js';
+import { createBackendRegistry, type BackendRegistry, type GenerationOptions } from './cover/backends/registry.js';
 import type { LoraResolver } from './cover/lora-resolver.js';
 import { createCoverRenderer, type CoverRenderer } from './cover/render/renderer.js';
 import { createLoraResolver } from './lora/registry.js';
@@ -30,6 +32,10 @@ export interface Services {
   trainingOptions: TrainingRunnerOptions;
   /** This app's training job runner, created on first use; long-lived faces call `.start()`. */
   trainingRunner: () => TrainingRunner;
+  /** Image generation backends (local, the ComfyUI pool, Replicate), built from config; nothing connects until used. */
+  backends: BackendRegistry;
+  /** Tuning of generation: client poll intervals, pool timeouts, the sampling seed (tests shorten them). */
+  generationOptions: GenerationOptions;
 }
 
 export interface App {
@@ -61,10 +67,14 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     loraResolver: overrides.loraResolver ?? createLoraResolver(store),
     trainingOptions: overrides.trainingOptions ?? {},
     trainingRunner: overrides.trainingRunner ?? (() => (trainingRunner ??= createTrainingRunner(services))),
+    generationOptions: overrides.generationOptions ?? {},
+    backends:
+      overrides.backends ??
+      createBackendRegistry({ config, store, fetch: overrides.fetch ?? globalThis.fetch, ...(overrides.generationOptions?.backends ?? {}) }),
   };
   const tools = createToolRegistry(allTools());
   // Closed in reverse: the runner stops (and releases its job leases) before the store closes.
-  const closers: Array<() => Promise<void> | void> = [() => store.close(), () => trainingRunner?.stop()];
+  const closers: Array<() => Promise<void> | void> = [() => store.close(), () => trainingRunner?.stop(), () => services.backends.close(), () => stopBatches(services)];
   return {
     services,
     tools,

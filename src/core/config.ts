@@ -51,6 +51,7 @@ const envSchema = z.object({
   LORALOOP_KOHYA_CMD: optionalString,
   LORALOOP_KOHYA_BASE_MODEL: optionalString,
   COMFYUI_URLS: optionalString,
+  LORALOOP_CHECKPOINT_TIERS: optionalString,
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: optionalUrl(false),
   LORALOOP_LLM_MODEL: optionalString,
@@ -84,6 +85,8 @@ export interface Config {
   };
   kohya: { cmd: string | undefined; baseModel: string | undefined };
   comfyuiUrls: string[];
+  /** Checkpoint pools per tier, `tier=name,name;tier2=...` (parsed by src/cover/checkpoints.ts); undefined = defaults. */
+  checkpointTiers: string | undefined;
   openai: { apiKey: string | undefined; baseUrl: string | undefined; llmModel: string; visionModel: string };
   feeds: string[];
   improveCron: string;
@@ -138,6 +141,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string)
     },
     kohya: { cmd: e.LORALOOP_KOHYA_CMD, baseModel: e.LORALOOP_KOHYA_BASE_MODEL },
     comfyuiUrls,
+    checkpointTiers: e.LORALOOP_CHECKPOINT_TIERS,
     openai: {
       apiKey: e.OPENAI_API_KEY,
       baseUrl: e.OPENAI_BASE_URL,

@@ -1,9 +1,24 @@
+import { randomInt } from 'node:crypto';
 import { z } from 'zod';
+import type { Services } from '../app.js';
+import { LoraloopError } from '../core/errors.js';
 import { ok } from '../core/result.js';
-import { makeCover } from '../cover/local-cover.js';
+import { inferBaseModel } from '../cover/backends/comfyui/backend.js';
+import { BACKEND_NAMES } from '../cover/backends/registry.js';
+import type { BaseModel } from '../cover/backends/types.js';
+import { DEFAULT_TIER, allocate, parseTiers, resolveTier } from '../cover/checkpoints.js';
+import { finishImage, generateOne, planImage } from '../cover/generate.js';
+import { makeCover, type CoverMade } from '../cover/local-cover.js';
 import { coverSizeSchema, parseSize } from '../cover/sizes.js';
+import type { CoverRecord } from '../store/repos/covers.js';
 import { boxSchema, coinSchema, logoSchema, loraRefSchema, paletteSchema } from './schemas.js';
-import { defineTool } from './types.js';
+import { defineTool, type ToolContext } from './types.js';
+
+/** A LoRA by name with its strength, as tools take it. */
+export const loraInputSchema = z.object({
+  name: z.string().min(1).max(300).describe('LoRA name in the registry, or a LoRA file name as the ComfyUI servers list it.'),
+  strength: z.number().min(-2).max(2).describe('Strength, usually 0.5..1.0.'),
+});
 
 export const coverGenerateInput = z.object({
   title: z.string().max(2000).describe('The article headline shown on the cover (1-300 characters after trimming).'),
@@ -12,6 +27,12 @@ export const coverGenerateInput = z.object({
   seed: z.number().int().min(0).max(2 ** 31 - 1).optional().describe('Same seed and inputs give the same image (the variety engine is bypassed); omit it for a new cover that avoids the colour schemes of recent covers ("generate again").'),
   style: z.string().optional().describe('Force a background style (see the renderer styles); omit to let the variety engine choose.'),
   out: z.string().optional().describe('Also copy the PNG to this path (must be under LORALOOP_ALLOWED_ROOTS).'),
+  backend: z.enum(BACKEND_NAMES).default('local').describe('Who makes the picture: local (built-in renderer, default), comfyui (the COMFYUI_URLS servers) or replicate (REPLICATE_API_TOKEN). The logo and title are composited afterwards in every case.'),
+  loras: z.array(loraInputSchema).max(10).optional().describe('LoRAs to apply (comfyui, replicate). Omit to use the coin\'s routed LoRA plus auto-discovered ones (lora_discover).'),
+  checkpoint: z.string().max(300).optional().describe('ComfyUI checkpoint file (fuzzy names like realisticVision work); omit to use the best of the tier.'),
+  tier: z.string().max(100).optional().describe('Checkpoint tier when no checkpoint is given: sd15_draft (default) or sdxl_standard, or one from LORALOOP_CHECKPOINT_TIERS.'),
+  raw: z.boolean().default(false).describe('Skip composition: keep the backend image as it is, without logo and title.'),
+  prompt: z.string().max(2000).optional().describe('Subject for the image model instead of the title keywords (the title is still composited).'),
 });
 
 export const coverOutput = z.object({
@@ -26,61 +47,171 @@ export const coverOutput = z.object({
   palette: paletteSchema,
   style: z.string().describe('Background style used.'),
   lora: loraRefSchema.nullable().describe('The LoRA routing chose, or null.'),
-  text_box: boxSchema.describe('Where the title block sits.'),
-  contrast: z.number().describe('WCAG contrast ratio of the title against what is behind it.'),
+  text_box: boxSchema.nullable().describe('Where the title block sits; null for a raw image.'),
+  contrast: z.number().nullable().describe('WCAG contrast ratio of the title against what is behind it; null for a raw image.'),
   backend: z.string().describe('Which backend made the image: local, comfyui or replicate.'),
   warnings: z.array(z.string()).describe('Things the user should know (missing glyphs, a truncated title).'),
+});
+
+/** cover_generate's output: the cover plus how the image was made. */
+export const coverGenerateOutput = coverOutput.extend({
+  checkpoint: z.string().nullable().describe('Checkpoint (or Replicate model) the picture was made with; null for the local renderer.'),
+  loras: z.array(loraInputSchema).describe('LoRAs applied, as sent to the backend.'),
+  prompt: z.string().nullable().describe('The prompt sent to the image model; null for the local renderer.'),
+  raw: z.boolean().describe('True when composition was skipped.'),
+  server: z.string().nullable().describe('Which server made it (ComfyUI base URL, replicate, local).'),
 });
 
 export const coverGenerateTool = defineTool({
   name: 'cover_generate',
   title: 'Generate a finished cover',
   description:
-    'Make a finished article cover from a title: detects the coin, routes to its LoRA, renders a background in the coin palette (avoiding recent colour schemes), composites the correct coin logo and the title. Returns the PNG path and the cover record.',
+    'Make a finished article cover from a title: detects the coin, routes to its LoRA, makes the picture (local renderer by default, or a ComfyUI server or Replicate with the coin LoRA and auto-discovered LoRAs, prompted with the trigger words and the coin), then composites the correct coin logo and the title. Returns the PNG path and the cover record.',
   input: coverGenerateInput,
-  output: coverOutput,
+  output: coverGenerateOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async handler(ctx, input) {
     const { width, height } = parseSize(input.size);
+    if (input.backend !== 'local' || input.raw) return generateWithBackend(ctx, input, width, height);
     ctx.progress({ progress: 0, total: 1, message: 'rendering' });
     const made = await makeCover(ctx.services, { title: input.title, subtitle: input.subtitle, width, height, seed: input.seed, out: input.out, style: input.style });
     ctx.progress({ progress: 1, total: 1, message: 'done' });
-    const r = made.record;
-    const logoLine = !r.logo
+    const warnings = input.loras?.length ? ['The local renderer cannot apply LoRAs; use backend comfyui or replicate for them.', ...made.render.warnings] : made.render.warnings;
+    return result(made.record, made, { checkpoint: null, loras: [], prompt: null, raw: false, server: 'local', warnings, lead: made.route.reasoning });
+  },
+});
+
+type CoverGenerateInput = z.output<typeof coverGenerateInput>;
+
+/** The best checkpoint of a tier on the servers (highest posterior selection rate), and its family. */
+async function pickCheckpoint(s: Services, input: CoverGenerateInput): Promise<{ checkpoint: string | undefined; baseModel: BaseModel | undefined; note: string | null }> {
+  if (input.backend === 'replicate') return { checkpoint: undefined, baseModel: 'flux', note: null };
+  if (input.checkpoint) return { checkpoint: input.checkpoint, baseModel: inferBaseModel(input.checkpoint), note: null };
+  const tiers = parseTiers(s.config.checkpointTiers);
+  const available = await s.backends.comfyCheckpoints();
+  if (available.length === 0) return { checkpoint: undefined, baseModel: tiers[input.tier ?? DEFAULT_TIER]?.base_model, note: null };
+  const resolved = resolveTier(input.tier ?? DEFAULT_TIER, tiers, available);
+  const arms = resolved.checkpoints.map((c) => {
+    const st = s.store.generation.stats('checkpoint', '').find((x) => x.arm === c.file);
+    return { arm: c.file, selected: st?.selected ?? 0, total: st?.total ?? 0 };
+  });
+  const best = allocate(arms, 1, 'quick')[0]?.arm;
+  if (!best) return { checkpoint: undefined, baseModel: resolved.base_model, note: `No server has a ${resolved.tier} checkpoint (${resolved.missing.join(', ')}); the server's default was used.` };
+  return { checkpoint: best, baseModel: resolved.base_model, note: `Checkpoint ${best}: the best-selected of tier ${resolved.tier}.` };
+}
+
+async function generateWithBackend(ctx: ToolContext, input: CoverGenerateInput, width: number, height: number) {
+  const s = ctx.services;
+  if (input.backend === 'local' && input.loras?.length) {
+    throw new LoraloopError('INVALID_INPUT', 'The local renderer cannot apply LoRAs.', { hint: 'Use backend comfyui or replicate, or leave loras out.' });
+  }
+  // Fail on a missing configuration before any work, naming the variable.
+  s.backends.workers(input.backend);
+  const picked = input.backend === 'local' ? { checkpoint: undefined, baseModel: undefined, note: null } : await pickCheckpoint(s, input);
+  const plan = planImage(s, {
+    title: input.title,
+    subtitle: input.subtitle,
+    prompt: input.prompt,
+    backend: input.backend,
+    loras: input.loras,
+    baseModel: picked.baseModel,
+    style: input.style,
+  });
+  const seed = input.seed ?? randomInt(0, 2 ** 31 - 1);
+  ctx.progress({ progress: 0, total: 1, message: `generating on ${input.backend}` });
+  const gen = await generateOne(s, {
+    plan,
+    backend: input.backend,
+    checkpoint: picked.checkpoint,
+    baseModel: picked.baseModel,
+    seed,
+    width,
+    height,
+    signal: ctx.signal,
+    onProgress: (p) => ctx.progress({ progress: p.max > 0 ? (0.9 * p.value) / p.max : 0, total: 1, message: `sampling ${p.value}/${p.max}` }),
+  });
+  const image = gen.result.images[0];
+  if (!image) throw new LoraloopError('JOB_FAILED', `The ${input.backend} backend returned no image.`);
+  const checkpoint = typeof image.meta.checkpoint === 'string' ? image.meta.checkpoint : null;
+  ctx.progress({ progress: 0.95, total: 1, message: input.raw ? 'storing' : 'compositing logo and title' });
+  const fin = await finishImage(s, {
+    plan,
+    png: image.png,
+    raw: input.raw,
+    width,
+    height,
+    seed,
+    backend: input.backend,
+    checkpoint,
+    loras: gen.loras,
+    out: input.out,
+    style: input.style,
+    meta: { server: gen.server, generation: image.meta, backend_warnings: gen.result.warnings, elapsed_ms: gen.elapsed_ms },
+  });
+  ctx.progress({ progress: 1, total: 1, message: 'done' });
+  const warnings = [...plan.notes.filter((n) => !n.startsWith('Auto-LoRA')), ...gen.result.warnings, ...(fin.made?.render.warnings ?? [])];
+  const lead = [
+    plan.route?.reasoning ?? '',
+    picked.note ?? '',
+    plan.notes.find((n) => n.startsWith('Auto-LoRA')) ?? '',
+    `Made the picture on ${gen.server}${checkpoint ? ` with ${checkpoint}` : ''}${gen.loras.length ? ` and ${gen.loras.map((l) => `${l.name} at ${l.strength}`).join(', ')}` : ''} in ${Math.round(gen.elapsed_ms)} ms, prompt: "${plan.prompt}".`,
+  ]
+    .filter(Boolean)
+    .join(' ');
+  return result(fin.record, fin.made, { checkpoint, loras: gen.loras, prompt: plan.prompt, raw: fin.made === null, server: gen.server, warnings, lead });
+}
+
+function result(
+  r: CoverRecord,
+  made: CoverMade | null,
+  x: { checkpoint: string | null; loras: Array<{ name: string; strength: number }>; prompt: string | null; raw: boolean; server: string | null; warnings: string[]; lead: string },
+) {
+  const logoLine = x.raw
+    ? 'Raw image: no logo or title was composited (raw: true).'
+    : !r.logo
       ? 'No coin, so no logo.'
       : r.logo.source === 'monogram'
         ? `The icon set has no ${r.logo.symbol} logo, so a ${r.logo.symbol} monogram badge stands in; register one with logo_register.`
         : r.logo.source === 'user'
           ? `Used the registered ${r.logo.symbol} logo.`
           : `Composited the ${r.logo.symbol} logo from the icon set (${r.logo.style ?? 'flat'}).`;
-    const reasoning = [
-      made.route.reasoning,
-      `Rendered a ${r.width}x${r.height} ${r.style} background in a ${r.palette.scheme} palette (${r.palette.colors.join(', ')}), chosen away from the last covers' colour schemes.`,
-      logoLine,
-      `Title contrast ${made.render.contrast.toFixed(1)}:1.`,
-      ...made.render.warnings,
-      `Saved ${r.blob_path}${made.out_path ? ` and ${made.out_path}` : ''} (seed ${r.seed}).`,
-    ].join(' ');
-    return ok(
-      {
-        cover_id: r.id,
-        path: r.blob_path,
-        out_path: made.out_path,
-        width: r.width,
-        height: r.height,
-        seed: r.seed,
-        coins: r.coins,
-        logo: r.logo as z.infer<typeof logoSchema> | null,
-        palette: r.palette,
-        style: r.style ?? 'unknown',
-        lora: r.lora,
-        text_box: made.render.text_box,
-        contrast: made.render.contrast,
-        backend: r.backend,
-        warnings: made.render.warnings,
-      },
-      reasoning,
-      [{ kind: 'image', path: r.blob_path, mime_type: 'image/png' }],
-    );
-  },
-});
+  const reasoning = [
+    x.lead,
+    made && r.backend === 'local'
+      ? `Rendered a ${r.width}x${r.height} ${r.style} background in a ${r.palette.scheme} palette (${r.palette.colors.join(', ')}), chosen away from the last covers' colour schemes.`
+      : '',
+    logoLine,
+    made ? `Title contrast ${made.render.contrast.toFixed(1)}:1.` : '',
+    ...x.warnings,
+    `Saved ${r.blob_path}${made?.out_path ? ` and ${made.out_path}` : ''} (seed ${r.seed}).`,
+    'Not the one? Call again without a seed for another, or use cover_batch for several drafts to choose from.',
+  ]
+    .filter(Boolean)
+    .join(' ');
+  return ok(
+    {
+      cover_id: r.id,
+      path: r.blob_path,
+      out_path: made?.out_path ?? null,
+      width: r.width,
+      height: r.height,
+      seed: r.seed,
+      coins: r.coins,
+      logo: r.logo as z.infer<typeof logoSchema> | null,
+      palette: r.palette,
+      style: r.style ?? 'unknown',
+      lora: r.lora,
+      text_box: made?.render.text_box ?? null,
+      contrast: made?.render.contrast ?? null,
+      backend: r.backend,
+      warnings: x.warnings,
+      checkpoint: x.checkpoint,
+      loras: x.loras,
+      prompt: x.prompt,
+      raw: x.raw,
+      server: x.server,
+    },
+    reasoning,
+    [{ kind: 'image' as const, path: r.blob_path, mime_type: 'image/png' }],
+  );
+}

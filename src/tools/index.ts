@@ -1,5 +1,10 @@
 import { coverCritiqueTool } from './cover_critique.js';
+import { backendsStatusTool } from './backends_status.js';
+import { checkpointStatsTool } from './checkpoint_stats.js';
+import { coverBatchTool } from './cover_batch.js';
 import { coverGenerateTool } from './cover_generate.js';
+import { draftsSelectTool } from './drafts_select.js';
+import { loraDiscoverTool } from './lora_discover.js';
 import { coverRateTool } from './cover_rate.js';
 import { coverRouteTool } from './cover_route.js';
 import { logoRegisterTool } from './logo_register.js';
@@ -30,6 +35,11 @@ export function allTools(): ToolDefinition[] {
   return [
     coverRouteTool,
     coverGenerateTool,
+    coverBatchTool,
+    draftsSelectTool,
+    checkpointStatsTool,
+    loraDiscoverTool,
+    backendsStatusTool,
     coverCritiqueTool,
     coverRateTool,
     logoRegisterTool,

@@ -76,12 +76,14 @@ export interface GenerationRepo {
   listDrafts(batchId: string): DraftRecord[];
   getDraft(id: string): DraftRecord | undefined;
   /** Count one more attempt of a draft (before it is sent to a server). */
-  noteAttempt(id: string, error?: string): void;
+  noteAttempt(id: string): void;
+  /** Remember the last error of a draft's attempts. */
+  noteError(id: string, error: string): void;
   /**
    * Mark a draft done with its stored cover. Returns false (and changes nothing) when it was already done:
    * the guard that keeps a late duplicate from counting twice.
    */
-  markDone(id: string, done: { server: string; cover_id: string; blob_path: string; elapsed_ms: number; checkpoint?: string | null; loras?: DraftLora[] }): boolean;
+  markDone(id: string, done: { server: string; cover_id: string | null; blob_path: string; elapsed_ms: number; checkpoint?: string | null; loras?: DraftLora[] }): boolean;
   markFailed(id: string, error: string): void;
   /**
    * Record which drafts were chosen and update the selection statistics. Calling it again for the same
@@ -180,8 +182,11 @@ export function createGenerationRepo(db: Db, now: () => Date = () => new Date())
       const r = oneDraft.get(id) as DraftRow | undefined;
       return r ? draftFromRow(r) : undefined;
     },
-    noteAttempt(id, error) {
-      db.prepare('UPDATE drafts SET attempts = attempts + 1, error = COALESCE(?, error), updated_at = ? WHERE id = ?').run(error ?? null, t(), id);
+    noteAttempt(id) {
+      db.prepare('UPDATE drafts SET attempts = attempts + 1, updated_at = ? WHERE id = ?').run(t(), id);
+    },
+    noteError(id, error) {
+      db.prepare(`UPDATE drafts SET error = ?, updated_at = ? WHERE id = ? AND status != 'done'`).run(error.slice(0, 2000), t(), id);
     },
     markDone(id, d) {
       const sets = ['status = \'done\'', 'server = @server', 'cover_id = @cover_id', 'blob_path = @blob_path', 'elapsed_ms = @elapsed_ms', 'error = NULL', 'updated_at = @t'];
