@@ -60,13 +60,13 @@ export function coverToolName(app: App): 'cover_make' | 'cover_generate' {
 }
 
 /**
- * Build the input for `tool` from its own schema's field names, so the bot keeps working as the agent's
- * input grows (only fields the tool declares are sent; the registry validates the rest).
+ * The input for `tool`. cover_generate takes the title (its `prompt` is the image model's subject, not the
+ * person's request). For the agent, the request goes in whichever brief field its schema declares.
  */
 export function toolInputFor(tool: ToolDefinition, job: CoverJob): Record<string, unknown> {
   const keys = new Set(Object.keys(tool.input.shape as Record<string, unknown>));
   const input: Record<string, unknown> = {};
-  const briefKey = ['request', 'brief', 'prompt', 'text', 'message'].find((k) => keys.has(k));
+  const briefKey = tool.name === 'cover_generate' ? undefined : ['request', 'brief', 'text', 'message'].find((k) => keys.has(k));
   if (briefKey) input[briefKey] = job.brief;
   if (keys.has('title')) input.title = job.title;
   if (job.seed !== undefined && keys.has('seed')) input.seed = job.seed;
