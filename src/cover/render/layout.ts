@@ -47,7 +47,7 @@ export function computeLayout(width: number, height: number, withLogo: boolean, 
         minFontSize,
       };
     }
-    const s = Math.round(Math.min(height * rng.range(0.42, 0.5), width * 0.3));
+    const s = quantize(Math.min(height * rng.range(0.42, 0.5), width * 0.3));
     const gap = Math.round(width * 0.05);
     const logoRight = rng.chance(0.75);
     const ly = Math.round((height - s) / 2 + rng.range(-0.04, 0.04) * height);
@@ -78,7 +78,7 @@ export function computeLayout(width: number, height: number, withLogo: boolean, 
       minFontSize,
     };
   }
-  const s = Math.round(width * (portrait ? rng.range(0.34, 0.42) : rng.range(0.26, 0.32)));
+  const s = quantize(width * (portrait ? rng.range(0.34, 0.42) : rng.range(0.26, 0.32)));
   const centered = portrait ? rng.chance(0.7) : rng.chance(0.45);
   const top = margin + Math.round(height * (portrait ? 0.06 : 0.02));
   const lx = centered ? Math.round((width - s) / 2) : margin;
@@ -93,4 +93,9 @@ export function computeLayout(width: number, height: number, withLogo: boolean, 
     maxFontSize,
     minFontSize,
   };
+}
+
+/** Logo sizes snap to 16 px steps so the logo-layer cache sees a handful of sizes, not one per seed. */
+function quantize(v: number): number {
+  return Math.max(32, Math.round(v / 16) * 16);
 }

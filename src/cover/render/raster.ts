@@ -48,14 +48,14 @@ export function clipRegion(r: Region, w: number, h: number): Region {
   return { x: x0, y: y0, width: Math.max(0, x1 - x0), height: Math.max(0, y1 - y0) };
 }
 
-/** Draw a premultiplied layer onto an opaque canvas at (dx, dy): dst = src + dst * (1 - a). */
-export function drawLayer(canvas: Raster, layer: Raster, dx: number, dy: number): void {
+/** Draw a premultiplied layer onto an opaque canvas at (dx, dy): dst = src + dst * (1 - a); `rows` limits it to layer rows [from, to). */
+export function drawLayer(canvas: Raster, layer: Raster, dx: number, dy: number, rows?: [number, number]): void {
   const ox = Math.round(dx);
   const oy = Math.round(dy);
   const x0 = Math.max(0, ox);
-  const y0 = Math.max(0, oy);
+  const y0 = Math.max(0, oy + (rows?.[0] ?? 0));
   const x1 = Math.min(canvas.width, ox + layer.width);
-  const y1 = Math.min(canvas.height, oy + layer.height);
+  const y1 = Math.min(canvas.height, oy + Math.min(layer.height, rows?.[1] ?? layer.height));
   const c = clamped(canvas.data);
   const s = layer.data;
   for (let y = y0; y < y1; y++) {
@@ -78,14 +78,21 @@ export function drawLayer(canvas: Raster, layer: Raster, dx: number, dy: number)
   }
 }
 
-/** Draw a layer's coverage (alpha) in a flat colour: used for text so its colour can be chosen after layout. */
-export function drawMask(canvas: Raster, layer: Raster, dx: number, dy: number, color: Rgb): void {
+/** Draw a layer's coverage (alpha) in a flat colour, so text colour can be chosen after layout; `rows` as in drawLayer. */
+export function drawMask(
+  canvas: Raster,
+  layer: Raster,
+  dx: number,
+  dy: number,
+  color: Rgb,
+  rows?: [number, number],
+): void {
   const ox = Math.round(dx);
   const oy = Math.round(dy);
   const x0 = Math.max(0, ox);
-  const y0 = Math.max(0, oy);
+  const y0 = Math.max(0, oy + (rows?.[0] ?? 0));
   const x1 = Math.min(canvas.width, ox + layer.width);
-  const y1 = Math.min(canvas.height, oy + layer.height);
+  const y1 = Math.min(canvas.height, oy + Math.min(layer.height, rows?.[1] ?? layer.height));
   const c = clamped(canvas.data);
   const s = layer.data;
   for (let y = y0; y < y1; y++) {

@@ -32,6 +32,7 @@ import {
   alphaBounds,
   clipRegion,
   drawLayer,
+  drawMask,
   fillRoundedRect,
   regionLuminanceRange,
   regionPixels,
@@ -319,11 +320,11 @@ export function createCoverRenderer(options: CoverRendererOptions = {}): CoverRe
     }
 
     const t3 = clock();
-    // 4. Encode. Level 3 without adaptive filtering: measured ~30% cheaper than level 6 and ~3x cheaper than
-    // adaptive filtering, for files ~10% larger (about 300 KB at 1200x630).
+    // 4. Encode. Level 2 without adaptive filtering, measured on real covers at 1200x630: ~18 ms for ~300 KB,
+    // against ~22 ms / 230 KB at level 3, ~30 ms / 200 KB at level 6 and ~42 ms with adaptive filtering.
     const png = await sharp(canvas.data, { raw: { width: W, height: H, channels: 4 } })
       .removeAlpha()
-      .png({ compressionLevel: 3, adaptiveFiltering: false })
+      .png({ compressionLevel: 2, adaptiveFiltering: false })
       .toBuffer();
     const t4 = clock();
     const timings_ms = { background: t1 - t0, logo: t2 - t1, text: t3 - t2, encode: t4 - t3, total: t4 - t0 };
@@ -447,7 +448,11 @@ function drawText(
   }
   if (textColor === LIGHT_TEXT) drawLayer(canvas, layer, x, y);
   else {
-    drawLayer(canvas, renderSvg(block.svg.split(TEXT_SENTINEL).join(textColor)), x, y);
+    // Dark text: the tag keeps its own colours, the title/subtitle rows are painted through their coverage
+    // (cheaper than laying the SVG out again in the new colour).
+    const split = Math.min(...rows.map((r) => r.y));
+    drawLayer(canvas, layer, x, y, [0, split]);
+    drawMask(canvas, layer, x, y, hexToRgb(textColor), [split, layer.height]);
   }
   return { box, contrast: Math.floor(contrast * 100) / 100 };
 }
