@@ -5,9 +5,10 @@
  * misfire as triggers) removed, lightly stemmed ("miners" -> "miner", "rallying" -> "rally"). Each LoRA is
  * described by fields, each with a weight: its name and trigger words (3), the coins it serves (3), its asset
  * type (2), its description (1.5) and its training caption tags from ss_tag_frequency (up to 1, by how often
- * the tag occurs). A keyword scores the best weight among the fields it matches, times its rarity across the
- * registry (a word every LoRA carries says nothing). Only LoRAs with a usable version and whose base model fits
- * the checkpoint are considered; the top ones get strengths from 0.8 (most relevant) down to 0.5.
+ * the tag occurs). A keyword scores the best weight among the fields it matches plus a quarter of each other
+ * field that corroborates it, times its rarity across the registry (a word every LoRA carries says nothing).
+ * Only LoRAs with a usable version and whose base model fits the checkpoint are considered; the top ones get
+ * strengths from 0.8 (most relevant) down to 0.5.
  */
 import type { Store } from '../store/index.js';
 import type { BaseModelName, LoraRecord, LoraVersionRecord } from '../store/repos/loras.js';
@@ -191,14 +192,20 @@ export function discoverLoras(store: Store, opts: DiscoverOptions): DiscoverResu
       const evidence: string[] = [];
       for (const k of kws) {
         let best: { f: Field; word: string; w: number } | undefined;
+        let sum = 0;
+        const where: string[] = [];
         for (const f of c.fields) {
           const hit = f.terms.get(k);
-          if (hit && (!best || f.weight * hit.mult > best.w)) best = { f, word: hit.word, w: f.weight * hit.mult };
+          if (!hit) continue;
+          sum += f.weight * hit.mult;
+          where.push(`the ${f.label} "${hit.word}"`);
+          if (!best || f.weight * hit.mult > best.w) best = { f, word: hit.word, w: f.weight * hit.mult };
         }
         if (!best) continue;
         const idf = Math.log(1 + n / Math.max(1, df.get(k) ?? 1));
-        score += best.w * idf;
-        evidence.push(`"${k}" matched the ${best.f.label} "${best.word}"`);
+        // The best field counts fully; other fields that corroborate the same word add a quarter each.
+        score += (best.w + 0.25 * (sum - best.w)) * idf;
+        evidence.push(`"${k}" matched ${where.join(', ')}`);
       }
       return { c, score, evidence };
     })
