@@ -7,6 +7,7 @@ import { stopBatches } from './cover/batch.js';
 import { createBackendRegistry, type BackendRegistry, type GenerationOptions } from './cover/backends/registry.js';
 import type { LoraResolver } from './cover/lora-resolver.js';
 import { createCoverRenderer, type CoverRenderer } from './cover/render/renderer.js';
+import type { ImproveOptions } from './agent/improve/types.js';
 import { createLoraResolver } from './lora/registry.js';
 import { createTrainingRunner, type TrainingRunner, type TrainingRunnerOptions } from './lora/training/runner.js';
 import { createStore, type Store } from './store/index.js';
@@ -32,6 +33,8 @@ export interface Services {
   trainingOptions: TrainingRunnerOptions;
   /** This app's training job runner, created on first use; long-lived faces call `.start()`. */
   trainingRunner: () => TrainingRunner;
+  /** Tuning of the nightly improvement run: the evaluator, suite size, promotion margin, lease (tests inject them). */
+  improveOptions: ImproveOptions;
   /** Image generation backends (local, the ComfyUI pool, Replicate), built from config; nothing connects until used. */
   backends: BackendRegistry;
   /** Tuning of generation: client poll intervals, pool timeouts, the sampling seed (tests shorten them). */
@@ -67,6 +70,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     loraResolver: overrides.loraResolver ?? createLoraResolver(store),
     trainingOptions: overrides.trainingOptions ?? {},
     trainingRunner: overrides.trainingRunner ?? (() => (trainingRunner ??= createTrainingRunner(services))),
+    improveOptions: overrides.improveOptions ?? {},
     generationOptions: overrides.generationOptions ?? {},
     backends:
       overrides.backends ??

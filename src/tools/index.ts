@@ -10,6 +10,8 @@ import { coverRouteTool } from './cover_route.js';
 import { logoRegisterTool } from './logo_register.js';
 import { datasetExportTool } from './dataset_export.js';
 import { datasetCollectTool } from './dataset_collect.js';
+import { improveRunTool } from './improve_run.js';
+import { improveStatusTool } from './improve_status.js';
 import { captionLintTool } from './caption_lint.js';
 import { captionWriteTool } from './caption_write.js';
 import { datasetAnalyzeTool } from './dataset_analyze.js';
@@ -52,6 +54,8 @@ export function allTools(): ToolDefinition[] {
     loraImportTool,
     datasetExportTool,
     datasetCollectTool,
+    improveRunTool,
+    improveStatusTool,
     captionWriteTool,
     captionLintTool,
     datasetAnalyzeTool,

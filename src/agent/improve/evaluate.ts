@@ -1,0 +1,170 @@
+/**
+ * Evaluating a candidate against the current version: every prompt of the fixed suite is made with each
+ * version (same title, same seed) and judged by the critic; the candidate is promoted only when its mean
+ * score beats the current one by a margin.
+ *
+ * The evaluation score is the critic's, minus the checks that depend on history: `near_duplicate` and
+ * `palette_novelty` compare a cover with the covers made just before it, and in an evaluation the cover made
+ * just before is the same prompt with the other version, so they would punish whichever version went second.
+ * The remaining checks are weighted as the metric critic weighs them (logo 3, title contrast 1.5, text fits
+ * 1.5, others 1) and a failed logo caps the score at 0.3, as it does in the critic.
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import type { ToolContext } from '../../tools/types.js';
+import { callToolOk, toolRegistry } from './call.js';
+import type { EvaluationSample, EvaluationSubject, Evaluator, SuitePrompt } from './types.js';
+import { promptKey } from './suite.js';
+
+/** Promote only when the candidate's mean evaluation score is at least this much higher (0..1 scale). */
+export const DEFAULT_PROMOTE_MARGIN = 0.03;
+/** Checks left out of the evaluation score (see module comment). */
+export const HISTORY_CHECKS: ReadonlySet<string> = new Set(['near_duplicate', 'palette_novelty']);
+const CHECK_WEIGHTS: Record<string, number> = { logo: 3, title_contrast: 1.5, text_fits: 1.5 };
+const LOGO_FAIL_CAP = 0.3;
+
+const checkSchema = z.object({ name: z.string(), passed: z.boolean(), value: z.number().nullable().optional(), detail: z.string().optional() });
+const critiqueSchema = z.object({ score: z.number(), checks: z.array(checkSchema) });
+const generatedSchema = z.object({
+  cover_id: z.string(),
+  path: z.string(),
+  lora: z.object({ name: z.string(), version: z.number().nullable().optional() }).passthrough().nullable().optional(),
+});
+
+/** The evaluation score of one critique (see module comment). */
+export function evaluationScore(checks: Array<{ name: string; passed: boolean }>): number {
+  let sum = 0;
+  let wsum = 0;
+  for (const c of checks) {
+    if (HISTORY_CHECKS.has(c.name)) continue;
+    const w = CHECK_WEIGHTS[c.name] ?? 1;
+    wsum += w;
+    if (c.passed) sum += w;
+  }
+  let score = wsum ? sum / wsum : 0;
+  if (checks.some((c) => c.name === 'logo' && !c.passed)) score = Math.min(score, LOGO_FAIL_CAP);
+  return Math.round(score * 1000) / 1000;
+}
+
+/** Options of the default evaluator. */
+export interface ToolEvaluatorOptions {
+  /** Cover size (default the social card 1200x630). */
+  size?: string;
+  /**
+   * cover_generate backend (default local). The local renderer ignores LoRAs, so only comfyui or replicate
+   * can show a version's effect; and only when cover_generate accepts a LoRA version can a candidate that is
+   * not active yet be drawn with. Otherwise the candidate's samples say `applied: false` and the run keeps
+   * the current version (no evidence of improvement).
+   */
+  backend?: 'local' | 'comfyui' | 'replicate';
+  /**
+   * Post-process a cover's PNG before the critic sees it. This is the seam for a stand-in of a version's
+   * effect on pixels (tests: the emulated trainer's LoRA cannot change the local renderer's output); when it
+   * is given it is what applies the version, so samples count as applied. Every sample is then judged as a
+   * file (by path), so both versions are judged the same way.
+   */
+  transform?: (png: Buffer, subject: EvaluationSubject, prompt: SuitePrompt) => Promise<Buffer>;
+}
+
+/** Whether cover_generate's LoRA entries take a version (the generation tool decides its own input). */
+async function loraTakesVersion(): Promise<boolean> {
+  const tool = (await toolRegistry()).get('cover_generate');
+  const shape = (tool?.input as unknown as { shape?: Record<string, { element?: { shape?: Record<string, unknown> }; unwrap?: () => unknown }> } | undefined)?.shape;
+  const loras = shape?.loras as unknown as { unwrap?: () => { element?: { shape?: Record<string, unknown> } } } | undefined;
+  const entry = loras?.unwrap?.()?.element?.shape;
+  return Boolean(entry && 'version' in entry);
+}
+
+/** The default evaluator: cover_generate with the version, then cover_critique. */
+export function createToolEvaluator(opts: ToolEvaluatorOptions = {}): Evaluator {
+  const backend = opts.backend ?? 'local';
+  return {
+    name: `cover_generate (${backend})${opts.transform ? ' + transform' : ''} + cover_critique`,
+    async sample(ctx: ToolContext, subject: EvaluationSubject, prompt: SuitePrompt): Promise<EvaluationSample> {
+      const { lora, version } = subject;
+      const strength = lora.default_strength ?? 0.85;
+      const withVersion = backend !== 'local' && (await loraTakesVersion());
+      const made = generatedSchema.parse(
+        await callToolOk(ctx, 'cover_generate', {
+          title: prompt.title,
+          seed: prompt.seed,
+          size: opts.size ?? '1200x630',
+          backend,
+          ...(backend !== 'local' ? { loras: [{ name: lora.name, strength, ...(withVersion ? { version: version.version } : {}) }] } : {}),
+        }),
+      );
+      // Applied: the transform stands in for the version; else the generator must have drawn with this very version
+      // (given explicitly, or routed to it because it is the active one).
+      const routed = made.lora?.name === lora.name && made.lora?.version === version.version;
+      const applied = Boolean(opts.transform) || (backend !== 'local' && (withVersion || routed));
+      let target: { cover_id: string } | { path: string } = { cover_id: made.cover_id };
+      let judged = made.path;
+      if (opts.transform) {
+        const out = await opts.transform(await readFile(made.path), subject, prompt);
+        const blob = ctx.services.store.blobs.put(out, 'png');
+        judged = blob.path;
+        target = { path: blob.path };
+      }
+      const coin = lora.coins[0];
+      const crit = critiqueSchema.parse(await callToolOk(ctx, 'cover_critique', { ...target, vision: 'auto', ...(coin ? { expect: { coin } } : {}) }));
+      return {
+        prompt: promptKey(prompt),
+        role: subject.role,
+        score: evaluationScore(crit.checks),
+        critic_score: crit.score,
+        cover_id: made.cover_id,
+        path: judged,
+        applied,
+        failed_checks: crit.checks.filter((c) => !c.passed && !HISTORY_CHECKS.has(c.name)).map((c) => c.name),
+      };
+    },
+  };
+}
+
+/** Mean score of samples (0 when there are none). */
+export function meanScore(samples: EvaluationSample[]): number {
+  if (!samples.length) return 0;
+  return Math.round((samples.reduce((a, s) => a + s.score, 0) / samples.length) * 1000) / 1000;
+}
+
+/** The decision on a candidate. */
+export interface Verdict {
+  promote: boolean;
+  current: number;
+  candidate: number;
+  delta: number;
+  margin: number;
+  reason: string;
+}
+
+/** Compare the two sets of samples. */
+export function decide(current: EvaluationSample[], candidate: EvaluationSample[], margin: number): Verdict {
+  const cur = meanScore(current);
+  const cand = meanScore(candidate);
+  const delta = Math.round((cand - cur) * 1000) / 1000;
+  const notApplied = candidate.filter((s) => !s.applied).length;
+  if (!candidate.length || !current.length) {
+    return { promote: false, current: cur, candidate: cand, delta, margin, reason: 'the evaluation produced no scores, so the current version stays' };
+  }
+  if (notApplied) {
+    return {
+      promote: false,
+      current: cur,
+      candidate: cand,
+      delta,
+      margin,
+      reason: `the generator did not use the candidate version for ${notApplied} of ${candidate.length} covers, so the comparison proves nothing; the current version stays`,
+    };
+  }
+  if (delta >= margin) {
+    return { promote: true, current: cur, candidate: cand, delta, margin, reason: `the candidate scores ${cand.toFixed(3)} against ${cur.toFixed(3)} (+${delta.toFixed(3)}, margin ${margin})` };
+  }
+  return {
+    promote: false,
+    current: cur,
+    candidate: cand,
+    delta,
+    margin,
+    reason: `the candidate scores ${cand.toFixed(3)} against ${cur.toFixed(3)} (${delta >= 0 ? '+' : ''}${delta.toFixed(3)}), less than the margin of ${margin}; the current version stays`,
+  };
+}
