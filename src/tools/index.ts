@@ -3,6 +3,7 @@ import { backendsStatusTool } from './backends_status.js';
 import { checkpointStatsTool } from './checkpoint_stats.js';
 import { coverBatchTool } from './cover_batch.js';
 import { coverGenerateTool } from './cover_generate.js';
+import { coverMakeTool } from './cover_make.js';
 import { draftsSelectTool } from './drafts_select.js';
 import { loraDiscoverTool } from './lora_discover.js';
 import { coverRateTool } from './cover_rate.js';
@@ -44,6 +45,7 @@ export function allTools(): ToolDefinition[] {
     backendsStatusTool,
     coverCritiqueTool,
     coverRateTool,
+    coverMakeTool,
     logoRegisterTool,
     loraCreateTool,
     loraUploadImagesTool,

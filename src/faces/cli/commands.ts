@@ -1,5 +1,6 @@
 import type { CliIo } from './io.js';
 import { coverCommand } from './commands/cover.js';
+import { makeCommand } from './commands/make.js';
 import { mcpCommand } from './commands/mcp.js';
 import { slackCommand } from './commands/slack.js';
 import { toolsCommand } from './commands/tools.js';
@@ -13,4 +14,4 @@ export interface CliCommand {
 }
 
 /** The friendly commands. Add one file under ./commands and list it here. */
-export const commands: CliCommand[] = [coverCommand, mcpCommand, toolsCommand, slackCommand];
+export const commands: CliCommand[] = [coverCommand, mcpCommand, toolsCommand, slackCommand, makeCommand];

@@ -1,0 +1,142 @@
+/**
+ * What both planners share: the state of one make-a-cover run and the two actions every plan is made of
+ * (generate through `cover_generate`, critique through `cover_critique`), both called through the tool
+ * registry, so the agent's calls are validated like anyone else's.
+ */
+import type { Services } from '../app.js';
+import type { CommandResult } from '../core/result.js';
+import type { ToolRegistry } from '../tools/registry.js';
+import type { ToolContext } from '../tools/types.js';
+import type { ParsedRequest } from './request.js';
+import type { Trail } from './trail.js';
+
+/** A check as cover_critique returns it. */
+export interface AttemptCheck {
+  name: string;
+  passed: boolean;
+  value: number | null;
+  detail: string;
+}
+
+/** One generated cover and what the critic said about it. */
+export interface Attempt {
+  index: number;
+  cover_id: string;
+  path: string;
+  seed: number | null;
+  style: string | null;
+  input: Record<string, unknown>;
+  score: number | null;
+  checks: AttemptCheck[];
+  vision: { status: string; findings: { style_ok?: boolean; right_coin?: boolean; garbled_text?: boolean } | null } | null;
+  disagreements: string[];
+}
+
+export interface Budget {
+  attempts: number;
+  seconds: number;
+}
+
+/** One run of the agent. */
+export interface AgentRun {
+  s: Services;
+  tools: ToolRegistry;
+  ctx: ToolContext;
+  trail: Trail;
+  parsed: ParsedRequest;
+  budget: Budget;
+  threshold: number;
+  size: string | undefined;
+  backend: string | undefined;
+  /** The seed of the first attempt when the caller fixed one. */
+  seed: number | undefined;
+  /** What cover_generate is given as the title (the headline, possibly with the coin prefixed). */
+  title: string;
+  attempts: Attempt[];
+  /** The LoRA routing picked, for strength changes. */
+  lora: { name: string; strength: number } | null;
+}
+
+/** Whether the run may make another cover. */
+export function budgetLeft(run: AgentRun): { ok: boolean; why: string } {
+  if (run.ctx.signal.aborted) return { ok: false, why: 'the run was canceled' };
+  if (run.attempts.length >= run.budget.attempts) return { ok: false, why: `the attempt budget (${run.budget.attempts}) is used` };
+  if (run.trail.elapsedMs() >= run.budget.seconds * 1000) return { ok: false, why: `the time budget (${run.budget.seconds} s) is used` };
+  return { ok: true, why: '' };
+}
+
+/** The best critiqued attempt (highest score, earliest on ties), else the first one. */
+export function bestAttempt(run: AgentRun): Attempt | undefined {
+  let best: Attempt | undefined;
+  for (const a of run.attempts) if (a.score !== null && (!best || best.score === null || a.score > best.score)) best = a;
+  return best ?? run.attempts[0];
+}
+
+/** Call a tool through the registry with the agent's context. */
+export function callTool(run: AgentRun, name: string, input: Record<string, unknown>): Promise<CommandResult> {
+  return run.tools.execute(name, input, run.ctx);
+}
+
+const errorOf = (r: CommandResult): { code: string; message: string } => {
+  const e = (r.data as { error?: { code?: string; message?: string } } | null)?.error;
+  return { code: e?.code ?? 'UNKNOWN', message: e?.message ?? r.reasoning };
+};
+
+/** Generate one cover; records the attempt (or the failure) in the trail. */
+export async function generate(run: AgentRun, input: Record<string, unknown>, why: string): Promise<Attempt | { code: string; message: string }> {
+  const r = await callTool(run, 'cover_generate', input);
+  if (!r.success) {
+    const e = errorOf(r);
+    run.trail.add({ action: 'generate', tool: 'cover_generate', input, ok: false, summary: `${why} cover_generate failed: ${r.reasoning}` });
+    return e;
+  }
+  const d = r.data as { cover_id: string; path: string; seed?: number; style?: string };
+  const attempt: Attempt = {
+    index: run.attempts.length + 1,
+    cover_id: d.cover_id,
+    path: d.path,
+    seed: d.seed ?? null,
+    style: d.style ?? null,
+    input,
+    score: null,
+    checks: [],
+    vision: null,
+    disagreements: [],
+  };
+  run.attempts.push(attempt);
+  run.trail.add({
+    action: 'generate',
+    tool: 'cover_generate',
+    input,
+    ok: true,
+    cover_id: d.cover_id,
+    summary: `${why} Made cover ${attempt.index} (${d.cover_id}${d.style ? `, ${d.style}` : ''}${d.seed !== undefined ? `, seed ${d.seed}` : ''}).`,
+  });
+  return attempt;
+}
+
+/** Critique an attempt against the requested coin; records the score in the attempt and the trail. */
+export async function critique(run: AgentRun, a: Attempt): Promise<void> {
+  const input = { cover_id: a.cover_id, expect: { ...(run.parsed.coin ? { coin: run.parsed.coin.symbol } : {}), title: run.parsed.title } };
+  const r = await callTool(run, 'cover_critique', input);
+  if (!r.success) {
+    a.score = 0;
+    run.trail.add({ action: 'critique', tool: 'cover_critique', input, ok: false, cover_id: a.cover_id, summary: `The critic failed on cover ${a.index}: ${r.reasoning}` });
+    return;
+  }
+  const d = r.data as { score: number; checks: AttemptCheck[]; vision: Attempt['vision']; disagreements: string[] };
+  a.score = d.score;
+  a.checks = d.checks;
+  a.vision = d.vision;
+  a.disagreements = d.disagreements;
+  const failed = d.checks.filter((c) => !c.passed);
+  run.trail.add({
+    action: 'critique',
+    tool: 'cover_critique',
+    input,
+    ok: true,
+    cover_id: a.cover_id,
+    score: d.score,
+    summary: `Cover ${a.index} scored ${d.score.toFixed(2)}${failed.length ? `; failed ${failed.map((c) => c.name).join(', ')}` : '; every check passed'}${d.disagreements.length ? `; ${d.disagreements.join(' ')}` : ''}.`,
+  });
+}
