@@ -19,20 +19,24 @@ import {
 } from './raster.js';
 import { TEXT_SENTINEL, type TextLayout } from './text.js';
 
+/** The text block as pixels: title/subtitle in white (recoloured later if dark text wins), tag as designed. */
+export function renderTextLayer(block: TextLayout): Raster {
+  return renderSvg(block.svg.split(TEXT_SENTINEL).join(LIGHT_TEXT));
+}
+
 /**
- * Draw the text block at (x, y): measure the pixels behind title and subtitle, choose the text colour, add a
+ * Draw the text block (its layer from renderTextLayer) at (x, y): measure the pixels behind title and subtitle, choose the text colour, add a
  * scrim when the background alone gives less than 4.5:1, draw, and report the contrast measured afterwards.
  */
 export function drawText(
   canvas: Raster,
   block: TextLayout,
+  layer: Raster,
   x: number,
   y: number,
   tint: string,
   margin: number,
 ): { box: Box; contrast: number } {
-  const lightSvg = block.svg.split(TEXT_SENTINEL).join(LIGHT_TEXT);
-  const layer = renderSvg(lightSvg);
   const all = alphaBounds(layer) ?? { x: 0, y: 0, width: 1, height: 1 };
   // The rows that hold title and subtitle (not the tag, which sits on its own pill).
   const rows = [block.parts.title, block.parts.subtitle].filter((r): r is NonNullable<typeof r> => Boolean(r));
