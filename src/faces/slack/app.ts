@@ -226,6 +226,8 @@ export function createSlackApp(app: App, opts: SlackAppOptions = {}): SlackApp {
           cause: e,
         });
       }
+      // Fonts and satori load once per process (~0.3 s); pay it now rather than on the first person's cover.
+      await app.services.renderer.warmup().catch((e: unknown) => logger.warn('slack: renderer warm-up failed', { error: e instanceof Error ? e.message : String(e) }));
       if (mode === 'socket') {
         await bolt.start();
         started = true;

@@ -60,7 +60,8 @@ export function anotherStyle(styles: readonly string[], current: string | null |
 }
 
 function formatScore(o: CoverOutcome): string {
-  if (o.score !== null) return `score ${Number.isInteger(o.score) ? o.score : o.score.toFixed(2)}`;
+  const best = o.attempts !== null && o.attempts > 1 ? ` (best of ${o.attempts})` : '';
+  if (o.score !== null) return `score ${o.score.toFixed(2)}${best}`;
   if (o.contrast !== null) return `score n/a (title contrast ${o.contrast.toFixed(1)}:1)`;
   return 'score n/a';
 }

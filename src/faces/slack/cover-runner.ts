@@ -1,18 +1,25 @@
 /**
  * Runs one cover for the Slack face through the tool registry, so Slack does exactly what MCP and the CLI do.
- * The agent tool `cover_make` is used when the registry has it; until then `cover_generate` makes the cover
- * from the title. The tool's `data` is parsed with a lenient schema into the few facts Slack shows.
+ *
+ * - A request (a mention, a DM, `/cover`, "Generate again") runs the agent, `cover_make`: it routes,
+ *   generates, critiques and retries within its budget, and reports each step (progress edits).
+ * - "Another style" forces a background style, which only `cover_generate` takes; the cover is then scored
+ *   by `cover_critique` so its line has a score like the agent's.
+ * - Without `cover_make` in the registry, `cover_generate` (+ `cover_critique`) does the whole job.
+ *
+ * Tools' `data` is parsed with lenient schemas; the palette, LoRA and style come from the stored cover record.
  */
 import { z } from 'zod';
 import type { App } from '../../app.js';
 import type { Logger } from '../../core/logger.js';
+import type { CommandResult } from '../../core/result.js';
 import type { ProgressUpdate, ToolDefinition } from '../../tools/types.js';
 
 /** What the bot was asked to make. */
 export interface CoverJob {
   /** The headline for the cover. */
   title: string;
-  /** The request as the person typed it (the agent reads coin hints and wishes from it). */
+  /** The request as the person typed it (the agent reads coin hints from it). */
   brief: string;
   /** A seed to use; omitted for a new image. */
   seed?: number;
@@ -31,16 +38,19 @@ export interface CoverOutcome {
   coins: Array<{ symbol: string; name: string; primary: boolean }>;
   lora: { name: string; version: number; strength: number } | null;
   palette: { colors: string[]; scheme: string } | null;
-  /** The critic's score (0-1 or 0-10 as the agent reports it), when there is one. */
+  /** The critic's score, 0..1, when there is one. */
   score: number | null;
   /** Title contrast ratio, when the tool reports it. */
   contrast: number | null;
+  /** How many covers the agent made to get this one. */
+  attempts: number | null;
   reasoning: string;
 }
 
 export type CoverRun = { ok: true; outcome: CoverOutcome } | { ok: false; code: string; message: string; hint?: string };
 
-const coverLike = z.looseObject({
+/** What every cover tool returns at least (cover_generate and cover_make both do). */
+const coverData = z.looseObject({
   cover_id: z.string(),
   path: z.string(),
   seed: z.number().nullish(),
@@ -50,45 +60,29 @@ const coverLike = z.looseObject({
   palette: z.looseObject({ colors: z.array(z.string()), scheme: z.string() }).nullish(),
   score: z.number().nullish(),
   contrast: z.number().nullish(),
+  attempts: z.number().nullish(),
 });
-
+const scoreData = z.looseObject({ score: z.number() });
 const failureData = z.looseObject({ error: z.looseObject({ code: z.string(), message: z.string(), hint: z.string().optional() }) });
 
-/** Which tool makes covers for Slack: the agent when it is registered, else the one-shot generator. */
-export function coverToolName(app: App): 'cover_make' | 'cover_generate' {
-  return app.tools.get('cover_make') ? 'cover_make' : 'cover_generate';
+/** Which tool makes a job: the agent unless a style is forced or the agent is not registered. */
+export function coverToolName(app: App, job: CoverJob): 'cover_make' | 'cover_generate' {
+  return job.style === undefined && app.tools.get('cover_make') ? 'cover_make' : 'cover_generate';
 }
 
 /**
  * The input for `tool`. cover_generate takes the title (its `prompt` is the image model's subject, not the
- * person's request). For the agent, the request goes in whichever brief field its schema declares.
+ * person's request). The agent gets the request (it reads a coin named in the instruction) and the title
+ * we already read from it (an explicit title wins over its own parsing).
  */
 export function toolInputFor(tool: ToolDefinition, job: CoverJob): Record<string, unknown> {
   const keys = new Set(Object.keys(tool.input.shape as Record<string, unknown>));
   const input: Record<string, unknown> = {};
-  const briefKey = tool.name === 'cover_generate' ? undefined : ['request', 'brief', 'text', 'message'].find((k) => keys.has(k));
-  if (briefKey) input[briefKey] = job.brief;
+  if (tool.name !== 'cover_generate' && keys.has('request')) input.request = job.brief;
   if (keys.has('title')) input.title = job.title;
   if (job.seed !== undefined && keys.has('seed')) input.seed = job.seed;
   if (job.style !== undefined && keys.has('style')) input.style = job.style;
   return input;
-}
-
-/** Find the cover inside a tool's data: at the top level or under a usual key. */
-function findCover(data: unknown): z.infer<typeof coverLike> | undefined {
-  const direct = coverLike.safeParse(data);
-  if (direct.success) return direct.data;
-  if (data && typeof data === 'object') {
-    for (const key of ['cover', 'best', 'final', 'result']) {
-      const inner = coverLike.safeParse((data as Record<string, unknown>)[key]);
-      if (inner.success) {
-        // A score next to the cover (the agent's critique) counts too.
-        const outer = z.looseObject({ score: z.number().nullish() }).safeParse(data);
-        return { ...inner.data, score: inner.data.score ?? (outer.success ? outer.data.score : undefined) };
-      }
-    }
-  }
-  return undefined;
 }
 
 export interface RunOptions {
@@ -97,42 +91,61 @@ export interface RunOptions {
   logger: Logger;
 }
 
+function failureOf(result: CommandResult): CoverRun {
+  const f = failureData.safeParse(result.data);
+  if (!f.success) return { ok: false, code: 'INTERNAL', message: result.reasoning };
+  const { code, message, hint } = f.data.error;
+  return hint ? { ok: false, code, message, hint } : { ok: false, code, message };
+}
+
 /** Make one cover through the registry. Never throws for tool failures: they come back as `ok: false`. */
 export async function runCoverJob(app: App, job: CoverJob, options: RunOptions): Promise<CoverRun> {
-  const name = coverToolName(app);
-  const tool = app.tools.get(name);
-  if (!tool) return { ok: false, code: 'UNKNOWN_TOOL', message: 'No cover tool is registered.' };
-  const result = await app.tools.execute(name, toolInputFor(tool, job), {
+  const ctx = (progress: (p: ProgressUpdate) => void) => ({
     services: app.services,
     logger: options.logger,
     signal: options.signal ?? new AbortController().signal,
-    face: 'slack',
-    progress: (p) => options.onProgress?.(p),
+    face: 'slack' as const,
+    progress,
   });
-  if (!result.success) {
-    const f = failureData.safeParse(result.data);
-    if (!f.success) return { ok: false, code: 'INTERNAL', message: result.reasoning };
-    const { code, message, hint } = f.data.error;
-    return hint ? { ok: false, code, message, hint } : { ok: false, code, message };
-  }
-  const cover = findCover(result.data);
-  if (!cover) {
+  const name = coverToolName(app, job);
+  const tool = app.tools.get(name);
+  if (!tool) return { ok: false, code: 'UNKNOWN_TOOL', message: 'No cover tool is registered.' };
+  const result = await app.tools.execute(name, toolInputFor(tool, job), ctx((p) => options.onProgress?.(p)));
+  if (!result.success) return failureOf(result);
+  const parsed = coverData.safeParse(result.data);
+  if (!parsed.success) {
     options.logger.error('cover tool returned no cover the Slack face can read', { tool: name });
     return { ok: false, code: 'INTERNAL', message: `${name} finished but returned no cover image.` };
   }
+  const cover = parsed.data;
+  let score = cover.score ?? null;
+  // A one-shot cover has no score yet: the critic gives it one (a failed critique only costs the score).
+  if (score === null && app.tools.get('cover_critique')) {
+    options.onProgress?.({ progress: 1, total: 1, message: 'critiquing the cover' });
+    const critique = await app.tools.execute('cover_critique', { cover_id: cover.cover_id }, ctx(() => {}));
+    const s = critique.success ? scoreData.safeParse(critique.data) : undefined;
+    if (s?.success) score = s.data.score;
+    else options.logger.warn('slack: critique of a cover failed', { cover_id: cover.cover_id, reason: critique.reasoning });
+  }
+  // The agent returns the best cover's id and score; the record has how it was made.
+  const record = app.services.store.covers.get(cover.cover_id);
+  const coins = cover.coins ?? record?.coins ?? [];
+  const lora = cover.lora ?? record?.lora ?? null;
+  const palette = cover.palette ?? record?.palette ?? null;
   return {
     ok: true,
     outcome: {
       tool: name,
       cover_id: cover.cover_id,
       path: cover.path,
-      seed: cover.seed ?? null,
-      style: cover.style ?? null,
-      coins: (cover.coins ?? []).map((c) => ({ symbol: c.symbol, name: c.name, primary: c.primary })),
-      lora: cover.lora ? { name: cover.lora.name, version: cover.lora.version, strength: cover.lora.strength } : null,
-      palette: cover.palette ? { colors: cover.palette.colors, scheme: cover.palette.scheme } : null,
-      score: cover.score ?? null,
+      seed: cover.seed ?? record?.seed ?? null,
+      style: cover.style ?? record?.style ?? null,
+      coins: coins.map((c) => ({ symbol: c.symbol, name: c.name, primary: c.primary })),
+      lora: lora ? { name: lora.name, version: lora.version, strength: lora.strength } : null,
+      palette: palette ? { colors: palette.colors, scheme: palette.scheme } : null,
+      score,
       contrast: cover.contrast ?? null,
+      attempts: cover.attempts ?? null,
       reasoning: result.reasoning,
     },
   };

@@ -75,7 +75,8 @@ export async function coverFlow(d: FlowDeps, where: Destination, job: CoverJob):
         logger: d.logger,
         signal: d.signal,
         onProgress: (p) => {
-          const frac = p.total ? ` (${Math.round((100 * p.progress) / p.total)}%)` : '';
+          // The agent reports covers made out of its attempt budget; a one-step tool needs no count.
+          const frac = p.total && p.total > 1 ? ` (${p.progress}/${p.total})` : '';
           progress.update(prefix + progressText(job.title, `${p.message ?? 'working'}${frac}`));
         },
       }),

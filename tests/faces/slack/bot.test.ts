@@ -112,7 +112,7 @@ describe('Slack bot over the HTTP receiver', () => {
     // The bytes in Slack are exactly the stored cover.
     const record = testApp.app.services.store.covers.get(coverIdOf(upload!));
     expect(record?.blob_sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
-    expect(upload!.initial_comment).toMatch(/^Coin: Solana \(SOL\) · .*palette .* · score /);
+    expect(upload!.initial_comment).toMatch(/^Coin: Solana \(SOL\) · (LoRA .+|no LoRA) · [\w-]+ palette (#[0-9a-f]{6} ?)+.* · score [01]\.\d\d\b/i);
     expect(upload!.initial_comment).not.toContain('\n');
 
     const thread = emu.thread('CMENTION', ts);
@@ -185,7 +185,11 @@ describe('Slack bot over the HTTP receiver', () => {
     expect(res.status).toBe(200);
     await slack.idle();
     const note = emu.ephemerals.find((e) => e.channel === 'CRATE' && e.user === 'UHUMAN');
-    expect(note?.text).toMatch(/4\/5/);
+    expect(note?.text).toMatch(/Saved your rating: 4\/5/);
+    // The rating is in the same store cover_rate writes: a second rater's 2 stars average with the Slack 4.
+    const coverId = coverIdOf(uploadsIn('CRATE', ts)[0]!);
+    const second = await testApp.app.tools.execute('cover_rate', { cover_id: coverId, stars: 2, rater: 'test' }, testApp.app.context());
+    expect(second.data).toMatchObject({ raters: 2, mean_stars: 3 });
   });
 
   it('answers a message it does not understand with the help text, and the slash command privately', async () => {

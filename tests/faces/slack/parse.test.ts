@@ -83,9 +83,10 @@ describe('buttons and the reasoning line', () => {
       palette: { colors: ['#000000', '#9945ff'], scheme: 'analogous' },
       score: 0.82,
       contrast: 7.1,
+      attempts: 3,
       reasoning: '',
     });
-    expect(line).toBe('Coin: Solana (SOL) · LoRA solana-brand v2 @ 0.8 · analogous palette #000000 #9945ff, mesh style · score 0.82');
+    expect(line).toBe('Coin: Solana (SOL) · LoRA solana-brand v2 @ 0.8 · analogous palette #000000 #9945ff, mesh style · score 0.82 (best of 3)');
     expect(line).not.toContain('\n');
   });
 });
