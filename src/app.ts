@@ -68,7 +68,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     coins: overrides.coins ?? { catalogue, detector: createCoinDetector(catalogue) },
     renderer: overrides.renderer ?? createCoverRenderer(),
     loraResolver: overrides.loraResolver ?? createLoraResolver(store),
-    trainingOptions: overrides.trainingOptions ?? {},
+    trainingOptions: overrides.trainingOptions ?? (config.replicate.webhookUrl ? { webhookUrl: config.replicate.webhookUrl } : {}),
     trainingRunner: overrides.trainingRunner ?? (() => (trainingRunner ??= createTrainingRunner(services))),
     improveOptions: overrides.improveOptions ?? {},
     generationOptions: overrides.generationOptions ?? {},

@@ -48,6 +48,7 @@ const envSchema = z.object({
     z.string().regex(/^[^/\s]+\/[^/:\s]+$/, 'must look like owner/model').optional(),
   ),
   LORALOOP_REPLICATE_MODEL: optionalString,
+  LORALOOP_REPLICATE_WEBHOOK_URL: optionalUrl(false),
   LORALOOP_KOHYA_CMD: optionalString,
   LORALOOP_KOHYA_BASE_MODEL: optionalString,
   COMFYUI_URLS: optionalString,
@@ -82,6 +83,8 @@ export interface Config {
     destination: string | undefined;
     /** Model used for predictions when a LoRA has no trained version of its own (FLUX LoRA runner). */
     model: string | undefined;
+    /** Public URL of this server's /webhooks/replicate route; without it, trainings are followed by polling. */
+    webhookUrl: string | undefined;
   };
   kohya: { cmd: string | undefined; baseModel: string | undefined };
   comfyuiUrls: string[];
@@ -138,6 +141,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string)
       trainer: e.LORALOOP_REPLICATE_TRAINER ?? DEFAULT_REPLICATE_TRAINER,
       destination: e.LORALOOP_REPLICATE_DESTINATION,
       model: e.LORALOOP_REPLICATE_MODEL,
+      webhookUrl: e.LORALOOP_REPLICATE_WEBHOOK_URL,
     },
     kohya: { cmd: e.LORALOOP_KOHYA_CMD, baseModel: e.LORALOOP_KOHYA_BASE_MODEL },
     comfyuiUrls,
