@@ -1,5 +1,7 @@
 import type { CliIo } from './io.js';
 import { coverCommand } from './commands/cover.js';
+import { daemonCommand } from './commands/daemon.js';
+import { improveCommand } from './commands/improve.js';
 import { makeCommand } from './commands/make.js';
 import { mcpCommand } from './commands/mcp.js';
 import { slackCommand } from './commands/slack.js';
@@ -14,4 +16,4 @@ export interface CliCommand {
 }
 
 /** The friendly commands. Add one file under ./commands and list it here. */
-export const commands: CliCommand[] = [coverCommand, mcpCommand, toolsCommand, slackCommand, makeCommand];
+export const commands: CliCommand[] = [coverCommand, mcpCommand, toolsCommand, slackCommand, makeCommand, improveCommand, daemonCommand];

@@ -1,0 +1,54 @@
+import { parseArgs } from 'node:util';
+import { startSchedule } from '../../../agent/schedule.js';
+import type { CliCommand } from '../commands.js';
+import { EXIT_OK, EXIT_USAGE } from '../output.js';
+import { openApp } from '../run.js';
+
+export const daemonCommand: CliCommand = {
+  name: 'daemon',
+  usage: 'daemon',
+  summary: 'follow training jobs and run the nightly improvement on LORALOOP_IMPROVE_CRON (default 3 am)',
+  async run(args, io) {
+    try {
+      parseArgs({ args, options: {} });
+    } catch (e) {
+      io.stderr(`error: ${(e as Error).message}\n`);
+      return EXIT_USAGE;
+    }
+    const app = await openApp(io);
+    const s = app.services;
+    const logger = s.logger.child({ face: 'daemon' });
+    const stopping = new AbortController();
+    let current: Promise<unknown> | undefined;
+    try {
+      // Training jobs outlive the processes that queued them: the daemon follows every unfinished one.
+      s.trainingRunner().start();
+      const schedule = startSchedule({
+        cron: s.config.improveCron,
+        logger,
+        task: async () => {
+          logger.info('nightly run starting');
+          const run = app.tools.execute('improve_run', {}, { services: s, logger: logger.child({ tool: 'improve_run' }), signal: stopping.signal, face: 'nightly', progress: () => {} });
+          current = run;
+          const r = await run;
+          if (r.success) logger.info('nightly run finished', { reasoning: r.reasoning });
+          else logger.warn('nightly run did not complete', { reasoning: r.reasoning });
+          logger.info('next nightly run', { at: schedule.next()?.toISOString() ?? null });
+        },
+      });
+      io.stderr(`loraloop daemon: following training jobs; nightly run on "${s.config.improveCron}", next at ${schedule.next()?.toISOString() ?? 'never'}\n`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      io.stderr('loraloop daemon: stopping\n');
+      schedule.stop();
+      // A run in progress stops at its next step; its steps are saved and the next run continues it.
+      stopping.abort();
+      await current?.catch(() => undefined);
+      return EXIT_OK;
+    } finally {
+      await app.close();
+    }
+  },
+};
