@@ -214,6 +214,9 @@ export function createLogoMatcher(icons: IconSet): LogoMatcher {
           if (win.std < MIN_WINDOW_STD) continue;
           const box = { x: x0 / scale, y: y0 / scale, width: d / scale, height: d / scale };
           for (const t of tpls) {
+            // Colour first: past 2x the damping scale the score is under 2% whatever the shape, so the
+            // dot product (the expensive part) is skipped for most coins at most positions.
+            if (deltaEOk(t.lab, win.lab) > 2 * COLOUR_SCALE) continue;
             const s = combine(t, win, box);
             const prev = coarse.get(t.symbol);
             if (!prev || s.score > prev.score) coarse.set(t.symbol, s);
