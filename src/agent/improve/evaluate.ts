@@ -75,15 +75,29 @@ async function loraTakesVersion(): Promise<boolean> {
   return Boolean(entry && 'version' in entry);
 }
 
+/**
+ * Without an explicit backend: a GPU backend (ComfyUI, else Replicate) when one is configured AND
+ * cover_generate can be told the LoRA version; otherwise the local renderer, which costs nothing (its
+ * candidate samples are then not applied, so nothing is promoted on them).
+ */
+function defaultBackend(ctx: ToolContext, takesVersion: boolean): 'local' | 'comfyui' | 'replicate' {
+  const c = ctx.services.config;
+  if (!takesVersion) return 'local';
+  if (c.comfyuiUrls.length) return 'comfyui';
+  if (c.replicate.apiToken) return 'replicate';
+  return 'local';
+}
+
 /** The default evaluator: cover_generate with the version, then cover_critique. */
 export function createToolEvaluator(opts: ToolEvaluatorOptions = {}): Evaluator {
-  const backend = opts.backend ?? 'local';
   return {
-    name: `cover_generate (${backend})${opts.transform ? ' + transform' : ''} + cover_critique`,
+    name: `cover_generate${opts.backend ? ` (${opts.backend})` : ''}${opts.transform ? ' + transform' : ''} + cover_critique`,
     async sample(ctx: ToolContext, subject: EvaluationSubject, prompt: SuitePrompt): Promise<EvaluationSample> {
       const { lora, version } = subject;
       const strength = lora.default_strength ?? 0.85;
-      const withVersion = backend !== 'local' && (await loraTakesVersion());
+      const takesVersion = await loraTakesVersion();
+      const backend = opts.backend ?? defaultBackend(ctx, takesVersion);
+      const withVersion = backend !== 'local' && takesVersion;
       const made = generatedSchema.parse(
         await callToolOk(ctx, 'cover_generate', {
           title: prompt.title,
@@ -130,6 +144,8 @@ export function meanScore(samples: EvaluationSample[]): number {
 /** The decision on a candidate. */
 export interface Verdict {
   promote: boolean;
+  /** False when the comparison proves nothing (no scores, or the candidate could not be drawn with). */
+  evaluated: boolean;
   current: number;
   candidate: number;
   delta: number;
@@ -144,23 +160,25 @@ export function decide(current: EvaluationSample[], candidate: EvaluationSample[
   const delta = Math.round((cand - cur) * 1000) / 1000;
   const notApplied = candidate.filter((s) => !s.applied).length;
   if (!candidate.length || !current.length) {
-    return { promote: false, current: cur, candidate: cand, delta, margin, reason: 'the evaluation produced no scores, so the current version stays' };
+    return { promote: false, evaluated: false, current: cur, candidate: cand, delta, margin, reason: 'the evaluation produced no scores, so the current version stays' };
   }
   if (notApplied) {
     return {
       promote: false,
+      evaluated: false,
       current: cur,
       candidate: cand,
       delta,
       margin,
-      reason: `the generator did not use the candidate version for ${notApplied} of ${candidate.length} covers, so the comparison proves nothing; the current version stays`,
+      reason: `the generator did not use the candidate version for ${notApplied} of ${candidate.length} covers, so the comparison proves nothing; the current version stays and the candidate waits for lora_activate`,
     };
   }
   if (delta >= margin) {
-    return { promote: true, current: cur, candidate: cand, delta, margin, reason: `the candidate scores ${cand.toFixed(3)} against ${cur.toFixed(3)} (+${delta.toFixed(3)}, margin ${margin})` };
+    return { promote: true, evaluated: true, current: cur, candidate: cand, delta, margin, reason: `the candidate scores ${cand.toFixed(3)} against ${cur.toFixed(3)} (+${delta.toFixed(3)}, margin ${margin})` };
   }
   return {
     promote: false,
+    evaluated: true,
     current: cur,
     candidate: cand,
     delta,

@@ -288,8 +288,9 @@ async function improveLora(env: RunEnv, loraRef: LoraRecord): Promise<LoraSummar
     if (verdict.promote) {
       activateVersion(s, lora.id, candidate.version, fresh?.default_strength ?? undefined);
     } else if (fresh?.active_version !== candidate.version) {
-      // Rejected: never picked up by "activate the latest ready version"; the registry keeps it for the record.
-      s.store.loras.updateVersion(candidate.id, { status: 'rejected' });
+      // Measured worse: rejected, never picked up by "activate the latest ready version" (the registry keeps it
+      // for the record). Not measured: a candidate, which lora_activate can still promote by its number.
+      s.store.loras.updateVersion(candidate.id, { status: verdict.evaluated ? 'rejected' : 'candidate' });
     }
     return { verdict, promoted: verdict.promote };
   });

@@ -123,7 +123,7 @@ export interface RunData {
     job_id: string | null;
     current_version: number | null;
     candidate_version: number | null;
-    verdict: { promote: boolean; current: number; candidate: number; delta: number } | null;
+    verdict: { promote: boolean; evaluated: boolean; current: number; candidate: number; delta: number } | null;
     samples: Array<{ role: string; score: number; path: string | null }>;
   }>;
   report_path: string | null;

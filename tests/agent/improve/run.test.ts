@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { trainedSetKey } from '../../../src/agent/improve/curate.js';
+import { createToolEvaluator } from '../../../src/agent/improve/evaluate.js';
 import { startReplicateEmulator, type ReplicateEmulator } from '../../emulators/replicate.js';
 import { call, callOk, dumpDb, improveApp, trainedProject, upload, type Degrade, type RunData } from './helpers.js';
 
@@ -136,6 +137,23 @@ describe('improve_run (nightly) against the Replicate emulator', () => {
     // "Activate the latest ready version" does not pick the rejected candidate.
     const act = await callOk<{ active_version: number }>(app, 'lora_activate', { lora_id: loraId });
     expect(act.active_version).toBe(1);
+  }, 120_000);
+
+  it('with the production evaluator and the local renderer (which cannot draw with a LoRA), nothing is promoted and the candidate waits', async () => {
+    const t = improveApp(emu, { versions: new Set() }, {}, { evaluator: createToolEvaluator() });
+    disposers.push(t.dispose);
+    const app = t.app;
+    const loraId = await trainedProject(app);
+    await upload(app, loraId, 5);
+    const run = await callOk<RunData>(app, 'improve_run', {});
+    const sol = run.loras[0];
+    expect(sol).toMatchObject({ outcome: 'kept', candidate_version: 2 });
+    expect(sol?.verdict).toMatchObject({ promote: false, evaluated: false });
+    expect(sol?.reason).toMatch(/did not use the candidate version for 3 of 3 covers/);
+    // Real covers, judged by the real critic (by cover id).
+    expect(sol?.samples.every((x) => x.score > 0 && x.path !== null)).toBe(true);
+    expect(app.services.store.loras.get(loraId)?.active_version).toBe(1);
+    expect(app.services.store.loras.getVersion(loraId, 2)?.status).toBe('candidate');
   }, 120_000);
 
   it('two runs at once: one retrains, the other is refused by the lease', async () => {
