@@ -92,6 +92,12 @@ describe('Slack bot over the HTTP receiver', () => {
     expect(emu.calls.find((c) => c.method === 'auth.test')?.authed).toBe(true);
   });
 
+  it('passes Slack\'s Request URL check (a signed url_verification challenge)', async () => {
+    const res = await signed(JSON.stringify({ token: 'legacy', challenge: 'challenge-abc', type: 'url_verification' }));
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.text)).toEqual({ challenge: 'challenge-abc' });
+  });
+
   it('answers a mention first, then posts progress, the cover PNG and the buttons in the thread', async () => {
     const release = holdRenders();
     const ts = '1700000000.000100';
