@@ -417,6 +417,8 @@ export async function improveRun(outer: ToolContext, input: ImproveInput, option
     return { run_id: null, dry_run: true, resumed: false, since, feeds: g.feeds, new_ratings: g.new_ratings, new_images: g.new_images, loras, report_path: null };
   }
 
+  // Unknown names fail before anything is written.
+  selectLoras(s, input.loras);
   const owner = ownerId(options);
   const lease = holdLease(s, owner, options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS);
   const signal = AbortSignal.any([outer.signal, lease.signal]);

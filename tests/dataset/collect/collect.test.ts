@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../../src/app.js';
 import type { CommandResult } from '../../../src/core/result.js';
+import { startOpenAIEmulator } from '../../emulators/openai.js';
 import { makeTestApp } from '../../support/app.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../shared/fixtures/images');
@@ -204,6 +205,30 @@ describe('dataset_collect from a feed', () => {
     const bad = await call(a, 'dataset_collect', { feed_url: `${base}/page.html` });
     expect(bad.success).toBe(false);
     expect(bad.reasoning).toMatch(/not a feed/);
+  });
+});
+
+describe('dataset_collect with a vision model', () => {
+  it('captions the collected images through caption_write (openai SDK against the emulator)', async () => {
+    const oa = await startOpenAIEmulator({ apiKey: 'sk-test-9' });
+    try {
+      const t = makeTestApp({ LORALOOP_ALLOW_PRIVATE_URLS: '1', OPENAI_API_KEY: 'sk-test-9', OPENAI_BASE_URL: oa.baseUrl, LORALOOP_VISION_MODEL: 'emu-vision' });
+      disposers.push(t.dispose);
+      const sol = await project(t.app, 'solana-covers', ['SOL'], 'sks solana');
+      routes.set('/vision.xml', ['application/rss+xml', rss([{ title: 'Solana ETF inflows hit $1B', img: 'Landscape_1.jpg' }])]);
+      oa.push({ content: '{"caption": "a wide mountain landscape at dusk with a lake in the foreground", "categories": ["far/wide"]}' });
+      const r = await callOk<CollectData>(t.app, 'dataset_collect', { feed_url: `${base}/vision.xml` });
+      expect(r.captioner).toBe('vision');
+      const [img] = t.app.services.store.loras.listImages(sol);
+      expect(img).toMatchObject({ caption_source: 'vision' });
+      expect(img?.caption).toMatch(/^sks solana, a wide mountain landscape at dusk/);
+      // The coin from the title went along as a tag, so the captioner keeps it.
+      expect(img?.caption).toContain('SOL');
+      expect(oa.requests).toHaveLength(1);
+      expect(oa.requests[0]?.images).toHaveLength(1);
+    } finally {
+      await oa.close();
+    }
   });
 });
 
