@@ -3,10 +3,14 @@
  * Sections can be chosen: `npm run bench -- render dataset`.
  */
 import { createReport, type BenchSection } from './lib.js';
+import { datasetBench } from './sections/dataset.js';
 import { foundationBench } from './sections/foundation.js';
+import { generationBench } from './sections/generation.js';
 
 const sections: Record<string, BenchSection> = {
   foundation: foundationBench,
+  generation: generationBench,
+  dataset: datasetBench,
 };
 
 const wanted = process.argv.slice(2);

@@ -67,7 +67,7 @@ describe('dataset_report', () => {
     await page.waitForLoadState('load');
     const chart = await page.evaluate(() => {
       const svg = document.querySelector('svg#category-chart');
-      const bars = [...document.querySelectorAll('svg#category-chart rect.bar')] as SVGRectElement[];
+      const bars = Array.from(document.querySelectorAll('svg#category-chart rect.bar')) as SVGRectElement[];
       return {
         present: svg !== null,
         width: svg?.getBoundingClientRect().width ?? 0,
@@ -83,14 +83,14 @@ describe('dataset_report', () => {
     expect(close?.share).toBeGreaterThan(full?.share ?? 100);
     expect(close!.width).toBeGreaterThan(full!.width);
     const images = await page.evaluate(() =>
-      [...document.querySelectorAll('img')].map((i) => ({ cls: i.className, loaded: i.complete && i.naturalWidth > 0, src: i.src.slice(0, 22) })),
+      Array.from(document.querySelectorAll('img')).map((i) => ({ cls: i.className, loaded: i.complete && i.naturalWidth > 0, src: i.src.slice(0, 22) })),
     );
     expect(images.length).toBeGreaterThanOrEqual(9);
     expect(images.every((i) => i.loaded)).toBe(true);
     expect(images.every((i) => i.src === 'data:image/jpeg;base64')).toBe(true);
-    const dupFigures = await page.evaluate(() => [...document.querySelectorAll('.dups[data-group="0"] img')].filter((i) => (i as HTMLImageElement).naturalWidth > 0).length);
+    const dupFigures = await page.evaluate(() => Array.from(document.querySelectorAll('.dups[data-group="0"] img')).filter((i) => (i as HTMLImageElement).naturalWidth > 0).length);
     expect(dupFigures).toBe(2);
-    const issueKinds = await page.evaluate(() => [...document.querySelectorAll('#issues tr[data-kind]')].map((r) => r.getAttribute('data-kind')));
+    const issueKinds = await page.evaluate(() => Array.from(document.querySelectorAll('#issues tr[data-kind]')).map((r) => r.getAttribute('data-kind')));
     expect(issueKinds).toEqual(expect.arrayContaining(['low_resolution', 'duplicate']));
     expect(await page.textContent('#summary')).toMatch(/Analysed 9 of 9 images of hero/);
     expect(failed).toEqual([]);

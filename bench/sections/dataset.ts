@@ -1,0 +1,191 @@
+/**
+ * Bench section `dataset`: dataset_analyze's engine (analyzeImages, streamed through 2 workers) against the
+ * decode-only floor measured in the same run on the same files (read + decodeForMetrics, same 2 workers),
+ * on generated 1024x1024 JPEGs and on the real photos in ../shared/fixtures/images; and the peak RSS while
+ * analysing 5,000 images.
+ *
+ * The 5,000 images are the generated JPEGs listed over and over (a source that yields 5,000 entries cycling
+ * through the generated files): the analysis does all its per-image work for each entry, so memory behaves
+ * as for 5,000 distinct files, while the bench does not write 5,000 files to a shared disk. (They then form
+ * large duplicate groups, which also exercises the pairwise duplicate search at 5,000.)
+ */
+import { existsSync, readdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import PQueue from 'p-queue';
+import sharp from 'sharp';
+import { analyzeImages } from '../../src/dataset/analyze/analyze.js';
+import type { ImageInput } from '../../src/dataset/analyze/sources.js';
+import { DEFAULT_TARGETS } from '../../src/dataset/analyze/taxonomy.js';
+import { decodeForMetrics } from '../../src/dataset/decode.js';
+import type { BenchSection } from '../lib.js';
+
+/** ../shared/fixtures/images beside the repository, found from here (bench/sections under tsx, dist/bench/sections built). */
+function fixturesDir(): string {
+  let dir = import.meta.dirname;
+  for (;;) {
+    const candidate = resolve(dir, '..', 'shared', 'fixtures', 'images');
+    if (existsSync(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('../shared/fixtures/images not found above the bench');
+    dir = parent;
+  }
+}
+const GENERATED = 400;
+const RSS_IMAGES = 5000;
+
+/** Deterministic PRNG (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Photo-like 1024x1024 JPEGs, made fast: 8 soft renders of seeded ellipses and one grain layer are made once;
+ * each image is one of them with its own hue, brightness, orientation and grain offset (so every file is a
+ * different JPEG that takes real decoding work, and most are not near duplicates of each other).
+ */
+async function photoLikeFactory(): Promise<(seed: number) => Promise<Buffer>> {
+  const bases: Buffer[] = [];
+  for (let b = 0; b < 8; b++) {
+    const r = rng(b + 1);
+    const hex = (): string => `#${Math.floor(r() * 0xffffff).toString(16).padStart(6, '0')}`;
+    const shapes = Array.from({ length: 30 }, () => `<ellipse cx="${r() * 1024}" cy="${r() * 1024}" rx="${20 + r() * 300}" ry="${20 + r() * 300}" fill="${hex()}" opacity="${(0.4 + r() * 0.6).toFixed(2)}"/>`);
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="1024" height="1024"><rect width="100%" height="100%" fill="${hex()}"/>${shapes.join('')}</svg>`;
+    bases.push(await sharp(Buffer.from(svg)).blur(1.2).png({ compressionLevel: 1 }).toBuffer());
+  }
+  const r = rng(99);
+  const grain = Buffer.alloc(1100 * 1100);
+  for (let i = 0; i < grain.length; i++) grain[i] = 128 + (((r() * 48) | 0) - 24);
+  return async (seed: number) => {
+    const noise = await sharp(grain, { raw: { width: 1100, height: 1100, channels: 1 } })
+      .extract({ left: seed % 76, top: (seed * 7) % 76, width: 1024, height: 1024 })
+      .toColourspace('srgb')
+      .png({ compressionLevel: 1 })
+      .toBuffer();
+    return sharp(bases[seed % bases.length] as Buffer)
+      .rotate(((seed >> 3) % 4) * 90)
+      .modulate({ hue: (seed * 37) % 360, brightness: 0.8 + ((seed * 13) % 40) / 100 })
+      .composite([{ input: noise, blend: 'soft-light' }])
+      .jpeg({ quality: 88 })
+      .toBuffer();
+  };
+}
+
+function inputsOf(files: string[], count: number): AsyncIterable<ImageInput> {
+  return (async function* () {
+    for (let i = 0; i < count; i++) {
+      const file = files[i % files.length] as string;
+      yield { file: `${i}/${file}`, label: file, read: () => readFile(file), tags: [], caption: null, categories: null, original: true };
+    }
+  })();
+}
+
+/** Images per second of read + decodeForMetrics with 2 workers (the floor analysis cannot beat). */
+async function decodeOnly(files: string[], count: number): Promise<number> {
+  const q = new PQueue({ concurrency: 2 });
+  const t0 = performance.now();
+  for (let i = 0; i < count; i++) {
+    const f = files[i % files.length] as string;
+    await q.onSizeLessThan(2);
+    void q.add(async () => {
+      try {
+        await decodeForMetrics(await readFile(f));
+      } catch {
+        // broken fixtures count as handled, as in the analysis
+      }
+    });
+  }
+  await q.onIdle();
+  return count / ((performance.now() - t0) / 1000);
+}
+
+async function analyzeRate(files: string[], count: number): Promise<number> {
+  const t0 = performance.now();
+  await analyzeImages(inputsOf(files, count), { baseModel: 'flux', assetType: 'character', targets: { ...DEFAULT_TARGETS } });
+  return count / ((performance.now() - t0) / 1000);
+}
+
+/** Best of `runs` alternating measurements: the machine is shared, the best run is the least disturbed. */
+async function compare(files: string[], count: number, runs = 2): Promise<{ decode: number; analyze: number }> {
+  let decode = 0;
+  let analyze = 0;
+  for (let i = 0; i < runs; i++) {
+    decode = Math.max(decode, await decodeOnly(files, count));
+    analyze = Math.max(analyze, await analyzeRate(files, count));
+  }
+  return { decode, analyze };
+}
+
+export const datasetBench: BenchSection = async (report) => {
+  const dir = mkdtempSync(join(tmpdir(), 'loraloop-bench-dataset-'));
+  try {
+    const files: string[] = [];
+    const photoLike = await photoLikeFactory();
+    for (let i = 0; i < GENERATED; i++) {
+      const f = join(dir, `img-${String(i).padStart(4, '0')}.jpg`);
+      writeFileSync(f, await photoLike(i));
+      files.push(f);
+    }
+    // Warm-up (JIT, libvips threads).
+    await analyzeRate(files.slice(0, 20), 20);
+
+    const gen = await compare(files, GENERATED);
+    report.add({
+      section: 'dataset',
+      name: `dataset_analyze 1024x1024 JPEG (${GENERATED} generated)`,
+      value: gen.analyze,
+      unit: 'img/s',
+      target: '>= 100',
+      note: `load average ${loadavg()[0]?.toFixed(1)} on ${availableParallelism()} cores`,
+    });
+    report.add({ section: 'dataset', name: 'decode-only floor, same files', value: gen.decode, unit: 'img/s' });
+    report.add({ section: 'dataset', name: 'analyze / decode-only (generated)', value: gen.analyze / gen.decode, unit: 'ratio', target: '>= 0.6' });
+
+    const FIXTURES = fixturesDir();
+    const real = readdirSync(FIXTURES)
+      .filter((f) => /\.(jpe?g|png|webp|gif)$/i.test(f))
+      .map((f) => join(FIXTURES, f));
+    const realCount = real.length * 3;
+    const fx = await compare(real, realCount);
+    report.add({
+      section: 'dataset',
+      name: `dataset_analyze real fixtures (${real.length} files x3)`,
+      value: fx.analyze,
+      unit: 'img/s',
+      note: 'mixed sizes up to 2725x2225, 5 broken files, 40 MP limit checks',
+    });
+    report.add({ section: 'dataset', name: 'decode-only floor, same fixtures', value: fx.decode, unit: 'img/s' });
+    report.add({ section: 'dataset', name: 'analyze / decode-only (fixtures)', value: fx.analyze / fx.decode, unit: 'ratio', target: '>= 0.6' });
+
+    // Peak RSS over 5,000 images, sampled every 20 ms.
+    global.gc?.();
+    const base = process.memoryUsage().rss;
+    let peak = base;
+    const timer = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage().rss);
+    }, 20);
+    const t0 = performance.now();
+    const a = await analyzeImages(inputsOf(files, RSS_IMAGES), { baseModel: 'flux', assetType: 'character', targets: { ...DEFAULT_TARGETS } });
+    const secs = (performance.now() - t0) / 1000;
+    clearInterval(timer);
+    peak = Math.max(peak, process.memoryUsage().rss);
+    report.add({
+      section: 'dataset',
+      name: `peak RSS analysing ${RSS_IMAGES} images`,
+      value: peak / 1048576,
+      unit: 'MB',
+      target: '<= 400',
+      note: `${GENERATED} generated files listed ${RSS_IMAGES / GENERATED}x; start ${(base / 1048576).toFixed(0)} MB; ${a.analyzed} analysed at ${(RSS_IMAGES / secs).toFixed(0)} img/s`,
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
