@@ -139,7 +139,7 @@ export async function analyzeImages(source: AsyncIterable<ImageInput>, opts: Ana
     try {
       const bytes = await input.read();
       const sha256 = createHash('sha256').update(bytes).digest('hex');
-      const quality = input.original && isJpeg(bytes) ? estimateJpegQuality(bytes) : null;
+      const quality = input.original ? (isJpeg(bytes) ? estimateJpegQuality(bytes) : null) : input.originalQuality ? await input.originalQuality() : null;
       const small = await decodeForMetrics(bytes);
       const m = measureImage(small);
       const res = checkResolution(small.sourceWidth, small.sourceHeight, opts.baseModel);

@@ -3,7 +3,7 @@
  */
 import type { Services } from '../../app.js';
 import { LoraloopError } from '../../core/errors.js';
-import type { LoraRecord } from '../../store/repos/loras.js';
+import type { LoraImageRecord, LoraRecord } from '../../store/repos/loras.js';
 import type { BaseModel } from '../metrics.js';
 import { analyzeImages, type AnalyzeOptions, type DatasetAnalysis } from './analyze.js';
 import type { IssueKind } from './checks.js';
@@ -29,7 +29,12 @@ export function requireLora(services: Pick<Services, 'store'>, loraId: string): 
 /** Analyse a project's training images (excluded ones left out). */
 export async function analyzeProject(services: Services, lora: LoraRecord, opts: AnalyzeCallOptions = {}): Promise<DatasetAnalysis> {
   const images = services.store.loras.listImages(lora.id);
-  return analyzeImages(loraSource(images), {
+  // The original of a local upload, if it is still there and still allowed (URLs and derived images have none).
+  const originalPath = async (img: LoraImageRecord): Promise<string | null> => {
+    const local = img.source.startsWith('/') || !/^[a-z][a-z0-9+.-]*:/i.test(img.source);
+    return local ? services.paths.resolve(img.source, { mustExist: true }) : null;
+  };
+  return analyzeImages(loraSource(images, originalPath), {
     ...opts,
     baseModel: lora.base_model,
     assetType: lora.asset_type,

@@ -3,9 +3,10 @@
  * iterables yielding one small descriptor per image with a `read()` for its bytes, so the analysis pulls
  * bytes only when a worker is free and never holds the set in memory.
  */
-import { opendir, readFile, stat } from 'node:fs/promises';
+import { open, opendir, readFile, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { LoraImageRecord } from '../../store/repos/loras.js';
+import { estimateJpegQuality } from '../metrics.js';
 
 /** One image to analyse. */
 export interface ImageInput {
@@ -22,14 +23,39 @@ export interface ImageInput {
   categories: string[] | null;
   /** True when `read()` returns the file as it was delivered (its JPEG tables tell the original quality). */
   original: boolean;
+  /** JPEG quality of the original file when `read()` returns a re-encode (project images), or null. */
+  originalQuality?: () => Promise<number | null>;
 }
 
 /** File extensions read as images in a folder. */
 export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.avif', '.heic', '.heif', '.tif', '.tiff', '.bmp']);
 
-/** The images of a project (excluded ones left out). */
-export async function* loraSource(images: LoraImageRecord[]): AsyncGenerator<ImageInput> {
+/**
+ * The JPEG quality of a file from its first bytes (the quantisation tables sit before the image data), or
+ * null when it cannot be read or is not a JPEG.
+ */
+export async function probeJpegQuality(file: string): Promise<number | null> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(file, 'r');
+    const buf = Buffer.alloc(256 * 1024);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    return estimateJpegQuality(buf.subarray(0, bytesRead));
+  } catch {
+    return null;
+  } finally {
+    await fh?.close();
+  }
+}
+
+/**
+ * The images of a project (excluded ones left out). `originalPath` maps an image to its original file when
+ * that is still readable (through the path guard), so JPEG artefacts of the original can be measured: the
+ * stored copy is a quality-95 re-encode whose tables say nothing about them.
+ */
+export async function* loraSource(images: LoraImageRecord[], originalPath?: (img: LoraImageRecord) => Promise<string | null>): AsyncGenerator<ImageInput> {
   for (const img of images) {
+    const probe = originalPath && img.format === 'jpeg' && !img.derived_from ? originalPath : undefined;
     yield {
       image_id: img.id,
       label: img.file_name,
@@ -39,6 +65,14 @@ export async function* loraSource(images: LoraImageRecord[]): AsyncGenerator<Ima
       categories: img.categories,
       // Intake stores a normalised re-encode (JPEG q95), so its tables say nothing about the original.
       original: false,
+      ...(probe
+        ? {
+            originalQuality: async () => {
+              const p = await probe(img).catch(() => null);
+              return p ? probeJpegQuality(p) : null;
+            },
+          }
+        : {}),
     };
   }
 }

@@ -140,7 +140,12 @@ describe('dataset_analyze on a project', () => {
     const a = await sharp(join(dir, 'a.png')).resize(1000, 1000).jpeg({ quality: 85 }).toBuffer();
     writeFileSync(join(dir, 'a-resized.jpg'), a);
     writeFileSync(join(dir, 'dark.png'), await sharp({ create: { width: 1024, height: 1024, channels: 3, background: '#050505' } }).png().toBuffer());
-    const up = await app.tools.execute('lora_upload_images', { lora_id: 'q', images: [{ path: join(dir, 'a-resized.jpg') }, { path: join(dir, 'dark.png') }] }, app.context());
+    writeFileSync(join(dir, 'q25.jpg'), await sharp(await syntheticImage(3, 1024, 1024)).jpeg({ quality: 25 }).toBuffer());
+    const up = await app.tools.execute(
+      'lora_upload_images',
+      { lora_id: 'q', images: [{ path: join(dir, 'a-resized.jpg') }, { path: join(dir, 'dark.png') }, { path: join(dir, 'q25.jpg') }] },
+      app.context(),
+    );
     expect(up.success).toBe(true);
     const d = (await app.tools.execute('dataset_analyze', { lora_id: 'q' }, app.context())).data as Analysis;
     const ids = app.services.store.loras.listImages((app.services.store.loras.find('q')!).id);
@@ -148,6 +153,8 @@ describe('dataset_analyze on a project', () => {
     expect(d.duplicates).toEqual([[idOf('a.png'), idOf('a-resized.jpg')]]);
     expect(d.issues.filter((i) => i.image_id === idOf('tiny.png')).map((i) => i.kind)).toContain('low_resolution');
     expect(d.issues.filter((i) => i.image_id === idOf('dark.png')).map((i) => i.kind)).toEqual(expect.arrayContaining(['too_dark', 'low_information']));
+    // The stored copy is a quality-95 re-encode; the original file on disk tells the real quality.
+    expect(d.issues.filter((i) => i.kind === 'jpeg_artifacts').map((i) => i.image_id)).toEqual([idOf('q25.jpg')]);
     expect(d.volume_level).toBe('too_few');
   });
 });
