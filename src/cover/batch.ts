@@ -368,6 +368,7 @@ async function execute(s: Services, batchId: string, handle: RunHandle): Promise
         gen.noteError(d.id, msg);
       },
     });
+    const poolMs = Date.now() - started;
     const canceled = handle.abort.signal.aborted;
     const warnings = [...(meta.warnings ?? [])];
     for (const o of report.outcomes) {
@@ -399,7 +400,7 @@ async function execute(s: Services, batchId: string, handle: RunHandle): Promise
     gen.updateBatch(batchId, {
       status,
       ...(sheet ? { contact_sheet_path: sheet.path, contact_sheet_sha256: sheet.sha256 } : {}),
-      meta: { ...batch.meta, warnings: [...new Set(warnings)], makespan_ms: Date.now() - started, workers: report.workers },
+      meta: { ...batch.meta, warnings: [...new Set(warnings)], makespan_ms: Date.now() - started, pool_ms: poolMs, workers: report.workers },
     });
     if (jobId && !canceled) {
       s.store.jobs.update(jobId, {

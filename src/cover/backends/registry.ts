@@ -50,7 +50,10 @@ export interface BackendRegistryOptions {
   store?: Store;
   /** Extra client options for every ComfyUI server (poll intervals, timeouts; tests shorten them). */
   comfy?: Partial<Omit<ComfyClientOptions, 'baseUrl'>>;
-  /** Prompts in flight per ComfyUI server (default 1: a GPU runs one at a time; more only hides latency). */
+  /**
+   * Prompts in flight per ComfyUI server (default 2). A GPU runs one at a time; the second waits in the
+   * server's queue, so the GPU never idles while we download the last image or compose it.
+   */
   comfyConcurrency?: number;
   /** Extra options of the Replicate backend (poll interval, sleep, ...). */
   replicate?: Partial<Omit<ReplicateBackendOptions, 'client'>>;
@@ -100,7 +103,7 @@ export function createBackendRegistry(opts: BackendRegistryOptions): BackendRegi
   const local = createLocalBackend(opts.now ? { now: opts.now } : {});
   const comfy: ComfyServer[] = config.comfyuiUrls.map((url) => ({
     url,
-    concurrency: Math.max(1, opts.comfyConcurrency ?? 1),
+    concurrency: Math.max(1, opts.comfyConcurrency ?? 2),
     backend: createComfyBackend({ baseUrl: url, fetch: doFetch, ...(opts.now ? { now: opts.now } : {}), ...opts.comfy }),
   }));
   let replicateBackend: ImageBackend | undefined;
