@@ -10,7 +10,7 @@
  */
 import { z } from 'zod';
 import { LoraloopError } from '../../core/errors.js';
-import { childOf, childrenOf, parseXml, type XmlElement } from './xml.js';
+import { childOf, childrenOf, decodeEntities, parseXml, type XmlElement } from './xml.js';
 
 export const MEDIA_NS = 'http://search.yahoo.com/mrss/';
 export const ATOM_NS = 'http://www.w3.org/2005/Atom';
@@ -39,8 +39,15 @@ export interface ParsedFeed {
 
 const IMAGE_EXT = /\.(jpe?g|png|webp|gif|avif|heic|heif|tiff?)(?:$|[?#])/i;
 
-/** Plain text from a title that may carry HTML. */
+/**
+ * Plain text from a title that may carry HTML. RSS titles are often entity-encoded HTML, and CDATA titles
+ * often hold references (`Bitcoin&#8217;s`), so references are decoded once more after the tags go.
+ */
 export function plainTitle(s: string): string {
+  return decodeEntities(stripTags(s)).replace(/\s+/g, ' ').trim();
+}
+
+function stripTags(s: string): string {
   let out = '';
   let i = 0;
   // Strip tags with a scanner: a '<' followed by a letter, '/' or '!' opens a tag until the next '>'.
@@ -61,7 +68,7 @@ export function plainTitle(s: string): string {
       i = lt + 1;
     }
   }
-  return out.replace(/\s+/g, ' ').trim();
+  return out;
 }
 
 function absolute(url: string | undefined | null, base: string | null): string | null {

@@ -122,5 +122,7 @@ describe('feed parsing', () => {
 
   it('plainTitle strips tags but keeps a lone "<"', () => {
     expect(plainTitle('BTC <b>up</b>  3% as  price < $100k')).toBe('BTC up 3% as price < $100k');
+    // References inside CDATA (common in WordPress feeds) are decoded too.
+    expect(plainTitle('Bitcoin&#8217;s rally &amp; Ether&#8217;s dip')).toBe('Bitcoin\u2019s rally & Ether\u2019s dip');
   });
 });
