@@ -233,9 +233,13 @@ export function addGrain(canvas: Raster, amount: number, seed: number): void {
   }
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /** Bilinear upscale of an opaque RGBA image (smooth backgrounds are rendered small and enlarged). */
 export function upscaleBilinear(src: Raster, width: number, height: number): Raster {
-  if (src.width * 2 === width && src.height * 2 === height && src.width > 1 && src.height > 1) return upscale2x(src);
+  if (LITTLE_ENDIAN && src.width * 2 === width && src.height * 2 === height && src.width > 1 && src.height > 1) {
+    return upscale2x(src);
+  }
   const out = new Uint8ClampedArray(width * height * 4);
   const sx = src.width / width;
   const sy = src.height / height;
@@ -271,33 +275,38 @@ export function upscaleBilinear(src: Raster, width: number, height: number): Ras
 
 /**
  * Exact 2x bilinear enlargement with integer weights (9,3,3,1)/16 -- the same result as the general path
- * for this ratio, about 4x faster because every output pixel uses fixed neighbours.
+ * for this ratio, several times faster: fixed neighbours, and two channels per 32-bit operation (R/B and G/A
+ * lanes of a packed pixel each have 16 bits of headroom, and 255 * 16 fits).
  */
 function upscale2x(src: Raster): Raster {
   const sw = src.width;
   const sh = src.height;
   const W = sw * 2;
   const H = sh * 2;
-  const s = src.data;
+  const bytes = src.data.byteOffset % 4 === 0 ? src.data : Uint8Array.from(src.data);
+  const s = new Uint32Array(bytes.buffer, bytes.byteOffset, sw * sh);
   const out = new Uint8Array(W * H * 4);
+  const o32 = new Uint32Array(out.buffer);
+  const M = 0x00ff00ff;
+  const ROUND = 0x00080008;
+  // Alpha is forced opaque; in the packed word it is the top byte on little-endian machines.
+  const ALPHA = 0xff000000;
   for (let oy = 0; oy < H; oy++) {
-    // Output row oy samples source rows y0 (weight 3) and y1 (weight 1), clamped at the edges.
     const yc = oy >> 1;
     const yn = oy & 1 ? Math.min(sh - 1, yc + 1) : Math.max(0, yc - 1);
-    const rc = yc * sw * 4;
-    const rn = yn * sw * 4;
-    let o = oy * W * 4;
-    for (let ox = 0; ox < W; ox++, o += 4) {
+    const rc = yc * sw;
+    const rn = yn * sw;
+    let o = oy * W;
+    for (let ox = 0; ox < W; ox++, o++) {
       const xc = ox >> 1;
-      const xn = ox & 1 ? Math.min(sw - 1, xc + 1) : Math.max(0, xc - 1);
-      const a = rc + xc * 4;
-      const b = rc + xn * 4;
-      const c = rn + xc * 4;
-      const e = rn + xn * 4;
-      out[o] = (9 * s[a]! + 3 * s[b]! + 3 * s[c]! + s[e]! + 8) >> 4;
-      out[o + 1] = (9 * s[a + 1]! + 3 * s[b + 1]! + 3 * s[c + 1]! + s[e + 1]! + 8) >> 4;
-      out[o + 2] = (9 * s[a + 2]! + 3 * s[b + 2]! + 3 * s[c + 2]! + s[e + 2]! + 8) >> 4;
-      out[o + 3] = 255;
+      const xn = ox & 1 ? (xc + 1 < sw ? xc + 1 : xc) : xc > 0 ? xc - 1 : 0;
+      const a = s[rc + xc]!;
+      const b = s[rc + xn]!;
+      const c = s[rn + xc]!;
+      const d = s[rn + xn]!;
+      const lo = ((9 * (a & M) + 3 * (b & M) + 3 * (c & M) + (d & M) + ROUND) >>> 4) & M;
+      const hi = ((9 * ((a >>> 8) & M) + 3 * ((b >>> 8) & M) + 3 * ((c >>> 8) & M) + ((d >>> 8) & M) + ROUND) >>> 4) & M;
+      o32[o] = (lo | (hi << 8) | ALPHA) >>> 0;
     }
   }
   return { data: out, width: W, height: H };
