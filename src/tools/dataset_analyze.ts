@@ -3,12 +3,24 @@ import { z } from 'zod';
 import { LoraloopError } from '../core/errors.js';
 import { ok } from '../core/result.js';
 import { analysisReasoning, analyzeFolder, analyzeProject, requireLora, type DatasetAnalysis } from '../dataset/analyze/index.js';
+import type { TargetRange } from '../dataset/analyze/taxonomy.js';
 import { assetTypeSchema, baseModelSchema } from '../lora/view.js';
 import { defineTool } from './types.js';
 
 const rangeSchema = z
-  .tuple([z.number().min(0).max(100), z.number().min(0).max(100)])
+  .array(z.number().min(0).max(100))
+  .length(2)
+  .refine((r) => (r[0] as number) <= (r[1] as number), 'the first number (min) must not exceed the second (max)')
   .describe('[min, max] percent of the images.');
+
+/** A [min, max] pair on the wire (an array: tuple schemas do not survive every JSON Schema validator). */
+export const rangeOutSchema = z.array(z.number()).length(2);
+
+/** Tool targets -> typed ranges. */
+export function toTargets(t: Record<string, number[]> | undefined): Record<string, TargetRange> | undefined {
+  if (!t) return undefined;
+  return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, [v[0] ?? 0, v[1] ?? 100] as TargetRange]));
+}
 
 /** Target ranges as tools take them. Shared with dataset_rebalance. */
 export const targetsSchema = z
@@ -45,7 +57,7 @@ export const analysisOutputSchema = z.object({
       z.object({
         count: z.number().int().describe('Images in the category.'),
         share: z.number().describe('Percent of the analysed images.'),
-        target: z.tuple([z.number(), z.number()]).nullable().describe('Target range in percent, or null when the category has none.'),
+        target: rangeOutSchema.nullable().describe('Target range in percent, or null when the category has none.'),
       }),
     )
     .describe('Category distribution (an image may be in several categories; at most one framing category).'),
@@ -54,7 +66,7 @@ export const analysisOutputSchema = z.object({
       z.object({
         category: z.string().describe('Category outside its range.'),
         share: z.number().describe('Its share in percent.'),
-        target: z.tuple([z.number(), z.number()]).describe('Its target range in percent.'),
+        target: rangeOutSchema.describe('Its target range in percent.'),
         severity: z.enum(['high', 'medium', 'low']).describe('How much it matters.'),
         direction: z.enum(['under', 'over']).describe('Below or above the range.'),
         needed: z.number().int().describe('Images of this category to add to reach the range (under).'),
@@ -113,8 +125,9 @@ export const datasetAnalyzeTool = defineTool({
     const progress = (done: number, message: string): void => ctx.progress({ progress: done, message: `analysed ${done}: ${message}` });
     if (input.lora_id) {
       let lora = requireLora(s, input.lora_id);
-      if (input.targets && input.save_targets) lora = s.store.loras.update(lora.id, { targets: input.targets });
-      const a = await analyzeProject(s, lora, { signal: ctx.signal, onProgress: progress, ...(input.targets ? { targets: input.targets } : {}) });
+      const targets = toTargets(input.targets);
+      if (targets && input.save_targets) lora = s.store.loras.update(lora.id, { targets });
+      const a = await analyzeProject(s, lora, { signal: ctx.signal, onProgress: progress, ...(targets ? { targets } : {}) });
       return ok(analysisData(a, { lora_id: lora.id }), analysisReasoning(a, lora.name, lora.id));
     }
     const dir = await s.paths.resolve(input.dir as string, { mustExist: true });
@@ -124,7 +137,7 @@ export const datasetAnalyzeTool = defineTool({
     const a = await analyzeFolder(s, dir, {
       signal: ctx.signal,
       onProgress: progress,
-      ...(input.targets ? { targets: input.targets } : {}),
+      ...(input.targets ? { targets: toTargets(input.targets) as Record<string, TargetRange> } : {}),
       ...(input.base_model ? { baseModel: input.base_model } : {}),
       ...(input.asset_type ? { assetType: input.asset_type } : {}),
     });

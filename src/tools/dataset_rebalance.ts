@@ -2,13 +2,13 @@ import { z } from 'zod';
 import { ok } from '../core/result.js';
 import { requireLora } from '../dataset/analyze/index.js';
 import { applyRebalance, defaultProfilePath, planRebalance } from '../dataset/rebalance.js';
-import { targetsSchema } from './dataset_analyze.js';
+import { rangeOutSchema, targetsSchema, toTargets } from './dataset_analyze.js';
 import { defineTool } from './types.js';
 
 const needSchema = z.object({
   category: z.string().describe('Category to collect.'),
   count: z.number().int().describe('Images to collect to reach the lower bound of the target.'),
-  target: z.tuple([z.number(), z.number()]).describe('Target range in percent.'),
+  target: rangeOutSchema.describe('Target range in percent.'),
   keywords: z.array(z.string()).describe('What to search or shoot for.'),
   why: z.string().describe('Why augmentation cannot fix it, and what it costs.'),
 });
@@ -71,7 +71,7 @@ export const datasetRebalanceTool = defineTool({
       strategy: input.strategy,
       ...(input.allow_flips !== undefined ? { allowFlips: input.allow_flips } : {}),
       ...(input.max_new_images !== undefined ? { maxNewImages: input.max_new_images } : {}),
-      ...(input.targets ? { targets: input.targets } : {}),
+      ...(input.targets ? { targets: toTargets(input.targets) as Record<string, [number, number]> } : {}),
     });
     const crops = plan.derivations.filter((d) => d.kind === 'crop').length;
     const flips = plan.derivations.length - crops;
