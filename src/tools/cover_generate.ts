@@ -6,7 +6,7 @@ import { ok } from '../core/result.js';
 import { inferBaseModel } from '../cover/backends/comfyui/backend.js';
 import { BACKEND_NAMES } from '../cover/backends/registry.js';
 import type { BaseModel } from '../cover/backends/types.js';
-import { DEFAULT_TIER, allocate, parseTiers, resolveTier } from '../cover/checkpoints.js';
+import { DEFAULT_TIER, allocate, fuzzyMatchModel, parseTiers, resolveTier } from '../cover/checkpoints.js';
 import { finishImage, generateOne, planImage } from '../cover/generate.js';
 import { makeCover, type CoverMade } from '../cover/local-cover.js';
 import { coverSizeSchema, parseSize } from '../cover/sizes.js';
@@ -86,9 +86,13 @@ type CoverGenerateInput = z.output<typeof coverGenerateInput>;
 /** The best checkpoint of a tier on the servers (highest posterior selection rate), and its family. */
 async function pickCheckpoint(s: Services, input: CoverGenerateInput): Promise<{ checkpoint: string | undefined; baseModel: BaseModel | undefined; note: string | null }> {
   if (input.backend === 'replicate') return { checkpoint: undefined, baseModel: 'flux', note: null };
-  if (input.checkpoint) return { checkpoint: input.checkpoint, baseModel: inferBaseModel(input.checkpoint), note: null };
   const tiers = parseTiers(s.config.checkpointTiers);
   const available = await s.backends.comfyCheckpoints();
+  if (input.checkpoint) {
+    // Fuzzy names (realisticVision -> realisticVisionV60B1_v51VAE.safetensors); unknown ones go to the server, which lists what it has.
+    const file = available.includes(input.checkpoint) ? input.checkpoint : (fuzzyMatchModel(input.checkpoint, available) ?? input.checkpoint);
+    return { checkpoint: file, baseModel: inferBaseModel(file), note: file !== input.checkpoint ? `Checkpoint "${input.checkpoint}" is ${file} on the servers.` : null };
+  }
   if (available.length === 0) return { checkpoint: undefined, baseModel: tiers[input.tier ?? DEFAULT_TIER]?.base_model, note: null };
   const resolved = resolveTier(input.tier ?? DEFAULT_TIER, tiers, available);
   const arms = resolved.checkpoints.map((c) => {
