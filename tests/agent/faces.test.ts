@@ -1,19 +1,15 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/faces/cli/run.js';
-import { createMcpServer } from '../../src/faces/mcp/server.js';
 import { makeTestApp } from '../support/app.js';
+import { connectMcpClient } from '../support/mcp.js';
 
 describe('the loop tools on MCP and the CLI', () => {
   let t: ReturnType<typeof makeTestApp>;
   let client: Client;
   beforeAll(async () => {
     t = makeTestApp();
-    const { server } = createMcpServer(t.app);
-    const [a, b] = InMemoryTransport.createLinkedPair();
-    client = new Client({ name: 'loop-contract', version: '1.0.0' });
-    await Promise.all([server.connect(a), client.connect(b)]);
+    client = await connectMcpClient(t.app, 'loop-contract');
   });
   afterAll(async () => {
     await client.close();

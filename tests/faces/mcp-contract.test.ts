@@ -1,19 +1,15 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
-import { createMcpServer } from '../../src/faces/mcp/server.js';
 import { makeTestApp } from '../support/app.js';
+import { connectMcpClient } from '../support/mcp.js';
 
 let t: ReturnType<typeof makeTestApp>;
 let client: Client;
 
 beforeAll(async () => {
   t = makeTestApp();
-  const { server } = createMcpServer(t.app);
-  const [a, b] = InMemoryTransport.createLinkedPair();
-  client = new Client({ name: 'contract-test', version: '1.0.0' });
-  await Promise.all([server.connect(a), client.connect(b)]);
+  client = await connectMcpClient(t.app, 'contract-test');
 });
 afterAll(async () => {
   await client.close();

@@ -1,11 +1,10 @@
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMcpServer } from '../../src/faces/mcp/server.js';
 import { makeTestApp } from '../support/app.js';
+import { connectMcpClient } from '../support/mcp.js';
 
 const FIXTURES = new URL('../../../shared/fixtures/images/', import.meta.url).pathname;
 
@@ -17,10 +16,7 @@ beforeAll(async () => {
   t = makeTestApp();
   dir = mkdtempSync(join(tmpdir(), 'loraloop-mcp-lora-'));
   for (const f of ['Landscape_1.jpg', 'flowers.jpeg', 'truncated.jpg']) cpSync(join(FIXTURES, f), join(dir, f));
-  const { server } = createMcpServer(t.app);
-  const [a, b] = InMemoryTransport.createLinkedPair();
-  client = new Client({ name: 'lora-contract-test', version: '1.0.0' });
-  await Promise.all([server.connect(a), client.connect(b)]);
+  client = await connectMcpClient(t.app, 'lora-contract-test');
 });
 afterAll(async () => {
   await client.close();

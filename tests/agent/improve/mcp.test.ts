@@ -1,19 +1,15 @@
 /** improve_run, improve_status and dataset_collect through a real MCP client. */
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMcpServer } from '../../../src/faces/mcp/server.js';
 import { makeTestApp } from '../../support/app.js';
+import { connectMcpClient } from '../../support/mcp.js';
 
 let t: ReturnType<typeof makeTestApp>;
 let client: Client;
 
 beforeAll(async () => {
   t = makeTestApp();
-  const { server } = createMcpServer(t.app);
-  const [a, b] = InMemoryTransport.createLinkedPair();
-  client = new Client({ name: 'improve-contract', version: '1.0.0' });
-  await Promise.all([server.connect(a), client.connect(b)]);
+  client = await connectMcpClient(t.app, 'improve-contract');
 });
 afterAll(async () => {
   await client.close();

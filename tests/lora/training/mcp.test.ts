@@ -1,9 +1,8 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMcpServer } from '../../../src/faces/mcp/server.js';
 import { makeTestApp } from '../../support/app.js';
+import { connectMcpClient } from '../../support/mcp.js';
 import { KOHYA_STANDIN_CMD, seedProject } from './helpers.js';
 
 let t: ReturnType<typeof makeTestApp>;
@@ -14,10 +13,7 @@ beforeAll(async () => {
     { LORALOOP_KOHYA_CMD: `env KOHYA_STANDIN_STEP_MS=60 ${KOHYA_STANDIN_CMD}`, LORALOOP_KOHYA_BASE_MODEL: '/models/sd15.safetensors' },
     { trainingOptions: { pollIntervalMs: 50, leaseTtlMs: 3000, scanIntervalMs: 500 } },
   );
-  const { server } = createMcpServer(t.app);
-  const [a, b] = InMemoryTransport.createLinkedPair();
-  client = new Client({ name: 'training-test', version: '1.0.0' });
-  await Promise.all([server.connect(a), client.connect(b)]);
+  client = await connectMcpClient(t.app, 'training-test');
 });
 afterAll(async () => {
   await client.close();
