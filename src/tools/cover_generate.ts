@@ -137,6 +137,9 @@ async function generateWithBackend(ctx: ToolContext, input: CoverGenerateInput, 
   const image = gen.result.images[0];
   if (!image) throw new LoraloopError('JOB_FAILED', `The ${input.backend} backend returned no image.`);
   const checkpoint = typeof image.meta.checkpoint === 'string' ? image.meta.checkpoint : null;
+  // What the backend says it applied (a backend may drop a LoRA with a warning).
+  const appliedParsed = z.array(loraInputSchema).safeParse(image.meta.loras);
+  const applied = appliedParsed.success ? appliedParsed.data : gen.loras;
   ctx.progress({ progress: 0.95, total: 1, message: input.raw ? 'storing' : 'compositing logo and title' });
   const fin = await finishImage(s, {
     plan,
@@ -147,7 +150,7 @@ async function generateWithBackend(ctx: ToolContext, input: CoverGenerateInput, 
     seed,
     backend: input.backend,
     checkpoint,
-    loras: gen.loras,
+    loras: applied,
     out: input.out,
     style: input.style,
     meta: { server: gen.server, generation: image.meta, backend_warnings: gen.result.warnings, elapsed_ms: gen.elapsed_ms },
@@ -158,11 +161,11 @@ async function generateWithBackend(ctx: ToolContext, input: CoverGenerateInput, 
     plan.route?.reasoning ?? '',
     picked.note ?? '',
     plan.notes.find((n) => n.startsWith('Auto-LoRA')) ?? '',
-    `Made the picture on ${gen.server}${checkpoint ? ` with ${checkpoint}` : ''}${gen.loras.length ? ` and ${gen.loras.map((l) => `${l.name} at ${l.strength}`).join(', ')}` : ''} in ${Math.round(gen.elapsed_ms)} ms, prompt: "${plan.prompt}".`,
+    `Made the picture on ${gen.server}${checkpoint ? ` with ${checkpoint}` : ''}${applied.length ? ` and ${applied.map((l) => `${l.name} at ${l.strength}`).join(', ')}` : ''} in ${Math.round(gen.elapsed_ms)} ms, prompt: "${plan.prompt}".`,
   ]
     .filter(Boolean)
     .join(' ');
-  return result(fin.record, fin.made, { checkpoint, loras: gen.loras, prompt: plan.prompt, raw: fin.made === null, server: gen.server, warnings, lead });
+  return result(fin.record, fin.made, { checkpoint, loras: applied, prompt: plan.prompt, raw: fin.made === null, server: gen.server, warnings, lead });
 }
 
 function result(

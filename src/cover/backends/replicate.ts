@@ -68,6 +68,8 @@ interface Plan {
   target: { version: string } | { model: string };
   input: Record<string, unknown>;
   ref: string;
+  /** LoRAs actually sent (others became warnings). */
+  applied: Array<{ name: string; strength: number }>;
 }
 
 const round16 = (v: number): number => Math.max(256, Math.min(1440, Math.round(v / 16) * 16));
@@ -155,11 +157,12 @@ export function createReplicateBackend(opts: ReplicateBackendOptions): ImageBack
       }
     }
     for (const l of rest) warnings.push(`Replicate takes at most two LoRAs per prediction here; "${l.name}" was not applied.`);
+    const applied = located.filter((l) => !rest.includes(l)).map((l) => ({ name: l.name, strength: l.strength }));
     for (const l of located) {
       if (l.strength < -1 || l.strength > 2) warnings.push(`LoRA "${l.name}" strength ${l.strength} is outside Replicate's -1..2; it may be refused.`);
     }
     Object.assign(input, po.input ?? {});
-    return { target: targetOf(ref), input, ref };
+    return { target: targetOf(ref), input, ref, applied };
   }
 
   async function download(url: string, signal: AbortSignal | undefined): Promise<Buffer> {
@@ -272,7 +275,7 @@ export function createReplicateBackend(opts: ReplicateBackendOptions): ImageBack
           seed: req.seed,
           baseModel: 'flux',
           checkpoint: p.ref,
-          loras: (req.loras ?? []).map((l) => ({ name: l.name, strength: l.strength })),
+          loras: p.applied,
           output_url: url,
           elapsedMs: now() - started,
         },
