@@ -97,9 +97,12 @@ function toData(sum: BatchSummary): Out {
 function reasoningOf(sum: BatchSummary, started: boolean): string {
   const b = sum.batch;
   const dist = Object.entries(sum.gpu_distribution).map(([k, v]) => `${k}: ${v}`).join(', ');
-  const ck = Object.entries(sum.checkpoint_distribution).map(([k, v]) => `${k} x${v}`).join(', ');
+  const ck = Object.entries(sum.checkpoint_distribution)
+    .filter(([k]) => k !== '(none)')
+    .map(([k, v]) => `${k} x${v}`)
+    .join(', ');
   if (b.status === 'running') {
-    return `${started ? 'Started' : 'Batch'} ${b.id}: ${sum.done}/${sum.drafts.length} drafts done (${b.mode}, ${b.backend}; checkpoints ${ck}). Call cover_batch with batch_id "${b.id}" for progress; it keeps running in this process.`;
+    return `${started ? 'Started' : 'Batch'} ${b.id}: ${sum.done}/${sum.drafts.length} drafts done (${b.mode}, ${b.backend}${ck ? `; checkpoints ${ck}` : ''}). Call cover_batch with batch_id "${b.id}" for progress; it keeps running in this process.`;
   }
   if (b.status === 'failed') return `Batch ${b.id} made no draft. ${sum.warnings.slice(-3).join(' ')} Check the servers with backends_status.`;
   return [
