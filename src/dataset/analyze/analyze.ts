@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import PQueue from 'p-queue';
 import type { CoinDetector } from '../../cover/coins/detect.js';
-import { isLoraloopError } from '../../core/errors.js';
+import { LoraloopError, isLoraloopError } from '../../core/errors.js';
 import { decodeForMetrics, type MetricsImage } from '../decode.js';
 import { estimateJpegQuality, measureImage, type BaseModel } from '../metrics.js';
 import { checkMetrics, checkResolution, GRAPHIC_THRESHOLDS, PHOTO_THRESHOLDS, type ImageIssue, type IssueKind } from './checks.js';
@@ -187,7 +187,9 @@ export async function analyzeImages(source: AsyncIterable<ImageInput>, opts: Ana
   }
   await queue.onIdle();
   if (failures.length) throw failures[0];
-  opts.signal?.throwIfAborted();
+  if (opts.signal?.aborted) {
+    throw new LoraloopError('CANCELED', `Canceled after ${done} of ${seen} images.`, { hint: 'Nothing was changed; run the analysis again when you are ready.' });
+  }
 
   const analyzed = records.filter((r): r is AnalyzedImage => r !== undefined);
   const broken = brokenIssues.filter((b): b is AnalysisIssue => b !== undefined);

@@ -79,6 +79,14 @@ describe('dataset_analyze on a folder of real files', () => {
     expect(d.duplicates).toEqual([['q30.jpg', 'q92.jpg']]);
   });
 
+  it('stops with CANCELED when the caller aborts', async () => {
+    const ac = new AbortController();
+    const ctx = { ...app.context('test', ac.signal), progress: () => ac.abort() };
+    const r = await app.tools.execute('dataset_analyze', { dir: FIXTURES }, ctx);
+    expect(r.success).toBe(false);
+    expect(r.data).toMatchObject({ error: { code: 'CANCELED' } });
+  });
+
   it('refuses a folder outside the allowed roots and wants exactly one of lora_id and dir', async () => {
     const r = await app.tools.execute('dataset_analyze', { dir: '/etc' }, app.context());
     expect(r.success).toBe(false);
