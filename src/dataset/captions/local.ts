@@ -76,7 +76,12 @@ export async function localCaption(input: LocalCaptionInput, detector: CoinDetec
   if (colours) parts.push(colours);
   const light = brightnessWords(metrics);
   if (light) parts.push(light);
+  if (!metrics.greyscale && metrics.colorfulness > 80) parts.push('vivid colors');
+  else if (!metrics.greyscale && metrics.colorfulness < 15) parts.push('muted colors');
+  if (metrics.contrast < 0.08) parts.push('low contrast');
+  else if (metrics.contrast > 0.3) parts.push('high contrast');
   if (metrics.entropy < 3.5 && metrics.contrast < 0.25) parts.push('flat, simple shapes');
+  else if (metrics.blur < 60 && metrics.entropy >= 5) parts.push('soft focus');
   parts.push(orientationWords(metrics.aspect));
   return { text: [...new Set(parts)].join(', '), categories, metrics, coin };
 }
