@@ -8,7 +8,7 @@
 import { Resvg } from '@resvg/resvg-js';
 import satori from 'satori';
 import sharp from 'sharp';
-import { loadFontKit, type FontKit } from './render/text.js';
+import { loadFontKit, type FontSelection } from './render/text.js';
 
 /** One cell of the sheet. */
 export interface SheetItem {
@@ -33,10 +33,10 @@ const GAP = 12;
 const LINE = 17;
 const FONT_SIZE = 13;
 
-let fonts: FontKit['fonts'] | undefined;
+let fonts: FontSelection['fonts'] | undefined;
 /** Latin Inter only, loaded once: satori caches parsed fonts by the array's identity. */
-function latinFonts(): FontKit['fonts'] {
-  fonts ??= loadFontKit().fonts.filter((f) => f.name === 'Inter-latin');
+function latinFonts(): FontSelection['fonts'] {
+  fonts ??= loadFontKit().fontsFor('').fonts;
   return fonts;
 }
 

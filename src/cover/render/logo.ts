@@ -118,7 +118,7 @@ export async function monogramArt(symbol: string, name: string, color: string, k
         justifyContent: 'center',
         backgroundImage: `linear-gradient(135deg, ${light}, ${dark})`,
         color: fg,
-        fontFamily: kit.family,
+        fontFamily: kit.fontsFor(letters).family,
         fontWeight: 800,
         fontSize: Math.round(S * size),
         letterSpacing: -S * size * 0.02,
@@ -140,7 +140,7 @@ export async function monogramArt(symbol: string, name: string, color: string, k
       },
     },
   };
-  const svg = await satori(el as unknown as Parameters<typeof satori>[0], { width: S, height: S, fonts: kit.fonts });
+  const svg = await satori(el as unknown as Parameters<typeof satori>[0], { width: S, height: S, fonts: kit.fontsFor(letters).fonts });
   return { source: 'monogram', href: dataUri('image/svg+xml', svg), key: `mono:${letters}:${color}` };
 }
 

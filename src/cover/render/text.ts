@@ -20,50 +20,88 @@ const WEIGHTS = [500, 700, 800] as const;
 
 type SatoriFont = { name: string; data: Buffer; weight: 500 | 700 | 800; style: 'normal' };
 
-/** Loaded fonts plus their Unicode coverage. */
-export interface FontKit {
+/** The fonts for one text: only the Inter subsets its characters need, so satori parses few faces. */
+export interface FontSelection {
   fonts: SatoriFont[];
   family: string;
+}
+
+/** Loaded fonts plus their Unicode coverage. */
+export interface FontKit {
+  /** Fonts for the given texts (Latin always included). The same array comes back for the same subsets,
+   *  which matters: satori caches parsed fonts by the array's identity. */
+  fontsFor(...texts: string[]): FontSelection;
   /** Whether the shipped fonts have a glyph for this code point. */
   covers(codePoint: number): boolean;
 }
 
 const unicodeSchema = z.record(z.string(), z.string());
 
-/** Read the Inter woff files (satori cannot read woff2) and the subset ranges from @fontsource/inter. */
+/**
+ * Read the subset ranges of @fontsource/inter; the woff files (satori cannot read woff2) are read only when a
+ * text needs their subset. Parsing all 21 faces costs ~0.4 s on the first render, which a CLI call pays in full;
+ * a Latin headline needs 3 of them.
+ */
 export function loadFontKit(): FontKit {
   const require = createRequire(import.meta.url);
   const root = dirname(require.resolve('@fontsource/inter/unicode.json'));
-  const ranges: Array<[number, number]> = [];
   const table = unicodeSchema.parse(JSON.parse(readFileSync(join(root, 'unicode.json'), 'utf8')));
-  const fonts: SatoriFont[] = [];
-  for (const sub of SUBSETS) {
+  // [lo, hi, subset index], sorted by lo; a code point belongs to the first subset (in SUBSETS order) listing it.
+  const ranges: Array<[number, number, number]> = [];
+  SUBSETS.forEach((sub, idx) => {
     for (const part of (table[sub] ?? '').split(',')) {
       const m = /^U\+([0-9A-F]+)(?:-([0-9A-F]+))?$/i.exec(part.trim());
-      if (m?.[1]) ranges.push([parseInt(m[1], 16), parseInt(m[2] ?? m[1], 16)]);
+      if (m?.[1]) ranges.push([parseInt(m[1], 16), parseInt(m[2] ?? m[1], 16), idx]);
     }
-    for (const weight of WEIGHTS) {
-      fonts.push({
+  });
+  ranges.sort((a, b) => a[0] - b[0] || a[2] - b[2]);
+  const subsetOf = (cp: number): number => {
+    let best = -1;
+    for (const [lo, hi, idx] of ranges) {
+      if (cp < lo) break;
+      if (cp <= hi && (best === -1 || idx < best)) best = idx;
+    }
+    return best;
+  };
+  const faces = new Map<string, SatoriFont[]>();
+  const facesOf = (idx: number): SatoriFont[] => {
+    const sub = SUBSETS[idx]!;
+    let f = faces.get(sub);
+    if (!f) {
+      f = WEIGHTS.map((weight) => ({
         // One family name per subset: satori keeps a single face per (name, weight), so subsets sharing the
         // name "Inter" would shadow each other and Cyrillic/Greek would come out as missing glyphs.
         name: `Inter-${sub}`,
         data: readFileSync(join(root, 'files', `inter-${sub}-${weight}-normal.woff`)),
         weight,
-        style: 'normal',
-      });
+        style: 'normal' as const,
+      }));
+      faces.set(sub, f);
     }
-  }
-  ranges.sort((a, b) => a[0] - b[0]);
+    return f;
+  };
+  const selections = new Map<string, FontSelection>();
   return {
-    fonts,
-    family: SUBSETS.map((s) => `Inter-${s}`).join(', '),
-    covers: (cp) => {
-      for (const [lo, hi] of ranges) {
-        if (cp < lo) return false;
-        if (cp <= hi) return true;
+    fontsFor(...texts) {
+      const need = new Set<number>([0]);
+      for (const t of texts) {
+        for (const ch of t) {
+          const cp = ch.codePointAt(0) ?? 0;
+          if (cp < 0x80) continue;
+          const idx = subsetOf(cp);
+          if (idx >= 0) need.add(idx);
+        }
       }
-      return false;
+      const idxs = [...need].sort((a, b) => a - b);
+      const key = idxs.join(',');
+      let sel = selections.get(key);
+      if (!sel) {
+        sel = { fonts: idxs.flatMap(facesOf), family: idxs.map((i) => `Inter-${SUBSETS[i]}`).join(', ') };
+        selections.set(key, sel);
+      }
+      return sel;
     },
+    covers: (cp) => subsetOf(cp) >= 0,
   };
 }
 
@@ -289,17 +327,18 @@ async function renderBlock(
       },
     });
   }
+  const faces = kit.fontsFor(req.title, req.subtitle ?? '', req.kicker?.text ?? '');
   const root: SatoriElement = {
     type: 'div',
     props: {
-      style: { display: 'flex', flexDirection: 'column', width: req.width, fontFamily: kit.family },
+      style: { display: 'flex', flexDirection: 'column', width: req.width, fontFamily: faces.family },
       children,
     },
   };
   const found: Rect[] = [];
   const svg = await satori(root as unknown as Parameters<typeof satori>[0], {
     width: req.width,
-    fonts: kit.fonts,
+    fonts: faces.fonts,
     onNodeDetected: (n) => {
       found.push({ x: n.left, y: n.top, width: n.width, height: n.height });
     },
