@@ -24,7 +24,7 @@ import type { LoraImageRecord, LoraRecord } from '../store/repos/loras.js';
 import { finalizeCaption } from './captions/finalize.js';
 import { buildVocabulary } from './captions/vocabulary.js';
 import { distribution, findGaps, imagesToReach, type CategoryStat } from './analyze/gaps.js';
-import { COLLECT_KEYWORDS, CONTENT, CROPPABLE_FROM, FRAMING, IMPACT, imageCategories, targetsFor, type TargetRange } from './analyze/taxonomy.js';
+import { collectKeywords, CONTENT, CROPPABLE_FROM, FRAMING, IMPACT, imageCategories, targetsFor, type TargetRange } from './analyze/taxonomy.js';
 import { decodeImage } from './decode.js';
 import { resolutionTarget } from './metrics.js';
 
@@ -283,7 +283,7 @@ export function planRebalance(services: Pick<Services, 'store' | 'now'>, lora: L
       category,
       count: imagesToReach(s.count, totalAfter, t[0]),
       target: t,
-      keywords: COLLECT_KEYWORDS[category] ?? [category],
+      keywords: collectKeywords(category),
       why: `${category} is ${Math.round(s.share)}% against ${t[0]}-${t[1]}%${isContent ? '; crops and repeats cannot make it' : s.count === 0 ? '; there is nothing to repeat or crop' : ''}: ${IMPACT[category] ?? 'prompts for it will be weak'}`,
     });
   }

@@ -3,7 +3,7 @@
  * can act on ("Full-body is 10% of 412 images against 25-30%: add about 83 full-body images ..."), and the
  * volume level of the set.
  */
-import { COLLECT_KEYWORDS, CROPPABLE_FROM, FRAMING, IMPACT, type TargetRange } from './taxonomy.js';
+import { collectKeywords, CROPPABLE_FROM, FRAMING, IMPACT, type TargetRange } from './taxonomy.js';
 
 /** One category of the distribution. `share` and `target` are percents of the analysed images. */
 export interface CategoryStat {
@@ -62,6 +62,13 @@ const pct = (x: number): string => `${Math.round(x)}%`;
 const range = (t: TargetRange): string => `${t[0]}-${t[1]}%`;
 const cap = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 
+/** How a category reads in a sentence: "coin:ETH" -> "ETH coin", "palette:warm" -> "warm palette". */
+export function categoryLabel(category: string): string {
+  if (category.startsWith('coin:')) return `${category.slice(5)} coin`;
+  if (category.startsWith('palette:')) return `${category.slice(8)} palette`;
+  return category;
+}
+
 /** Category counts -> the distribution with shares (percent, one decimal) and targets. */
 export function distribution(counts: Map<string, number>, total: number, targets: Record<string, TargetRange>): Record<string, CategoryStat> {
   const out: Record<string, CategoryStat> = {};
@@ -86,25 +93,26 @@ export function findGaps(dist: Record<string, CategoryStat>, total: number): Gap
   for (const [category, s] of Object.entries(dist)) {
     const t = s.target;
     if (!t || total === 0) continue;
-    const impact = IMPACT[category] ?? `prompts for "${category}" will be weak`;
+    const label = categoryLabel(category);
+    const impact = IMPACT[category] ?? `prompts for ${label} images will be weak`;
     if (s.share < t[0]) {
       const deficit = t[0] - s.share;
       const severity: Severity = deficit >= 10 || (s.count === 0 && t[0] >= 5) ? 'high' : deficit >= 5 ? 'medium' : 'low';
       const needed = imagesToReach(s.count, total, t[0]);
-      let advice = `${cap(category)} is ${pct(s.share)} of ${total} images against ${range(t)}: add about ${needed} ${category} image${needed === 1 ? '' : 's'}`;
+      let advice = `${cap(label)} is ${pct(s.share)} of ${total} images against ${range(t)}: add about ${needed} ${label} image${needed === 1 ? '' : 's'}`;
       const sources = (CROPPABLE_FROM[category] ?? []).filter((c) => (dist[c]?.count ?? 0) > 0);
       if (sources.length) {
         advice += `, or crop ${category} images from your ${sources.map((c) => `${dist[c]?.count} ${c}`).join(' and ')} images (dataset_rebalance)`;
       } else if (!(FRAMING as readonly string[]).includes(category) || category === 'full-body' || category === 'far/wide') {
-        advice += ` (augmentation cannot make these; dataset_rebalance writes a collection profile with keywords: ${(COLLECT_KEYWORDS[category] ?? [category]).slice(0, 3).join(', ')})`;
+        advice += ` (augmentation cannot make these; dataset_rebalance writes a collection profile with keywords: ${collectKeywords(category).slice(0, 3).join(', ')})`;
       }
       advice += `. Without them ${impact}.`;
       gaps.push({ category, share: s.share, target: t, severity, direction: 'under', needed, advice, impact });
     } else if (s.share > t[1]) {
       const excess = s.share - t[1];
       const severity: Severity = excess >= 25 ? 'high' : excess >= 10 ? 'medium' : 'low';
-      const advice = `${cap(category)} is ${pct(s.share)} of ${total} images against ${range(t)}: the LoRA will lean towards ${category}; add other kinds of images or lower this subset's num_repeats (dataset_rebalance).`;
-      gaps.push({ category, share: s.share, target: t, severity, direction: 'over', needed: 0, advice, impact: `outputs default to ${category}` });
+      const advice = `${cap(label)} is ${pct(s.share)} of ${total} images against ${range(t)}: the LoRA will lean towards ${label}; add other kinds of images or lower this subset's num_repeats (dataset_rebalance).`;
+      gaps.push({ category, share: s.share, target: t, severity, direction: 'over', needed: 0, advice, impact: `outputs default to ${label}` });
     }
   }
   const rank: Record<Severity, number> = { high: 0, medium: 1, low: 2 };

@@ -130,6 +130,18 @@ export const COLLECT_KEYWORDS: Record<string, string[]> = {
   'complex background': ['city street', 'busy market', 'indoor scene', 'nature background', 'crowded place'],
 };
 
+/** Keywords for collecting images of any category, coins and palettes included. */
+export function collectKeywords(category: string): string[] {
+  const own = COLLECT_KEYWORDS[category];
+  if (own) return own;
+  if (category.startsWith('coin:')) {
+    const sym = category.slice(5);
+    return [`${sym} coin`, `${sym} logo`, `${sym} token render`];
+  }
+  if (category.startsWith('palette:')) return [`${category.slice(8)} colors`, `${category.slice(8)} color palette`];
+  return [category];
+}
+
 /** Categories augmentation can make from others (crop a full-body into a medium shot or a close-up). */
 export const CROPPABLE_FROM: Record<string, string[]> = {
   'medium shot': ['full-body'],

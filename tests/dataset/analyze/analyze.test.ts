@@ -142,6 +142,20 @@ describe('dataset_analyze on a project', () => {
     expect(again.categories['close-up']?.target).toEqual([50, 70]);
   });
 
+  it('counts coins and palette families in a coin set and holds each project coin to a share', async () => {
+    await makeProject(app, join(home, 'in'), { name: 'coins', asset_type: 'coin', coins: ['SOL', 'ETH'] }, [
+      ...Array.from({ length: 5 }, (_, i) => ({ name: `solana-${i}.png`, seed: 30 + i, width: 1024, height: 1024, background: '#f28c28' })),
+      { name: 'eth-gold.png', seed: 40, width: 1024, height: 1024, background: '#1e3a8a' },
+    ]);
+    const d = (await app.tools.execute('dataset_analyze', { lora_id: 'coins' }, app.context())).data as Analysis;
+    expect(d.categories['coin:SOL']).toMatchObject({ count: 5, target: [25, 100] });
+    expect(d.categories['coin:ETH']).toMatchObject({ count: 1, target: [25, 100] });
+    expect(Object.keys(d.categories).some((c) => c.startsWith('palette:'))).toBe(true);
+    // No framing targets for coin sets: the only gap is the under-represented coin.
+    expect(d.gaps.map((g) => g.category)).toEqual(['coin:ETH']);
+    expect(d.gaps[0]?.advice).toMatch(/^ETH coin is 17% of 6 images against 25-100%: add about 1 ETH coin image/);
+  });
+
   it('flags near duplicates, small and dark images in a project', async () => {
     const dir = join(home, 'in');
     await makeProject(app, dir, { name: 'q' }, [{ name: 'a.png', seed: 1, width: 1024, height: 1024 }, { name: 'tiny.png', seed: 2, width: 300, height: 300 }]);
