@@ -83,7 +83,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     services,
     tools,
     context(face = 'test', signal = new AbortController().signal) {
-      return { services, logger, signal, face, progress: () => {} };
+      return { services, tools, logger, signal, face, progress: () => {} };
     },
     async close() {
       for (const c of closers.reverse()) await c();

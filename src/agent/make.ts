@@ -72,6 +72,7 @@ export async function runCoverAgent(s: Services, tools: ToolRegistry, input: Cov
   const trail = createTrail(planner, () => performance.now(), opts.onStep);
   const ctx: ToolContext = {
     services: s,
+    tools,
     logger: s.logger.child({ face: 'agent' }),
     signal: opts.signal ?? new AbortController().signal,
     face: 'agent',

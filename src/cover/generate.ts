@@ -63,7 +63,7 @@ export interface PlanInput {
   prompt?: string | undefined;
   backend: BackendName;
   /** Explicit LoRAs (registry names or server file names); disables routing's and discovery's choice. */
-  loras?: Array<{ name: string; strength: number }> | undefined;
+  loras?: Array<{ name: string; strength: number; version?: number | undefined }> | undefined;
   /** Family of the checkpoint (LoRAs of other families are left out). */
   baseModel?: BaseModel | undefined;
   style?: string | undefined;
@@ -114,10 +114,19 @@ export function planImage(s: Services, input: PlanInput): ImagePlan {
   const loras: PlannedLora[] = [];
   let discovered: DiscoverResult | null = null;
 
-  const registryInfo = (name: string): { trigger_words: string[]; version?: number; asset_type?: string; base_model?: string } => {
+  const registryInfo = (name: string, version?: number): { trigger_words: string[]; version?: number; asset_type?: string; base_model?: string } => {
     const lora = s.store.loras.find(name);
-    if (!lora) return { trigger_words: [] };
-    const v = usableVersion(s.store, lora);
+    if (!lora) {
+      if (version !== undefined) {
+        throw new LoraloopError('NOT_FOUND', `There is no LoRA "${name}" in the registry, so version ${version} cannot be chosen.`, { hint: 'Check the name with lora_list, or leave version out for a server file name.' });
+      }
+      return { trigger_words: [] };
+    }
+    const v = version === undefined ? usableVersion(s.store, lora) : s.store.loras.getVersion(lora.id, version);
+    if (version !== undefined && (!v || v.status === 'rejected')) {
+      const have = s.store.loras.listVersions(lora.id).filter((x) => x.status !== 'rejected').map((x) => `v${x.version}`);
+      throw new LoraloopError('NOT_FOUND', `${name} has no usable version ${version}.`, { hint: `It has ${have.join(', ') || 'no versions'}; see lora_list.` });
+    }
     const fromFile = (v?.inspection as { trigger_words?: string[] } | null | undefined)?.trigger_words ?? [];
     return {
       trigger_words: [...new Set([lora.trigger_word, ...fromFile.slice(0, 1)].filter(Boolean))],
@@ -131,7 +140,7 @@ export function planImage(s: Services, input: PlanInput): ImagePlan {
     if (input.loras?.length) notes.push('The local renderer cannot apply LoRAs; the ones given were not used.');
   } else if (input.loras) {
     for (const l of input.loras.slice(0, 10)) {
-      const info = registryInfo(l.name);
+      const info = registryInfo(l.name, l.version);
       if (family && info.base_model && info.base_model !== family) {
         notes.push(`LoRA ${l.name} is for ${info.base_model}, not ${family}; it may fail or have no effect.`);
       }
@@ -181,8 +190,10 @@ export function mapLoraFiles(loras: readonly LoraRef[], serverLoras: readonly st
   return loras.map((l) => {
     const exact = serverLoras.find((f) => f === l.name);
     if (exact) return l;
-    const hit = fuzzyMatchModel(l.name, serverLoras);
-    return hit ? { name: hit, strength: l.strength } : l;
+    // A specific version is deployed as <name>_v<N> (or -v<N>); prefer that file when the server has it.
+    const versioned = l.version !== undefined ? (fuzzyMatchModel(`${l.name}_v${l.version}`, serverLoras) ?? fuzzyMatchModel(`${l.name}v${l.version}`, serverLoras)) : undefined;
+    const hit = versioned ?? fuzzyMatchModel(l.name, serverLoras);
+    return hit ? { ...l, name: hit } : l;
   });
 }
 
@@ -306,7 +317,7 @@ export async function generateOne(
   },
 ): Promise<GeneratedOne> {
   const workers = s.backends.workers(p.backend);
-  let loras: LoraRef[] = p.plan.loras.map((l) => ({ name: l.name, strength: l.strength }));
+  let loras: LoraRef[] = p.plan.loras.map((l) => ({ name: l.name, strength: l.strength, ...(l.version !== undefined ? { version: l.version } : {}) }));
   if (p.backend === 'comfyui' && loras.length) {
     const lists = await Promise.all(s.backends.comfy.map((c) => c.backend.client.listLoras().catch(() => [] as string[])));
     loras = mapLoraFiles(loras, [...new Set(lists.flat())]);

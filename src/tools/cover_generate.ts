@@ -18,6 +18,7 @@ import { defineTool, type ToolContext } from './types.js';
 export const loraInputSchema = z.object({
   name: z.string().min(1).max(300).describe('LoRA name in the registry, or a LoRA file name as the ComfyUI servers list it.'),
   strength: z.number().min(-2).max(2).describe('Strength, usually 0.5..1.0.'),
+  version: z.number().int().min(1).optional().describe('Registry version to use (v1, v2, ...); default the active version. Candidates can be tried before they are promoted.'),
 });
 
 export const coverGenerateInput = z.object({

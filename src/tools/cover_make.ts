@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { runCoverAgent } from '../agent/make.js';
 import { coverSizeSchema } from '../cover/sizes.js';
 import { checkSchema } from './cover_critique.js';
-import { createToolRegistry } from './registry.js';
 import { defineTool } from './types.js';
 
 const trailStepSchema = z.object({
@@ -56,12 +55,9 @@ export const coverMakeTool = defineTool({
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handler(ctx, input) {
-    // The agent calls tools through a registry; imported lazily because the tool list includes this tool.
-    const { allTools } = await import('./index.js');
-    const registry = createToolRegistry(allTools());
     const total = input.budget?.attempts ?? 4;
     let made = 0;
-    return runCoverAgent(ctx.services, registry, input, {
+    return runCoverAgent(ctx.services, ctx.tools, input, {
       signal: ctx.signal,
       face: ctx.face,
       onStep: (st) => {

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { Services } from '../app.js';
 import type { CommandResult } from '../core/result.js';
 import type { Logger } from '../core/logger.js';
+import type { ToolRegistry } from './registry.js';
 
 /** MCP tool annotations (hints for clients; see the MCP spec). */
 export interface ToolAnnotations {
@@ -21,6 +22,8 @@ export interface ProgressUpdate {
 /** What a handler receives besides its input. Faces build it; handlers never see argv/env. */
 export interface ToolContext {
   services: Services;
+  /** The registry this call came through: tools that call other tools (the agent, the nightly run) use it. */
+  tools: ToolRegistry;
   logger: Logger;
   signal: AbortSignal;
   progress: (p: ProgressUpdate) => void;

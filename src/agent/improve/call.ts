@@ -1,33 +1,20 @@
 /**
  * Calling other tools from inside a tool. The nightly run and dataset_collect use their colleagues through
  * the tool registry (validated input and output, the same failures a user sees), so they depend on tool
- * contracts, not on internals. The registry is built on first use with a dynamic import: the tool list
- * includes the tools that call this, and a static import would be a cycle.
+ * contracts, not on internals. The registry is the one the call came through (`ctx.tools`).
  */
 import { LoraloopError } from '../../core/errors.js';
 import type { CommandResult, FailureData } from '../../core/result.js';
-import type { ToolRegistry } from '../../tools/registry.js';
 import type { ToolContext } from '../../tools/types.js';
 
-let registry: Promise<ToolRegistry> | undefined;
-
-/** The process-wide registry of every tool (stateless: tool definitions only). */
-export function toolRegistry(): Promise<ToolRegistry> {
-  registry ??= (async () => {
-    const [{ allTools }, { createToolRegistry }] = await Promise.all([import('../../tools/index.js'), import('../../tools/registry.js')]);
-    return createToolRegistry(allTools());
-  })();
-  return registry;
-}
-
 /** Is a tool registered (a colleague's tool may not have landed in every build)? */
-export async function hasTool(name: string): Promise<boolean> {
-  return (await toolRegistry()).get(name) !== undefined;
+export function hasTool(ctx: ToolContext, name: string): boolean {
+  return ctx.tools.get(name) !== undefined;
 }
 
 /** Run a tool; returns its CommandResult as is (success or failure). */
 export async function callTool(ctx: ToolContext, name: string, input: unknown): Promise<CommandResult> {
-  return (await toolRegistry()).execute(name, input, ctx);
+  return ctx.tools.execute(name, input, ctx);
 }
 
 /** Run a tool and return its data; a failed result becomes a LoraloopError with the tool's own code and sentence. */
@@ -45,5 +32,5 @@ export async function callToolOk<T>(ctx: ToolContext, name: string, input: unkno
 
 /** A context for nested calls: same services, signal and logger; progress of the nested tool is not forwarded. */
 export function nestedContext(ctx: ToolContext, face: ToolContext['face'] = ctx.face): ToolContext {
-  return { services: ctx.services, logger: ctx.logger, signal: ctx.signal, face, progress: () => {} };
+  return { services: ctx.services, tools: ctx.tools, logger: ctx.logger, signal: ctx.signal, face, progress: () => {} };
 }

@@ -12,7 +12,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { ToolContext } from '../../tools/types.js';
-import { callToolOk, toolRegistry } from './call.js';
+import { callToolOk } from './call.js';
 import type { EvaluationSample, EvaluationSubject, Evaluator, SuitePrompt } from './types.js';
 import { promptKey } from './suite.js';
 
@@ -52,9 +52,9 @@ export interface ToolEvaluatorOptions {
   size?: string;
   /**
    * cover_generate backend (default local). The local renderer ignores LoRAs, so only comfyui or replicate
-   * can show a version's effect; and only when cover_generate accepts a LoRA version can a candidate that is
-   * not active yet be drawn with. Otherwise the candidate's samples say `applied: false` and the run keeps
-   * the current version (no evidence of improvement).
+   * can show a version's effect (cover_generate takes `loras: [{name, version, strength}]`, so a candidate
+   * that is not active yet can be drawn with). On local the candidate's samples say `applied: false` and the
+   * run keeps the current version (no evidence of improvement).
    */
   backend?: 'local' | 'comfyui' | 'replicate';
   /**
@@ -66,23 +66,13 @@ export interface ToolEvaluatorOptions {
   transform?: (png: Buffer, subject: EvaluationSubject, prompt: SuitePrompt) => Promise<Buffer>;
 }
 
-/** Whether cover_generate's LoRA entries take a version (the generation tool decides its own input). */
-async function loraTakesVersion(): Promise<boolean> {
-  const tool = (await toolRegistry()).get('cover_generate');
-  const shape = (tool?.input as unknown as { shape?: Record<string, { element?: { shape?: Record<string, unknown> }; unwrap?: () => unknown }> } | undefined)?.shape;
-  const loras = shape?.loras as unknown as { unwrap?: () => { element?: { shape?: Record<string, unknown> } } } | undefined;
-  const entry = loras?.unwrap?.()?.element?.shape;
-  return Boolean(entry && 'version' in entry);
-}
-
 /**
- * Without an explicit backend: a GPU backend (ComfyUI, else Replicate) when one is configured AND
- * cover_generate can be told the LoRA version; otherwise the local renderer, which costs nothing (its
- * candidate samples are then not applied, so nothing is promoted on them).
+ * Without an explicit backend: a GPU backend (ComfyUI, else Replicate) when one is configured, since
+ * cover_generate can draw with a named LoRA version there; otherwise the local renderer, which costs nothing
+ * but ignores LoRAs (its candidate samples are then not applied, so nothing is promoted on them).
  */
-function defaultBackend(ctx: ToolContext, takesVersion: boolean): 'local' | 'comfyui' | 'replicate' {
+function defaultBackend(ctx: ToolContext): 'local' | 'comfyui' | 'replicate' {
   const c = ctx.services.config;
-  if (!takesVersion) return 'local';
   if (c.comfyuiUrls.length) return 'comfyui';
   if (c.replicate.apiToken) return 'replicate';
   return 'local';
@@ -95,9 +85,8 @@ export function createToolEvaluator(opts: ToolEvaluatorOptions = {}): Evaluator 
     async sample(ctx: ToolContext, subject: EvaluationSubject, prompt: SuitePrompt): Promise<EvaluationSample> {
       const { lora, version } = subject;
       const strength = lora.default_strength ?? 0.85;
-      const takesVersion = await loraTakesVersion();
-      const backend = opts.backend ?? defaultBackend(ctx, takesVersion);
-      const withVersion = backend !== 'local' && takesVersion;
+      const backend = opts.backend ?? defaultBackend(ctx);
+      const withVersion = backend !== 'local';
       const made = generatedSchema.parse(
         await callToolOk(ctx, 'cover_generate', {
           title: prompt.title,

@@ -110,10 +110,12 @@ export function createBackendRegistry(opts: BackendRegistryOptions): BackendRegi
   let replicateClient: ReturnType<typeof createReplicateClient> | undefined;
   const replicateConfigured = config.replicate.apiToken !== undefined;
 
-  const resolveLora = (name: string): ReplicateLoraTarget | undefined => {
+  const resolveLora = (name: string, version?: number): ReplicateLoraTarget | undefined => {
     const lora = opts.store?.loras.find(name);
     if (!lora || !opts.store) return undefined;
-    const versions = opts.store.loras.listVersions(lora.id).filter((v) => v.status === 'ready' && (v.remote_version || v.weights_url));
+    const all = opts.store.loras.listVersions(lora.id).filter((v) => v.remote_version || v.weights_url);
+    // An explicit version may be a candidate (the nightly run evaluates it before promotion).
+    const versions = version === undefined ? all.filter((v) => v.status === 'ready') : all.filter((v) => v.version === version);
     const v = versions.find((x) => x.version === lora.active_version) ?? versions[versions.length - 1];
     return v ? { version: v.remote_version, weights_url: v.weights_url } : undefined;
   };

@@ -50,7 +50,7 @@ export interface ReplicateBackendOptions {
   /** The FLUX LoRA runner (owner/name or owner/name:version). Default {@link DEFAULT_REPLICATE_RUNNER}. */
   runner?: string;
   /** Where a LoRA name lives on Replicate (the registry); undefined when unknown. */
-  resolveLora?: (name: string) => ReplicateLoraTarget | undefined;
+  resolveLora?: (name: string, version?: number) => ReplicateLoraTarget | undefined;
   /** Downloads output files (no token is sent: outputs live on replicate.delivery). */
   fetch?: typeof fetch;
   /** Seconds of `Prefer: wait` (1..60, default 60). */
@@ -127,7 +127,7 @@ export function createReplicateBackend(opts: ReplicateBackendOptions): ImageBack
     if (req.sampler || req.scheduler) warnings.push('Replicate FLUX models choose their own sampler and scheduler; the requested ones were ignored.');
 
     const located = (req.loras ?? []).map((l) => {
-      const where = po.loras?.[l.name] ?? opts.resolveLora?.(l.name);
+      const where = po.loras?.[l.name] ?? opts.resolveLora?.(l.name, l.version);
       if (!where || (!where.version && !where.weights_url)) {
         throw new LoraloopError('NOT_FOUND', `LoRA "${l.name}" has no Replicate version or weights URL, so Replicate cannot use it.`, {
           hint: 'Train it on Replicate (lora_train), or use the comfyui backend that has the file.',

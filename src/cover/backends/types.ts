@@ -14,6 +14,8 @@ export interface LoraRef {
   name: string;
   /** Usually 0..1.5; ComfyUI accepts -100..100. */
   strength: number;
+  /** Registry version (backends that know versions, like Replicate, use that version's weights). */
+  version?: number;
 }
 
 /** Progress of one generation: `value` of `max` sampler steps. */

@@ -123,7 +123,7 @@ export async function collectFrom(ctx: ToolContext, src: CollectSource, opts: Co
 
   // A vision model writes better captions than the title does; use it through caption_write when configured.
   let captioner: CollectReport['captioner'] = 'title';
-  if (!dry && added.size && s.config.openai.apiKey && (await hasTool('caption_write'))) {
+  if (!dry && added.size && s.config.openai.apiKey && hasTool(ctx, 'caption_write')) {
     for (const { lora, ids } of added.values()) {
       const r = await callTool(nestedContext(ctx), 'caption_write', { lora_id: lora.id, image_ids: ids, captioner: 'vision' });
       if (r.success) captioner = 'vision';

@@ -44,6 +44,7 @@ export async function runTool(app: App, io: CliIo, name: string, input: unknown,
   try {
     const result = await app.tools.execute(name, input, {
       services: app.services,
+      tools: app.tools,
       logger: app.services.logger.child({ face }),
       signal: ac.signal,
       face,

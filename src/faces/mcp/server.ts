@@ -75,6 +75,7 @@ export function createMcpServer(app: App): { server: Server; cleanup: () => Prom
     const log = app.services.logger.child({ face: 'mcp', tool: req.params.name });
     const ctx = {
       services: app.services,
+      tools: app.tools,
       logger: log,
       signal: extra.signal,
       face: 'mcp' as const,

@@ -102,6 +102,7 @@ function failureOf(result: CommandResult): CoverRun {
 export async function runCoverJob(app: App, job: CoverJob, options: RunOptions): Promise<CoverRun> {
   const ctx = (progress: (p: ProgressUpdate) => void) => ({
     services: app.services,
+    tools: app.tools,
     logger: options.logger,
     signal: options.signal ?? new AbortController().signal,
     face: 'slack' as const,

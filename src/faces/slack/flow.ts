@@ -143,6 +143,7 @@ export async function rateFlow(d: FlowDeps, where: Destination, coverId: string,
     const input = { cover_id: coverId, stars, ...(where.user ? { rater: `slack:${where.user}` } : {}) };
     const result = await d.app.tools.execute('cover_rate', input, {
       services: d.app.services,
+      tools: d.app.tools,
       logger: d.logger,
       signal: d.signal,
       face: 'slack',

@@ -124,7 +124,7 @@ export interface RunData {
     current_version: number | null;
     candidate_version: number | null;
     verdict: { promote: boolean; evaluated: boolean; current: number; candidate: number; delta: number } | null;
-    samples: Array<{ role: string; score: number; path: string | null }>;
+    samples: Array<{ role: string; score: number; path: string | null; applied: boolean }>;
   }>;
   report_path: string | null;
 }

@@ -140,7 +140,9 @@ describe('improve_run (nightly) against the Replicate emulator', () => {
   }, 120_000);
 
   it('with the production evaluator and the local renderer (which cannot draw with a LoRA), nothing is promoted and the candidate waits', async () => {
-    const t = improveApp(emu, { versions: new Set() }, {}, { evaluator: createToolEvaluator() });
+    // Replicate is configured here (for training), which would make the default evaluator draw on Replicate;
+    // this test is about the local renderer, which ignores LoRAs.
+    const t = improveApp(emu, { versions: new Set() }, {}, { evaluator: createToolEvaluator({ backend: 'local' }) });
     disposers.push(t.dispose);
     const app = t.app;
     const loraId = await trainedProject(app);
@@ -154,6 +156,27 @@ describe('improve_run (nightly) against the Replicate emulator', () => {
     expect(sol?.samples.every((x) => x.score > 0 && x.path !== null)).toBe(true);
     expect(app.services.store.loras.get(loraId)?.active_version).toBe(1);
     expect(app.services.store.loras.getVersion(loraId, 2)?.status).toBe('candidate');
+  }, 120_000);
+
+  it('with the production evaluator on Replicate, the candidate is drawn with its own version before any promotion', async () => {
+    const t = improveApp(emu, { versions: new Set() }, {}, { evaluator: createToolEvaluator() });
+    disposers.push(t.dispose);
+    const app = t.app;
+    const loraId = await trainedProject(app);
+    await upload(app, loraId, 5);
+    const before = emu.state.predictions.length;
+    const run = await callOk<RunData>(app, 'improve_run', {});
+    const sol = run.loras[0];
+    expect(sol?.candidate_version).toBe(2);
+    expect(sol?.verdict?.evaluated).toBe(true);
+    expect(sol?.samples.filter((x) => x.role === 'candidate').every((x) => x.applied)).toBe(true);
+    // Every sample was a real prediction on the emulator, the candidate's with version 2's weights.
+    const v2 = app.services.store.loras.getVersion(loraId, 2)!;
+    const made = emu.state.predictions.slice(before);
+    expect(made.length).toBe(sol!.samples.length);
+    const v2hash = (v2.remote_version ?? '').split(':').pop();
+    expect(v2hash).toBeTruthy();
+    expect(made.filter((p) => (p as unknown as { version?: string }).version === v2hash)).toHaveLength(sol!.samples.filter((x) => x.role === 'candidate').length);
   }, 120_000);
 
   it('two runs at once: one retrains, the other is refused by the lease', async () => {

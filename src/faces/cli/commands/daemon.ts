@@ -28,7 +28,7 @@ export const daemonCommand: CliCommand = {
         logger,
         task: async () => {
           logger.info('nightly run starting');
-          const run = app.tools.execute('improve_run', {}, { services: s, logger: logger.child({ tool: 'improve_run' }), signal: stopping.signal, face: 'nightly', progress: () => {} });
+          const run = app.tools.execute('improve_run', {}, { services: s, tools: app.tools, logger: logger.child({ tool: 'improve_run' }), signal: stopping.signal, face: 'nightly', progress: () => {} });
           current = run;
           const r = await run;
           if (r.success) logger.info('nightly run finished', { reasoning: r.reasoning });
