@@ -6,11 +6,9 @@ import { createReport, type BenchSection } from './lib.js';
 import { datasetBench } from './sections/dataset.js';
 import { foundationBench } from './sections/foundation.js';
 import { generationBench } from './sections/generation.js';
-import { generationBench } from './sections/generation.js';
 
 const sections: Record<string, BenchSection> = {
   foundation: foundationBench,
-  generation: generationBench,
   generation: generationBench,
   dataset: datasetBench,
 };
