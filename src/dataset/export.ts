@@ -18,6 +18,7 @@ import type { Services } from '../app.js';
 import { LoraloopError } from '../core/errors.js';
 import { captionForTrainer, minimalCaption } from '../lora/captions.js';
 import type { BaseModelName, LoraImageRecord, LoraRecord } from '../store/repos/loras.js';
+import { repeatsKey } from './rebalance.js';
 
 /** Bundle builders need only the store. */
 export type ExportServices = Pick<Services, 'store'>;
@@ -178,6 +179,11 @@ export async function writeKohyaBundle(services: ExportServices, loraId: string,
     if (c) categoryOf.set(e.subset, c);
   }
   const warnings = [...plan.warnings];
+  // Without explicit repeats, the ones dataset_rebalance computed for the target mix (if it was applied) win
+  // over the size-balancing default.
+  const stored = opts.repeats ? undefined : services.store.kv.get<{ repeats?: Record<string, number> }>(repeatsKey(loraId))?.repeats;
+  const repeatsGiven = opts.repeats ?? stored;
+  if (stored) warnings.push('Used the num_repeats dataset_rebalance computed for the target mix.');
   const subsets: KohyaSubset[] = [];
   for (const name of names) {
     const group = groups.get(name) ?? [];
@@ -188,7 +194,7 @@ export async function writeKohyaBundle(services: ExportServices, loraId: string,
       await writeFile(path.join(folder, `${e.name}.txt`), e.caption, 'utf8');
     }
     const category = categoryOf.get(name);
-    const given = opts.repeats?.[name] ?? (category !== undefined ? opts.repeats?.[category] : undefined);
+    const given = repeatsGiven?.[name] ?? (category !== undefined ? repeatsGiven?.[category] : undefined);
     let repeats = given ?? defaultRepeats(group.length, largest);
     if (!Number.isInteger(repeats) || repeats < 1) {
       warnings.push(`num_repeats ${given} for ${name} is not a positive integer; used 1.`);

@@ -120,6 +120,10 @@ describe('dataset_rebalance', () => {
     expect(ex.success).toBe(true);
     const subsets = (ex.data as { subsets: Array<{ name: string; images: number; num_repeats: number }> }).subsets;
     expect(subsets.find((s) => s.name === 'medium-shot')).toMatchObject({ images: 5, num_repeats: 2 });
+    // Without repeats in the call, the export (and so kohya training) uses the ones the applied plan stored.
+    const again = await app.tools.execute('dataset_export', { lora_id: p.lora_id, target: 'kohya', out: join(home, 'bundle2') }, app.context());
+    const subsets2 = (again.data as { subsets: Array<{ name: string; num_repeats: number }> }).subsets;
+    expect(subsets2.map((s) => [s.name, s.num_repeats])).toEqual(subsets.map((s) => [s.name, s.num_repeats]));
   });
 
   it('flips only when allowed, swapping left and right in the caption', async () => {
