@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { z } from 'zod';
 import type { Services } from '../app.js';
 import { createOpenAIClient, describeOpenAIError } from '../agent/openai.js';
-import { prompt } from './prompt-files.js';
+import { prompt } from '../prompts/load.js';
 
 export const visionFindingsSchema = z.object({
   coin_seen: z.string().nullable().describe('Ticker of the main coin logo on the cover, or null when there is none.'),

@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import { z } from 'zod';
 import { LoraloopError } from '../../core/errors.js';
 import { CATEGORIES, normalizeCategory } from '../analyze/taxonomy.js';
-import { fillPrompt, loadPrompt } from './prompts.js';
+import { fillPrompt, loadPrompt } from '../../prompts/load.js';
 import type { StyleGuide } from './style.js';
 
 /** Long side of the image sent to the model: enough to read details, small enough to stay cheap. */

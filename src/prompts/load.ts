@@ -1,15 +1,16 @@
 /**
- * Prompts live as plain text files in the repository's `src/prompts` folder, so people can read and edit
+ * Prompts (captions, critique, the agent) are plain text files in this folder, so people can read and tune
  * them without touching code. `dist/` holds no .txt files, so the folder is found by walking up from this
- * module (src/dataset/captions under tsx/vitest, dist/src/dataset/captions when built) until a directory
- * that contains `src/prompts` appears, the way data/coins.json is found.
+ * module (src/prompts under tsx/vitest, dist/src/prompts when built) until a directory containing
+ * `src/prompts/*.txt` appears, the way data/coins.json is found.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LoraloopError } from '../../core/errors.js';
+import { LoraloopError } from '../core/errors.js';
 
 let cachedDir: string | undefined;
+const cache = new Map<string, string>();
 
 /** The repository's `src/prompts` folder. */
 export function promptsDir(): string {
@@ -22,14 +23,11 @@ export function promptsDir(): string {
     if (parent === dir) {
       throw new LoraloopError('NOT_FOUND', 'Could not find the src/prompts folder above the loraloop install.', {
         hint: 'Run loraloop from its repository checkout (the prompts are plain text files in src/prompts).',
-        category: 'system',
       });
     }
     dir = parent;
   }
 }
-
-const cache = new Map<string, string>();
 
 /** Read `src/prompts/<name>.txt` (cached). */
 export function loadPrompt(name: string): string {
@@ -44,4 +42,9 @@ export function loadPrompt(name: string): string {
 /** Fill `{{key}}` placeholders; unknown keys become empty, so a template never leaks braces to a model. */
 export function fillPrompt(template: string, values: Record<string, string>): string {
   return template.replace(/\{\{(\w+)\}\}/g, (_m, k: string) => values[k] ?? '').replace(/\n{3,}/g, '\n\n').trim();
+}
+
+/** `src/prompts/<name>.txt` with its placeholders filled. */
+export function prompt(name: string, values: Record<string, string> = {}): string {
+  return fillPrompt(loadPrompt(name), values);
 }
