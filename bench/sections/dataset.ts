@@ -15,7 +15,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import PQueue from 'p-queue';
 import sharp from 'sharp';
-import { analyzeImages } from '../../src/dataset/analyze/analyze.js';
+import { ANALYZE_CONCURRENCY, analyzeImages } from '../../src/dataset/analyze/analyze.js';
 import type { ImageInput } from '../../src/dataset/analyze/sources.js';
 import { DEFAULT_TARGETS } from '../../src/dataset/analyze/taxonomy.js';
 import { decodeForMetrics } from '../../src/dataset/decode.js';
@@ -88,13 +88,13 @@ function inputsOf(files: string[], count: number): AsyncIterable<ImageInput> {
   })();
 }
 
-/** Images per second of read + decodeForMetrics with 2 workers (the floor analysis cannot beat). */
+/** Images per second of read + decodeForMetrics with as many in flight as the analysis (the floor it cannot beat). */
 async function decodeOnly(files: string[], count: number): Promise<number> {
-  const q = new PQueue({ concurrency: 2 });
+  const q = new PQueue({ concurrency: ANALYZE_CONCURRENCY });
   const t0 = performance.now();
   for (let i = 0; i < count; i++) {
     const f = files[i % files.length] as string;
-    await q.onSizeLessThan(2);
+    await q.onSizeLessThan(ANALYZE_CONCURRENCY);
     void q.add(async () => {
       try {
         await decodeForMetrics(await readFile(f));
