@@ -101,10 +101,7 @@ function decodeError(e: unknown, stage: 'header' | 'pixels'): LoraloopError {
     });
   }
   if (/premature end|truncated|read error|unexpected end|not enough data|short read/i.test(raw) && stage === 'pixels') {
-    return new LoraloopError('UNSUPPORTED_IMAGE', 'The image file is cut short (truncated): its pixel data ends early.', {
-      hint: 'Copy or download the file again; this one is incomplete.',
-      cause: e,
-    });
+    return truncatedError(e);
   }
   if (/unsupported image format/i.test(raw)) {
     return new LoraloopError('UNSUPPORTED_IMAGE', 'The file is not in an image format loraloop reads.', {
@@ -126,6 +123,35 @@ function decodeError(e: unknown, stage: 'header' | 'pixels'): LoraloopError {
 }
 
 /** Read the header only and apply the format and pixel-limit rules. */
+/**
+ * Whether the file visibly ends early: no end marker where its format puts one. libvips keeps one error
+ * buffer per process, so when several images decode at once a failure can carry another image's message;
+ * this check reads the bytes themselves and does not depend on that text.
+ */
+export function looksTruncated(bytes: Buffer): boolean {
+  const n = bytes.length;
+  if (n >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8) {
+    const eoi = bytes.lastIndexOf(Buffer.from([0xff, 0xd9]));
+    return eoi < 0 || eoi < n - 4096;
+  }
+  if (n >= 8 && bytes.subarray(1, 4).toString('latin1') === 'PNG') return bytes.lastIndexOf('IEND', undefined, 'latin1') < n - 64;
+  if (n >= 12 && bytes.subarray(0, 4).toString('latin1') === 'RIFF' && bytes.subarray(8, 12).toString('latin1') === 'WEBP') return bytes.readUInt32LE(4) + 8 > n;
+  if (n >= 6 && bytes.subarray(0, 3).toString('latin1') === 'GIF') return bytes.lastIndexOf(0x3b) < n - 64;
+  return false;
+}
+
+const truncatedError = (cause: unknown) =>
+  new LoraloopError('UNSUPPORTED_IMAGE', 'The image file is cut short (truncated): its pixel data ends early.', {
+    hint: 'Copy or download the file again; this one is incomplete.',
+    cause,
+  });
+
+/** A pixel-stage failure, named by the bytes when the library's message was generic. */
+function pixelFailure(e: unknown, bytes: Buffer): unknown {
+  if (isLoraloopError(e) && e.code === 'UNSUPPORTED_IMAGE' && !/truncated/.test(e.message) && looksTruncated(bytes)) return truncatedError(e);
+  return e;
+}
+
 async function checkHeader(bytes: Buffer, maxPixels: number): Promise<Checked> {
   if (!Buffer.isBuffer(bytes) || bytes.length === 0) {
     throw new LoraloopError('UNSUPPORTED_IMAGE', 'The file is empty.', { hint: 'Give a JPEG, PNG or WebP file.' });
@@ -226,7 +252,9 @@ async function toRgb(img: Sharp, warnings: string[]): Promise<{ data: Buffer; wi
 export async function decodeImage(bytes: Buffer, opts: DecodeOptions = {}): Promise<DecodedImage> {
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   const head = await checkHeader(bytes, maxPixels);
-  const { data, width, height } = await toRgb(pipeline(bytes, maxPixels), head.warnings);
+  const { data, width, height } = await toRgb(pipeline(bytes, maxPixels), head.warnings).catch((e: unknown) => {
+    throw pixelFailure(e, bytes);
+  });
   const pixelHash = createHash('sha256').update(`${width}x${height}\n`).update(data).digest('hex');
   const lossless = head.format === 'png' || head.format === 'gif' || head.format === 'tiff';
   let encoded: Promise<Buffer> | undefined;
@@ -267,7 +295,9 @@ export async function decodeForMetrics(bytes: Buffer, opts: MetricsDecodeOptions
   const size = opts.size ?? 256;
   const head = await checkHeader(bytes, maxPixels);
   const img = pipeline(bytes, maxPixels).resize(size, size, { fit: 'inside', withoutEnlargement: true });
-  const { data, width, height } = await toRgb(img, head.warnings);
+  const { data, width, height } = await toRgb(img, head.warnings).catch((e: unknown) => {
+    throw pixelFailure(e, bytes);
+  });
   return {
     data,
     width,
