@@ -24,7 +24,7 @@ Environment: see the README (LORALOOP_HOME, LORALOOP_ALLOWED_ROOTS, backends, ke
 function helpText(): string {
   const extra = commands
     .filter((c) => !['cover', 'mcp', 'tools'].includes(c.name))
-    .map((c) => `  ${c.usage.padEnd(44)} ${c.summary}`)
+    .map((c) => `  loraloop ${c.usage}\n      ${c.summary}`)
     .join('\n');
   return HELP.replace('%COMMANDS%', extra ? extra + '\n' : '');
 }
