@@ -1,5 +1,5 @@
-import { parseArgs } from 'node:util';
 import type { App } from '../../app.js';
+import { parseCommandArgs } from './args.js';
 import { loadConfig } from '../../core/config.js';
 import { isLoraloopError } from '../../core/errors.js';
 import type { CommandResult } from '../../core/result.js';
@@ -85,13 +85,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
 /** `loraloop <tool> '<json>' [--json]`. */
 async function runToolCommand(name: string, rest: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
-  } catch (e) {
-    io.stderr(`error: ${(e as Error).message}\n`);
-    return EXIT_USAGE;
-  }
+  const parsed = parseCommandArgs(io, { args: rest, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
+  if (!parsed) return EXIT_USAGE;
   const app = await openApp(io);
   try {
     if (!app.tools.get(name)) {

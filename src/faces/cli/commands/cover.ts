@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from '../args.js';
 import type { CliCommand } from '../commands.js';
 import { EXIT_USAGE } from '../output.js';
 import { openApp, runTool } from '../run.js';
@@ -8,24 +8,19 @@ export const coverCommand: CliCommand = {
   usage: 'cover "title" [options]',
   summary: 'make a finished cover from a title',
   async run(args, io) {
-    let p;
-    try {
-      p = parseArgs({
-        args,
-        allowPositionals: true,
-        options: {
-          subtitle: { type: 'string' },
-          size: { type: 'string' },
-          seed: { type: 'string' },
-          out: { type: 'string', short: 'o' },
-          style: { type: 'string' },
-          json: { type: 'boolean', default: false },
-        },
-      });
-    } catch (e) {
-      io.stderr(`error: ${(e as Error).message}\n`);
-      return EXIT_USAGE;
-    }
+    const p = parseCommandArgs(io, {
+      args,
+      allowPositionals: true,
+      options: {
+        subtitle: { type: 'string' },
+        size: { type: 'string' },
+        seed: { type: 'string' },
+        out: { type: 'string', short: 'o' },
+        style: { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
+    });
+    if (!p) return EXIT_USAGE;
     const title = p.positionals.join(' ');
     if (!title.trim()) {
       io.stderr('error: give the article title, e.g. loraloop cover "Solana ETF inflows hit $1B".\n');

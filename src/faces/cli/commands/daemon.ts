@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from '../args.js';
 import { startSchedule } from '../../../agent/schedule.js';
 import type { CliCommand } from '../commands.js';
 import { EXIT_OK, EXIT_USAGE } from '../output.js';
@@ -9,12 +9,7 @@ export const daemonCommand: CliCommand = {
   usage: 'daemon',
   summary: 'follow training jobs and run the nightly improvement on LORALOOP_IMPROVE_CRON (default 3 am)',
   async run(args, io) {
-    try {
-      parseArgs({ args, options: {} });
-    } catch (e) {
-      io.stderr(`error: ${(e as Error).message}\n`);
-      return EXIT_USAGE;
-    }
+    if (!parseCommandArgs(io, { args, options: {} })) return EXIT_USAGE;
     const app = await openApp(io);
     const s = app.services;
     const logger = s.logger.child({ face: 'daemon' });

@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from '../args.js';
 import type { CliCommand } from '../commands.js';
 import { EXIT_USAGE } from '../output.js';
 import { openApp, runTool } from '../run.js';
@@ -8,20 +8,15 @@ export const improveCommand: CliCommand = {
   usage: 'improve [--dry-run] [--lora NAME]... [--json]',
   summary: 'run the nightly improvement now (gather, retrain, evaluate, promote)',
   async run(args, io) {
-    let p;
-    try {
-      p = parseArgs({
-        args,
-        options: {
-          'dry-run': { type: 'boolean', default: false },
-          lora: { type: 'string', multiple: true },
-          json: { type: 'boolean', default: false },
-        },
-      });
-    } catch (e) {
-      io.stderr(`error: ${(e as Error).message}\n`);
-      return EXIT_USAGE;
-    }
+    const p = parseCommandArgs(io, {
+      args,
+      options: {
+        'dry-run': { type: 'boolean', default: false },
+        lora: { type: 'string', multiple: true },
+        json: { type: 'boolean', default: false },
+      },
+    });
+    if (!p) return EXIT_USAGE;
     const app = await openApp(io);
     try {
       const input = { dry_run: p.values['dry-run'] ?? false, ...(p.values.lora?.length ? { loras: p.values.lora } : {}) };

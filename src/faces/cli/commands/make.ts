@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from '../args.js';
 import type { CliCommand } from '../commands.js';
 import { EXIT_USAGE } from '../output.js';
 import { openApp, runTool } from '../run.js';
@@ -8,25 +8,20 @@ export const makeCommand: CliCommand = {
   usage: 'make "make a Solana cover: <title>" [--planner rules|llm] [--attempts N] [--seconds S]',
   summary: 'the agent: make, critique and regenerate until the cover is good',
   async run(args, io) {
-    let p;
-    try {
-      p = parseArgs({
-        args,
-        allowPositionals: true,
-        options: {
-          planner: { type: 'string' },
-          attempts: { type: 'string' },
-          seconds: { type: 'string' },
-          size: { type: 'string' },
-          backend: { type: 'string' },
-          subtitle: { type: 'string' },
-          json: { type: 'boolean', default: false },
-        },
-      });
-    } catch (e) {
-      io.stderr(`error: ${(e as Error).message}\n`);
-      return EXIT_USAGE;
-    }
+    const p = parseCommandArgs(io, {
+      args,
+      allowPositionals: true,
+      options: {
+        planner: { type: 'string' },
+        attempts: { type: 'string' },
+        seconds: { type: 'string' },
+        size: { type: 'string' },
+        backend: { type: 'string' },
+        subtitle: { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
+    });
+    if (!p) return EXIT_USAGE;
     const request = p.positionals.join(' ').trim();
     if (!request) {
       io.stderr('error: say what to make, e.g. loraloop make "make a Solana cover: Solana ETF inflows hit $1B".\n');

@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from '../args.js';
 import type { CliCommand } from '../commands.js';
 import { EXIT_OK, EXIT_USAGE } from '../output.js';
 import { openApp } from '../run.js';
@@ -8,21 +8,16 @@ export const mcpCommand: CliCommand = {
   usage: 'mcp [--http PORT] [--host H] [--insecure-local]',
   summary: 'serve the tools over MCP (stdio, or Streamable HTTP at /mcp)',
   async run(args, io) {
-    let p;
-    try {
-      p = parseArgs({
-        args,
-        options: {
-          http: { type: 'string' },
-          host: { type: 'string', default: '127.0.0.1' },
-          'insecure-local': { type: 'boolean', default: false },
-          'allow-origin': { type: 'string', multiple: true },
-        },
-      });
-    } catch (e) {
-      io.stderr(`error: ${(e as Error).message}\n`);
-      return EXIT_USAGE;
-    }
+    const p = parseCommandArgs(io, {
+      args,
+      options: {
+        http: { type: 'string' },
+        host: { type: 'string', default: '127.0.0.1' },
+        'insecure-local': { type: 'boolean', default: false },
+        'allow-origin': { type: 'string', multiple: true },
+      },
+    });
+    if (!p) return EXIT_USAGE;
     const app = await openApp(io);
     try {
       if (p.values.http === undefined) {

@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from '../args.js';
 import type { CliCommand } from '../commands.js';
 import { EXIT_OK, EXIT_USAGE } from '../output.js';
 import { openApp } from '../run.js';
@@ -9,19 +9,14 @@ export const slackCommand: CliCommand = {
   usage: 'slack [--port N] [--host H]',
   summary: 'run the Slack bot (Socket Mode with SLACK_APP_TOKEN, else HTTP at /slack/events)',
   async run(args, io) {
-    let p;
-    try {
-      p = parseArgs({
-        args,
-        options: {
-          port: { type: 'string', default: '3000' },
-          host: { type: 'string', default: '127.0.0.1' },
-        },
-      });
-    } catch (e) {
-      io.stderr(`error: ${(e as Error).message}\n`);
-      return EXIT_USAGE;
-    }
+    const p = parseCommandArgs(io, {
+      args,
+      options: {
+        port: { type: 'string', default: '3000' },
+        host: { type: 'string', default: '127.0.0.1' },
+      },
+    });
+    if (!p) return EXIT_USAGE;
     const port = Number(p.values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       io.stderr(`error: --port takes a port number, got "${p.values.port}".\n`);

@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from '../args.js';
 import type { CliCommand } from '../commands.js';
-import { EXIT_OK } from '../output.js';
+import { EXIT_OK, EXIT_USAGE } from '../output.js';
 import { openApp } from '../run.js';
 
 export const toolsCommand: CliCommand = {
@@ -8,7 +8,8 @@ export const toolsCommand: CliCommand = {
   usage: 'tools [--json]',
   summary: 'list every tool',
   async run(args, io) {
-    const p = parseArgs({ args, options: { json: { type: 'boolean', default: false } } });
+    const p = parseCommandArgs(io, { args, options: { json: { type: 'boolean', default: false } } });
+    if (!p) return EXIT_USAGE;
     const app = await openApp(io);
     try {
       const list = app.tools.list();
