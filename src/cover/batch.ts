@@ -32,7 +32,7 @@ import {
   type ArmStats,
   type BatchMode,
 } from './checkpoints.js';
-import { renderContactSheet } from './contact-sheet.js';
+import { cellSize, makeThumb, renderContactSheet } from './contact-sheet.js';
 import { finishImage, generationSize, mapLoraFiles, planImage, type ImagePlan } from './generate.js';
 import { createRng } from './render/random.js';
 
@@ -312,6 +312,10 @@ async function execute(s: Services, batchId: string, handle: RunHandle): Promise
     };
     emit(`${done}/${total} drafts done`);
 
+    // Contact-sheet thumbnails are made as drafts land, overlapping the GPU work; drafts finished by an earlier
+    // run are read at the end.
+    const cell = cellSize(batch.height / batch.width);
+    const thumbs = new Map<number, Promise<Buffer | null>>();
     const report = await runPool<DraftRecord, GenerateResult>(workers, todo, {
       ...(s.generationOptions.pool ?? {}),
       signal: handle.abort.signal,
@@ -355,6 +359,7 @@ async function execute(s: Services, batchId: string, handle: RunHandle): Promise
           log.warn('draft delivered twice; the second copy was dropped', { draft: d.idx, server: worker.id });
           return;
         }
+        thumbs.set(d.idx, readFile(finished.record.blob_path).then((b) => makeThumb(b, cell.cw, cell.ch), () => null));
         done += 1;
         if (jobId) {
           const doneIdx = gen.listDrafts(batchId).filter((x) => x.status === 'done').map((x) => x.idx);
@@ -382,13 +387,17 @@ async function execute(s: Services, batchId: string, handle: RunHandle): Promise
     let sheet: { sha256: string; path: string } | null = null;
     if (!canceled && doneNow.length > 0) {
       const items = await Promise.all(
-        after.map(async (d) => ({
-          image: d.blob_path ? await readFile(d.blob_path).catch(() => null) : null,
-          lines: [
-            `#${d.idx + 1} ${d.checkpoint ?? backend}${d.server && backend === 'comfyui' ? ` @${shortServer(d.server)}` : ''}`,
-            d.loras.length ? d.loras.map((l) => `${l.name} ${l.strength}`).join(' + ') : 'no LoRA',
-          ],
-        })),
+        after.map(async (d) => {
+          const thumb = (await thumbs.get(d.idx)) ?? null;
+          return {
+            image: thumb || !d.blob_path ? null : await readFile(d.blob_path).catch(() => null),
+            thumb,
+            lines: [
+              `#${d.idx + 1} ${d.checkpoint ?? backend}${d.server && backend === 'comfyui' ? ` @${shortServer(d.server)}` : ''}`,
+              d.loras.length ? d.loras.map((l) => `${l.name} ${l.strength}`).join(' + ') : 'no LoRA',
+            ],
+          };
+        }),
       );
       const png = await renderContactSheet(items, {
         aspect: batch.height / batch.width,

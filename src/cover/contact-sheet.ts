@@ -14,6 +14,8 @@ import { loadFontKit, type FontSelection } from './render/text.js';
 export interface SheetItem {
   /** The draft image (any format sharp reads); null draws an empty cell (a draft that failed). */
   image: Buffer | null;
+  /** The thumbnail already made with `makeThumb` at this sheet's cell size (skips decoding `image`). */
+  thumb?: Buffer | null;
   /** Lines under the thumbnail: e.g. "#3 realisticVision_v51", "solana_v2 0.8 + flat 0.6". */
   lines: string[];
 }
@@ -46,10 +48,30 @@ const clean = (s: string): string => s.replace(/[^\x20-\x7e\u00a0-\u00ff]/g, '?'
 type Node = { type: string; props: Record<string, unknown> };
 const div = (style: Record<string, unknown>, children?: Node[] | string): Node => ({ type: 'div', props: { style, ...(children !== undefined ? { children } : {}) } });
 
+/** Default thumbnail width of a sheet cell. */
+export const SHEET_CELL_WIDTH = 300;
+
+/** Cell size for an aspect (height / width). */
+export function cellSize(aspect: number, cellWidth = SHEET_CELL_WIDTH): { cw: number; ch: number } {
+  const cw = Math.round(cellWidth);
+  return { cw, ch: Math.round(cw * aspect) };
+}
+
+/**
+ * A cell's thumbnail as raw RGB (no PNG encode/decode). Batches make it as each draft lands, while the GPUs
+ * work on the others, so the sheet at the end only composites.
+ */
+export async function makeThumb(image: Buffer, cw: number, ch: number): Promise<Buffer | null> {
+  try {
+    return await sharp(image).resize(cw, ch, { fit: 'cover' }).removeAlpha().raw().toBuffer();
+  } catch {
+    return null;
+  }
+}
+
 export async function renderContactSheet(items: readonly SheetItem[], opts: SheetOptions = {}): Promise<Buffer> {
   const n = Math.max(1, items.length);
-  const cw = Math.round(opts.cellWidth ?? 300);
-  const ch = Math.round(cw * (opts.aspect ?? 630 / 1200));
+  const { cw, ch } = cellSize(opts.aspect ?? 630 / 1200, opts.cellWidth);
   const cols = Math.max(1, Math.min(opts.columns ?? Math.min(6, Math.ceil(Math.sqrt(n * 1.4))), n));
   const rows = Math.ceil(n / cols);
   const maxLines = Math.max(1, ...items.map((i) => i.lines.length));
@@ -82,20 +104,16 @@ export async function renderContactSheet(items: readonly SheetItem[], opts: Shee
 
   const thumbs = await Promise.all(
     items.map(async (it, i) => {
-      if (!it.image) return null;
+      const input = it.thumb ?? (it.image ? await makeThumb(it.image, cw, ch) : null);
+      if (!input) return null;
       const { x, y } = cellPos(i);
-      try {
-        const input = await sharp(it.image).resize(cw, ch, { fit: 'cover' }).png().toBuffer();
-        return { input, left: x, top: y };
-      } catch {
-        return null;
-      }
+      return { input, raw: { width: cw, height: ch, channels: 3 as const }, left: x, top: y };
     }),
   );
   const empty = await sharp({ create: { width: cw, height: ch, channels: 3, background: '#2a2f38' } }).png().toBuffer();
   const layers = items.map((_, i) => thumbs[i] ?? { input: empty, ...(({ x, y }) => ({ left: x, top: y }))(cellPos(i)) });
   return sharp({ create: { width: W, height: H, channels: 3, background: '#14171c' } })
     .composite([...layers, { input: overlay, left: 0, top: 0 }])
-    .png({ compressionLevel: 6 })
+    .png({ compressionLevel: 3 })
     .toBuffer();
 }
