@@ -12,8 +12,7 @@ import { createLoraResolver } from './lora/registry.js';
 import { createTrainingRunner, type TrainingRunner, type TrainingRunnerOptions } from './lora/training/runner.js';
 import { createStore, type Store } from './store/index.js';
 import { createToolRegistry, type ToolRegistry } from './tools/registry.js';
-import { allTools } from './tools/index.js';
-import type { ToolContext } from './tools/types.js';
+import type { ToolContext, ToolDefinition } from './tools/types.js';
 
 /**
  * Everything a tool handler may use. Built once per process by createApp; tests pass overrides
@@ -52,7 +51,11 @@ export interface App {
 export type AppOverrides = Partial<Omit<Services, 'config'>>;
 
 /** The one composition root. Only main.ts and tests call it. */
-export function createApp(config: Config, overrides: AppOverrides = {}): App {
+/**
+ * `tools` is the tool list to serve: every face passes `allTools()` (src/tools/index.ts); a one-shot CLI
+ * command that needs a single leaf tool passes just that one, so a cold start does not load the other 30.
+ */
+export function createApp(config: Config, tools: readonly ToolDefinition[], overrides: AppOverrides = {}): App {
   const logger = overrides.logger ?? createLogger({ level: config.logLevel, secrets: configSecrets(config) });
   const now = overrides.now ?? (() => new Date());
   const store = overrides.store ?? createStore(config.home, now);
@@ -76,14 +79,14 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
       overrides.backends ??
       createBackendRegistry({ config, store, fetch: overrides.fetch ?? globalThis.fetch, ...(overrides.generationOptions?.backends ?? {}) }),
   };
-  const tools = createToolRegistry(allTools());
+  const registry = createToolRegistry([...tools]);
   // Closed in reverse: the runner stops (and releases its job leases) before the store closes.
   const closers: Array<() => Promise<void> | void> = [() => store.close(), () => trainingRunner?.stop(), () => services.backends.close(), () => stopBatches(services)];
   return {
     services,
-    tools,
+    tools: registry,
     context(face = 'test', signal = new AbortController().signal) {
-      return { services, tools, logger, signal, face, progress: () => {} };
+      return { services, tools: registry, logger, signal, face, progress: () => {} };
     },
     async close() {
       for (const c of closers.reverse()) await c();

@@ -3,7 +3,7 @@ import { parseCommandArgs } from './args.js';
 import { loadConfig } from '../../core/config.js';
 import { isLoraloopError } from '../../core/errors.js';
 import type { CommandResult } from '../../core/result.js';
-import type { ToolContext } from '../../tools/types.js';
+import type { ToolContext, ToolDefinition } from '../../tools/types.js';
 import { commands, type CliCommand } from './commands.js';
 import type { CliIo } from './io.js';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, exitCodeFor, printResult, progressPrinter } from './output.js';
@@ -29,10 +29,17 @@ function helpText(): string {
   return HELP.replace('%COMMANDS%', extra ? extra + '\n' : '');
 }
 
-/** Create the app lazily: config errors become a usage error with the variable named. */
-export async function openApp(io: CliIo): Promise<App> {
-  const { createApp } = await import('../../app.js');
-  return createApp(loadConfig(io.env, io.cwd));
+/**
+ * Create the app lazily: config errors become a usage error with the variable named. `only` loads just that
+ * leaf tool (one that calls no other tool), for a fast cold start; default is every tool.
+ */
+export async function openApp(io: CliIo, only?: () => Promise<ToolDefinition>): Promise<App> {
+  const config = loadConfig(io.env, io.cwd);
+  const [{ createApp }, tools] = await Promise.all([
+    import('../../app.js'),
+    only ? only().then((t) => [t]) : import('../../tools/index.js').then((m) => m.allTools()),
+  ]);
+  return createApp(config, tools);
 }
 
 /** Run one tool through the registry with a progress bar, print, and return the exit code. */

@@ -3,11 +3,12 @@
  * src/main.ts would configure it) until it is killed. Short leases so the next process can take over soon.
  */
 import { createApp } from '../../../src/app.js';
+import { allTools } from '../../../src/tools/index.js';
 import { loadConfig } from '../../../src/core/config.js';
 import { createLogger } from '../../../src/core/logger.js';
 
 const config = loadConfig(process.env, process.cwd());
-const app = createApp(config, {
+const app = createApp(config, allTools(), {
   logger: createLogger({ level: process.env['LORALOOP_TEST_LOGS'] ? 'debug' : 'silent' }),
   trainingOptions: { pollIntervalMs: 20, leaseTtlMs: 1500, scanIntervalMs: 300 },
   improveOptions: { leaseTtlMs: 1500, promptsPerCategory: 1 },

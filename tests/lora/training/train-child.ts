@@ -4,13 +4,14 @@
  * prints the outcome. Configuration comes from the environment, exactly as src/main.ts would pass it.
  */
 import { createApp } from '../../../src/app.js';
+import { allTools } from '../../../src/tools/index.js';
 import { loadConfig } from '../../../src/core/config.js';
 import { createLogger } from '../../../src/core/logger.js';
 import { getTrainingJob, isTerminalTraining } from '../../../src/lora/training/job.js';
 
 const mode = process.argv[2];
 const config = loadConfig(process.env, process.cwd());
-const app = createApp(config, {
+const app = createApp(config, allTools(), {
   logger: createLogger({ level: process.env['LORALOOP_TEST_LOGS'] ? 'debug' : 'silent' }),
   trainingOptions: { pollIntervalMs: 50, leaseTtlMs: 1500, scanIntervalMs: 200 },
 });

@@ -1,6 +1,7 @@
 import { parseCommandArgs } from '../args.js';
 import type { CliCommand } from '../commands.js';
 import { EXIT_USAGE } from '../output.js';
+import type { ToolDefinition } from '../../../tools/types.js';
 import { openApp, runTool } from '../run.js';
 
 export const coverCommand: CliCommand = {
@@ -34,7 +35,8 @@ export const coverCommand: CliCommand = {
         return EXIT_USAGE;
       }
     }
-    const app = await openApp(io);
+    // cover_generate calls no other tool, so only it is loaded: the cold start skips the other 30 tools.
+    const app = await openApp(io, () => import('../../../tools/cover_generate.js').then((m) => m.coverGenerateTool as unknown as ToolDefinition));
     try {
       const input = {
         title,
