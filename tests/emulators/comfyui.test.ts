@@ -169,7 +169,10 @@ describe('ComfyUI emulator', () => {
     expect(sock.msgs[0]?.data.sid).toMatch(/^[0-9a-f]{32}$/);
     await post(emu.url, '/prompt', { prompt: graph({ seed: 7 }) });
     await waitFor(() => emu.state.history.size === 1);
-    await new Promise((r) => setTimeout(r, 20));
+    // Socket messages can trail the history entry: wait for the broadcast progress, then a moment for any
+    // targeted event that (wrongly) followed it.
+    await waitFor(() => sock.msgs.some((m) => m.type === 'progress'));
+    await new Promise((r) => setTimeout(r, 50));
     const types = new Set(sock.msgs.map((m) => m.type));
     expect(types.has('progress')).toBe(true);
     for (const t of ['execution_start', 'executing', 'executed', 'execution_success']) expect(types.has(t)).toBe(false);
@@ -194,7 +197,8 @@ describe('ComfyUI emulator', () => {
     const h = emu.state.history.get('long');
     expect(h?.status).toMatchObject({ status_str: 'error', completed: false });
     expect(h?.status.messages.at(-1)?.[0]).toBe('execution_interrupted');
-    expect(sock.msgs.some((m) => m.type === 'execution_interrupted' && m.data.node_type === 'KSampler')).toBe(true);
+    // The history entry is written before the socket message reaches us: wait for the message itself.
+    await waitFor(() => sock.msgs.some((m) => m.type === 'execution_interrupted' && m.data.node_type === 'KSampler'));
     // without a prompt id: whatever runs, and nothing when idle
     await post(emu.url, '/prompt', { prompt: graph({ steps: 50, seed: 2 }), client_id: 'c', prompt_id: 'next' });
     await waitFor(() => emu.state.running() === 'next');
