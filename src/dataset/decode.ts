@@ -226,12 +226,12 @@ function flattenRgba(rgba: Buffer): { rgb: Buffer; transparent: boolean } {
   return { rgb, transparent };
 }
 
-async function toRgb(img: Sharp, warnings: string[]): Promise<{ data: Buffer; width: number; height: number }> {
+async function toRgb(img: Sharp, warnings: string[], bytes: Buffer): Promise<{ data: Buffer; width: number; height: number }> {
   let out: { data: Buffer; info: OutputInfo };
   try {
     out = await img.raw().toBuffer({ resolveWithObject: true });
   } catch (e) {
-    throw decodeError(e, 'pixels');
+    throw pixelFailure(decodeError(e, 'pixels'), bytes);
   }
   const { width, height, channels } = out.info;
   if (channels === 3) return { data: out.data, width, height };
@@ -252,9 +252,7 @@ async function toRgb(img: Sharp, warnings: string[]): Promise<{ data: Buffer; wi
 export async function decodeImage(bytes: Buffer, opts: DecodeOptions = {}): Promise<DecodedImage> {
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   const head = await checkHeader(bytes, maxPixels);
-  const { data, width, height } = await toRgb(pipeline(bytes, maxPixels), head.warnings).catch((e: unknown) => {
-    throw pixelFailure(e, bytes);
-  });
+  const { data, width, height } = await toRgb(pipeline(bytes, maxPixels), head.warnings, bytes);
   const pixelHash = createHash('sha256').update(`${width}x${height}\n`).update(data).digest('hex');
   const lossless = head.format === 'png' || head.format === 'gif' || head.format === 'tiff';
   let encoded: Promise<Buffer> | undefined;
@@ -295,9 +293,7 @@ export async function decodeForMetrics(bytes: Buffer, opts: MetricsDecodeOptions
   const size = opts.size ?? 256;
   const head = await checkHeader(bytes, maxPixels);
   const img = pipeline(bytes, maxPixels).resize(size, size, { fit: 'inside', withoutEnlargement: true });
-  const { data, width, height } = await toRgb(img, head.warnings).catch((e: unknown) => {
-    throw pixelFailure(e, bytes);
-  });
+  const { data, width, height } = await toRgb(img, head.warnings, bytes);
   return {
     data,
     width,

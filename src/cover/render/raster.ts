@@ -48,14 +48,23 @@ export function clipRegion(r: Region, w: number, h: number): Region {
   return { x: x0, y: y0, width: Math.max(0, x1 - x0), height: Math.max(0, y1 - y0) };
 }
 
-/** Draw a premultiplied layer onto an opaque canvas at (dx, dy): dst = src + dst * (1 - a); `rows` limits it to layer rows [from, to). */
-export function drawLayer(canvas: Raster, layer: Raster, dx: number, dy: number, rows?: [number, number]): void {
+/** Where a layer placed at (dx, dy) lands on the canvas, clipped to it and to layer rows [from, to). */
+function layerSpan(canvas: Raster, layer: Raster, dx: number, dy: number, rows?: [number, number]) {
   const ox = Math.round(dx);
   const oy = Math.round(dy);
-  const x0 = Math.max(0, ox);
-  const y0 = Math.max(0, oy + (rows?.[0] ?? 0));
-  const x1 = Math.min(canvas.width, ox + layer.width);
-  const y1 = Math.min(canvas.height, oy + Math.min(layer.height, rows?.[1] ?? layer.height));
+  return {
+    ox,
+    oy,
+    x0: Math.max(0, ox),
+    y0: Math.max(0, oy + (rows?.[0] ?? 0)),
+    x1: Math.min(canvas.width, ox + layer.width),
+    y1: Math.min(canvas.height, oy + Math.min(layer.height, rows?.[1] ?? layer.height)),
+  };
+}
+
+/** Draw a premultiplied layer onto an opaque canvas at (dx, dy): dst = src + dst * (1 - a); `rows` limits it to layer rows [from, to). */
+export function drawLayer(canvas: Raster, layer: Raster, dx: number, dy: number, rows?: [number, number]): void {
+  const { ox, oy, x0, y0, x1, y1 } = layerSpan(canvas, layer, dx, dy, rows);
   const c = clamped(canvas.data);
   const s = layer.data;
   for (let y = y0; y < y1; y++) {
@@ -87,12 +96,7 @@ export function drawMask(
   color: Rgb,
   rows?: [number, number],
 ): void {
-  const ox = Math.round(dx);
-  const oy = Math.round(dy);
-  const x0 = Math.max(0, ox);
-  const y0 = Math.max(0, oy + (rows?.[0] ?? 0));
-  const x1 = Math.min(canvas.width, ox + layer.width);
-  const y1 = Math.min(canvas.height, oy + Math.min(layer.height, rows?.[1] ?? layer.height));
+  const { ox, oy, x0, y0, x1, y1 } = layerSpan(canvas, layer, dx, dy, rows);
   const c = clamped(canvas.data);
   const s = layer.data;
   for (let y = y0; y < y1; y++) {

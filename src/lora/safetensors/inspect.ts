@@ -9,7 +9,7 @@ import { collectKeyStats, decideFormat, mode, type AlphaRef, type KeyStats } fro
 import { decideArchitecture } from './architecture.js';
 import { decodeScalar } from './dtypes.js';
 import { parseHeader, readHeaderLength, type ParsedHeader } from './header.js';
-import { parseJsonMetadata, readTagFrequency, topTags, triggerWords } from './metadata.js';
+import { jsonObject, parseJsonMetadata, readTagFrequency, topTags, triggerWords } from './metadata.js';
 import type { LoraComponent, LoraInspection } from './schema.js';
 
 export type { LoraArchitecture, LoraFormat, LoraInspection } from './schema.js';
@@ -254,18 +254,11 @@ function checkMetaNumber(meta: Record<string, string>, key: string, actual: numb
  * prefixed by component (`transformer.lora_alpha`). Returns the first alpha and rank it declares.
  */
 function peftConfigAlpha(meta: Record<string, string>): { alpha: number; r: number } | undefined {
-  const raw = meta['lora_adapter_metadata'];
-  if (!raw) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+  const parsed = jsonObject(meta['lora_adapter_metadata']);
+  if (!parsed) return undefined;
   let alpha: number | undefined;
   let r: number | undefined;
-  for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
+  for (const [k, v] of Object.entries(parsed)) {
     if (typeof v !== 'number') continue;
     if (alpha === undefined && (k === 'lora_alpha' || k.endsWith('.lora_alpha'))) alpha = v;
     if (r === undefined && (k === 'r' || k.endsWith('.r'))) r = v;

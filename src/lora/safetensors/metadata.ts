@@ -79,17 +79,10 @@ export function parseJsonMetadata(meta: Record<string, string>): Record<string, 
 
 /** ss_tag_frequency: `{ "<n>_<name>": { "<tag>": count } }`, or undefined when absent or unreadable. */
 export function readTagFrequency(meta: Record<string, string>): Map<string, Map<string, number>> | undefined {
-  const raw = meta['ss_tag_frequency'];
-  if (!raw) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+  const parsed = jsonObject(meta['ss_tag_frequency']);
+  if (!parsed) return undefined;
   const dirs = new Map<string, Map<string, number>>();
-  for (const [dir, tags] of Object.entries(parsed as Record<string, unknown>)) {
+  for (const [dir, tags] of Object.entries(parsed)) {
     if (typeof tags !== 'object' || tags === null || Array.isArray(tags)) continue;
     const counts = new Map<string, number>();
     for (const [tag, n] of Object.entries(tags as Record<string, unknown>)) {
@@ -227,6 +220,11 @@ function parseJsonValue(raw: string | undefined): unknown {
 
 function asRecord(v: unknown): Record<string, unknown> | undefined {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+/** A metadata value that holds a JSON object (metadata values are strings), or undefined when it does not. */
+export function jsonObject(raw: string | undefined): Record<string, unknown> | undefined {
+  return asRecord(parseJsonValue(raw));
 }
 
 /** class_tokens of every non-regularisation subset in kohya's ss_datasets (a JSON array of datasets). */
