@@ -43,9 +43,18 @@ export interface Services {
 export interface App {
   services: Services;
   tools: ToolRegistry;
-  /** A ToolContext for calls made outside a face (tests, scripts). */
-  context(face?: ToolContext['face'], signal?: AbortSignal): ToolContext;
+  /** The one way to build a ToolContext: faces pass what they have, the rest gets quiet defaults. */
+  context(o?: ContextOptions | ToolContext['face'], signal?: AbortSignal): ToolContext;
   close(): Promise<void>;
+}
+
+export interface ContextOptions {
+  face?: ToolContext['face'];
+  signal?: AbortSignal;
+  progress?: ToolContext['progress'];
+  logger?: Logger;
+  deadline?: number;
+  links?: ToolContext['links'];
 }
 
 export type AppOverrides = Partial<Omit<Services, 'config'>>;
@@ -85,8 +94,19 @@ export function createApp(config: Config, tools: readonly ToolDefinition[], over
   return {
     services,
     tools: registry,
-    context(face = 'test', signal = new AbortController().signal) {
-      return { services, tools: registry, logger, signal, face, progress: () => {} };
+    context(o = {}, signal) {
+      const opts: ContextOptions = typeof o === 'string' ? { face: o, ...(signal ? { signal } : {}) } : o;
+      const ctx: ToolContext = {
+        services,
+        tools: registry,
+        logger: opts.logger ?? logger,
+        signal: opts.signal ?? new AbortController().signal,
+        face: opts.face ?? 'test',
+        progress: opts.progress ?? (() => {}),
+      };
+      if (opts.deadline !== undefined) ctx.deadline = opts.deadline;
+      if (opts.links) ctx.links = opts.links;
+      return ctx;
     },
     async close() {
       for (const c of closers.reverse()) await c();

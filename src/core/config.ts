@@ -63,6 +63,11 @@ const envSchema = z.object({
   SLACK_SIGNING_SECRET: optionalString,
   SLACK_APP_TOKEN: optionalString,
   SLACK_API_URL: optionalUrl(false),
+  LORALOOP_PUBLIC_URL: optionalUrl(false),
+  LORALOOP_OAUTH_ISSUER: optionalUrl(false),
+  LORALOOP_OAUTH_AUDIENCE: optionalString,
+  LORALOOP_CALL_BUDGET_S: optionalString.pipe(z.coerce.number<string | undefined>().min(1).max(3600).optional()),
+  LORALOOP_LINK_TTL_S: optionalString.pipe(z.coerce.number<string | undefined>().int().min(10).max(7 * 86400).optional()),
 });
 
 /** ostris/flux-dev-lora-trainer pinned version (TRAINERS.md §3a); override with LORALOOP_REPLICATE_TRAINER. */
@@ -98,6 +103,18 @@ export interface Config {
     signingSecret: string | undefined;
     appToken: string | undefined;
     apiUrl: string | undefined;
+  };
+  remote: {
+    /** Externally visible base URL of the HTTP face (behind a TLS proxy), without a trailing slash. */
+    publicUrl: string | undefined;
+    /** External OAuth/OpenID issuer whose tokens /mcp accepts; unset = the embedded authorization server. */
+    oauthIssuer: string | undefined;
+    /** Audience the external issuer puts in tokens for this server (default: the /mcp resource URL). */
+    oauthAudience: string | undefined;
+    /** Longest a tool call holds an MCP client before it hands over a running job, in seconds. */
+    callBudgetSeconds: number;
+    /** Lifetime of signed download and upload links, in seconds. */
+    linkTtlSeconds: number;
   };
 }
 
@@ -162,6 +179,13 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string)
       signingSecret: e.SLACK_SIGNING_SECRET,
       appToken: e.SLACK_APP_TOKEN,
       apiUrl: e.SLACK_API_URL,
+    },
+    remote: {
+      publicUrl: e.LORALOOP_PUBLIC_URL?.replace(/\/+$/, ''),
+      oauthIssuer: e.LORALOOP_OAUTH_ISSUER?.replace(/\/+$/, ''),
+      oauthAudience: e.LORALOOP_OAUTH_AUDIENCE,
+      callBudgetSeconds: e.LORALOOP_CALL_BUDGET_S ?? 45,
+      linkTtlSeconds: e.LORALOOP_LINK_TTL_S ?? 3600,
     },
   };
 }

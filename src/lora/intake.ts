@@ -21,10 +21,14 @@ export const MAX_IMAGE_FILE_BYTES = 64 * 1024 * 1024;
 /** Deadline for one image download. */
 export const IMAGE_DOWNLOAD_TIMEOUT_MS = 60_000;
 
-/** One image to take in. Exactly one of `path` and `url`. */
+/** One image to take in. Exactly one of `path`, `url` and `data`. */
 export interface IntakeItem {
   path?: string | undefined;
   url?: string | undefined;
+  /** The image's bytes, sent inline or PUT to an upload URL by a remote client. */
+  data?: Buffer | undefined;
+  /** File name for `data` (the captioner reads coin names in it). */
+  file_name?: string | undefined;
   /** 10-500 characters, or absent: the image is then pending (captioned later). */
   caption?: string | undefined;
   tags?: string[] | undefined;
@@ -80,7 +84,8 @@ export function createIntakeFetcher(config: Config, maxBytes = MAX_IMAGE_FILE_BY
 }
 
 /** The base name a path or URL carries (the captioner reads coin names in it). */
-export function sourceFileName(item: { path?: string | undefined; url?: string | undefined }): string {
+export function sourceFileName(item: { path?: string | undefined; url?: string | undefined; file_name?: string | undefined }): string {
+  if (item.file_name) return path.basename(item.file_name);
   if (item.path) return path.basename(item.path);
   if (item.url) {
     try {
@@ -95,15 +100,21 @@ export function sourceFileName(item: { path?: string | undefined; url?: string |
 }
 
 function sourceOf(item: IntakeItem): string {
-  return item.path ?? item.url ?? '(none)';
+  return item.path ?? item.url ?? (item.data ? `upload:${item.file_name ?? 'image'}` : '(none)');
 }
 
 /** Read the bytes of one item through the path guard or the safe downloader. */
 async function readSource(services: Services, item: IntakeItem, fetcher: () => SafeFetcher, signal?: AbortSignal): Promise<Buffer> {
-  if ((item.path ? 1 : 0) + (item.url ? 1 : 0) !== 1) {
-    throw new LoraloopError('INVALID_INPUT', 'Each image needs exactly one of path or url.', {
-      hint: 'Give {"path": "..."} for a local file or {"url": "https://..."} for a download.',
+  if ((item.path ? 1 : 0) + (item.url ? 1 : 0) + (item.data ? 1 : 0) !== 1) {
+    throw new LoraloopError('INVALID_INPUT', 'Each image needs exactly one of path, url or data_base64.', {
+      hint: 'Give {"path": "..."} for a local file, {"url": "https://..."} for a download, or {"data_base64": "..."} for a small image sent inline.',
     });
+  }
+  if (item.data) {
+    if (item.data.length > MAX_IMAGE_FILE_BYTES) {
+      throw new LoraloopError('IMAGE_TOO_LARGE', `The image is ${(item.data.length / 1048576).toFixed(1)} MB; images may be at most ${MAX_IMAGE_FILE_BYTES / 1048576} MB.`, { hint: 'Downscale or re-save it as JPEG first.' });
+    }
+    return item.data;
   }
   if (item.path) {
     const real = await services.paths.resolve(item.path, { mustExist: true });

@@ -10,6 +10,9 @@ import { createKvRepo, type KvRepo } from './repos/kv.js';
 import { createLeasesRepo, type LeasesRepo } from './repos/leases.js';
 import { createLogosRepo, type LogosRepo } from './repos/logos.js';
 import { createLorasRepo, type LorasRepo } from './repos/loras.js';
+import { createArtifactsRepo, type ArtifactsRepo } from './repos/artifacts.js';
+import { createOAuthRecordsRepo, type OAuthRecordsRepo } from './repos/oauth.js';
+import { createUploadSlotsRepo, type UploadSlotsRepo } from './repos/uploads.js';
 
 /** The store: one SQLite file plus content-addressed blobs, with one repository per aggregate. */
 export interface Store {
@@ -27,6 +30,12 @@ export interface Store {
   ratings: RatingsRepo;
   /** Stored critiques and the perceptual-hash cache of covers (issue 6). */
   critiques: CritiquesRepo;
+  /** Files published to remote clients as loraloop:// resources and signed links (issue 10). */
+  artifacts: ArtifactsRepo;
+  /** The embedded OAuth server's clients, grants and tokens. */
+  oauth: OAuthRecordsRepo;
+  /** Single-use upload URLs for training images. */
+  uploads: UploadSlotsRepo;
   close(): void;
 }
 
@@ -45,6 +54,9 @@ export function createStore(home: string, now: () => Date = () => new Date()): S
     generation: createGenerationRepo(db, now),
     ratings: createRatingsRepo(db, now),
     critiques: createCritiquesRepo(db, now),
+    artifacts: createArtifactsRepo(db, now),
+    oauth: createOAuthRecordsRepo(db, now),
+    uploads: createUploadSlotsRepo(db, now),
     close: () => db.close(),
   };
 }

@@ -50,6 +50,7 @@ export const captionWriteTool = defineTool({
       .describe('One entry per image handled.'),
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  longRunning: true,
   async handler(ctx, input) {
     const r = await writeCaptions(ctx.services, input.lora_id, {
       ...(input.image_ids ? { imageIds: input.image_ids } : {}),

@@ -136,6 +136,7 @@ export const coverBatchTool = defineTool({
   input: coverBatchInput,
   output: coverBatchOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  longRunning: true,
   async handler(ctx, input) {
     const s = ctx.services;
     const progress = (p: { done: number; total: number; message: string }): void => ctx.progress({ progress: p.done, total: p.total, message: p.message });

@@ -58,6 +58,7 @@ export const coverCritiqueTool = defineTool({
   }),
   output: critiqueOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  longRunning: true,
   async handler(ctx, input) {
     const target = input.cover_id ?? input.path;
     if (!target || (input.cover_id && input.path)) {

@@ -71,6 +71,7 @@ export const coverGenerateTool = defineTool({
   input: coverGenerateInput,
   output: coverGenerateOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  longRunning: true,
   async handler(ctx, input) {
     const { width, height } = parseSize(input.size);
     if (input.backend !== 'local' || input.raw) return generateWithBackend(ctx, input, width, height);

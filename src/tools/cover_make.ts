@@ -54,6 +54,7 @@ export const coverMakeTool = defineTool({
     trail: z.array(trailStepSchema).describe('Every decision and tool call, in order.'),
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  longRunning: true,
   async handler(ctx, input) {
     const total = input.budget?.attempts ?? 4;
     let made = 0;

@@ -117,6 +117,7 @@ export const datasetAnalyzeTool = defineTool({
   }),
   output: analysisOutputSchema,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  longRunning: true,
   async handler(ctx, input) {
     const s = ctx.services;
     if ((input.lora_id ? 1 : 0) + (input.dir ? 1 : 0) !== 1) {

@@ -47,6 +47,7 @@ export const datasetCollectTool = defineTool({
   input: datasetCollectInput,
   output: datasetCollectOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  longRunning: true,
   async handler(ctx, input) {
     const s = ctx.services;
     if ((input.feed_url ? 1 : 0) + (input.dir ? 1 : 0) !== 1) {

@@ -47,6 +47,7 @@ export const datasetExportTool = defineTool({
     warnings: z.array(z.string()).describe('Things to know before training (pending captions, too few images).'),
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  longRunning: true,
   async handler(ctx, input) {
     const s = ctx.services;
     const lora = s.store.loras.find(input.lora_id);

@@ -64,6 +64,7 @@ export const datasetRebalanceTool = defineTool({
     notes: z.array(z.string()).describe('Things to know about the plan.'),
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  longRunning: true,
   async handler(ctx, input) {
     const s = ctx.services;
     const lora = requireLora(s, input.lora_id);

@@ -31,6 +31,7 @@ export const datasetReportTool = defineTool({
     volume_level: z.enum(['too_few', 'minimum', 'good', 'great', 'excellent']).describe('Volume of usable images.'),
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  longRunning: true,
   async handler(ctx, input) {
     const s = ctx.services;
     const lora = requireLora(s, input.lora_id);

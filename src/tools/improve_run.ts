@@ -108,6 +108,7 @@ export const improveRunTool = defineTool({
   }),
   output: runSummarySchema,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  longRunning: true,
   async handler(ctx, input) {
     const r = await improveRun(ctx, { dryRun: input.dry_run ?? false, ...(input.loras ? { loras: input.loras } : {}) }, ctx.services.improveOptions);
     return ok(r, runReasoning(r));

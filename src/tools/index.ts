@@ -28,6 +28,8 @@ import { loraListTool } from './lora_list.js';
 import { loraStatusTool } from './lora_status.js';
 import { loraTrainTool } from './lora_train.js';
 import { loraUploadImagesTool } from './lora_upload_images.js';
+import { jobStatusTool } from './job_status.js';
+import { loraUploadUrlsTool } from './lora_upload_urls.js';
 import type { ToolDefinition } from './types.js';
 
 /**
@@ -49,6 +51,7 @@ export function allTools(): ToolDefinition[] {
     logoRegisterTool,
     loraCreateTool,
     loraUploadImagesTool,
+    loraUploadUrlsTool,
     loraListTool,
     loraActivateTool,
     loraDeleteTool,
@@ -66,5 +69,6 @@ export function allTools(): ToolDefinition[] {
     loraTrainTool,
     loraStatusTool,
     loraCancelTool,
+    jobStatusTool,
   ] as unknown as ToolDefinition[];
 }

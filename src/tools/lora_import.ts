@@ -47,6 +47,7 @@ export const loraImportTool = defineTool({
     warnings: z.array(z.string()).describe('Things to know: undetermined architecture, defaults chosen, inspection warnings.'),
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  longRunning: true,
   async handler(ctx, input) {
     const s = ctx.services;
     const f = await loadLoraFile(s, input, { withBytes: true, signal: ctx.signal });

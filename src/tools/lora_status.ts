@@ -57,6 +57,7 @@ export const loraStatusTool = defineTool({
     done: z.boolean().describe('True when every job of the group has ended.'),
   }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  longRunning: true,
   async handler(ctx, input) {
     const s = ctx.services;
     if (!input.job_id && !input.lora_id) {
@@ -82,7 +83,8 @@ export const loraStatusTool = defineTool({
 
     const started = Date.now();
     // Waiting on a job nobody runs would only burn the caller's time.
-    const deadline = started + (unattended ? 0 : wait) * 1000;
+    // …and never past the caller's own deadline (the MCP call budget): it gets an answer, not a cut-off.
+    const deadline = Math.min(started + (unattended ? 0 : wait) * 1000, (ctx.deadline ?? Infinity) - 750);
     const tick = Math.max(100, Math.min(1000, s.trainingOptions.pollIntervalMs ?? 1000));
     let lastMessage = '';
     for (;;) {

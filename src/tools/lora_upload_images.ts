@@ -5,9 +5,19 @@ import { intakeImages, type IntakeResult } from '../lora/intake.js';
 import { loraIdSchema } from '../lora/view.js';
 import { defineTool } from './types.js';
 
+/** Inline images stay small: the whole request also has to fit the MCP body limit. */
+const MAX_INLINE_BASE64 = 2_800_000;
+
 const imageSchema = z.object({
   path: z.string().min(1).max(4096).optional().describe('Local image file, under LORALOOP_ALLOWED_ROOTS (relative paths start at the first root).'),
   url: z.string().min(1).max(4096).optional().describe('https URL of the image (public addresses only unless LORALOOP_ALLOW_PRIVATE_URLS=1).'),
+  data_base64: z
+    .string()
+    .max(MAX_INLINE_BASE64)
+    .regex(/^[A-Za-z0-9+/=\s_-]*$/, 'must be base64')
+    .optional()
+    .describe('A small image sent inline, base64 (at most about 2 MB): for remote clients. Larger files go through lora_upload_urls.'),
+  file_name: z.string().max(255).optional().describe('File name for data_base64 (shown in results; coin names in it help captions).'),
   caption: z
     .string()
     .max(2000)
@@ -57,10 +67,10 @@ export const loraUploadImagesTool = defineTool({
   name: 'lora_upload_images',
   title: 'Add training images to a LoRA project',
   description:
-    'Add training images (local paths or URLs) to a LoRA project. Each image is checked on its own: decoded safely (pixel limit, EXIF orientation, CMYK/16-bit to 8-bit sRGB, animated to first frame), refused if its pixels duplicate an image already in the project, and stored. One broken file never fails the batch. Captions are 10-500 characters or left out (pending).',
+    'Add training images (local paths, URLs, or small images inline as base64) to a LoRA project; remote clients with larger files use lora_upload_urls. Each image is checked on its own: decoded safely (pixel limit, EXIF orientation, CMYK/16-bit to 8-bit sRGB, animated to first frame), refused if its pixels duplicate an image already in the project, and stored. One broken file never fails the batch. Captions are 10-500 characters or left out (pending).',
   input: z.object({
     lora_id: loraIdSchema,
-    images: z.array(imageSchema).min(1).max(500).describe('Images to add, each with exactly one of path or url.'),
+    images: z.array(imageSchema).min(1).max(500).describe('Images to add, each with exactly one of path, url or data_base64.'),
   }),
   output: z.object({
     lora_id: z.string().describe('Project id.'),
@@ -79,7 +89,8 @@ export const loraUploadImagesTool = defineTool({
     }
     const total = input.images.length;
     ctx.progress({ progress: 0, total, message: `Adding ${total} images to ${lora.name}` });
-    const results = await intakeImages(s, lora, input.images, {
+    const items = input.images.map(({ data_base64, ...rest }) => (data_base64 ? { ...rest, data: Buffer.from(data_base64, 'base64') } : rest));
+    const results = await intakeImages(s, lora, items, {
       signal: ctx.signal,
       onProgress: (done, all, r) =>
         ctx.progress({ progress: done, total: all, message: `${done}/${all} ${r.ok ? 'added' : 'refused'}: ${baseName(r.source)}` }),

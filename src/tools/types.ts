@@ -3,6 +3,7 @@ import type { Services } from '../app.js';
 import type { CommandResult } from '../core/result.js';
 import type { Logger } from '../core/logger.js';
 import type { ToolRegistry } from './registry.js';
+import type { LinkSigner } from '../remote/links.js';
 
 /** MCP tool annotations (hints for clients; see the MCP spec). */
 export interface ToolAnnotations {
@@ -27,6 +28,13 @@ export interface ToolContext {
   logger: Logger;
   signal: AbortSignal;
   progress: (p: ProgressUpdate) => void;
+  /**
+   * When the caller stops waiting (epoch ms), if it does: tools that wait on purpose (lora_status wait_seconds,
+   * job_status) stop waiting a little before it. Work that runs past it is handed over as a job (src/remote/handover.ts).
+   */
+  deadline?: number;
+  /** Signs download and upload URLs; only faces reachable over HTTP have one. */
+  links?: LinkSigner;
   /** Which face called, for wording only; behaviour must not depend on it. */
   face: 'mcp' | 'cli' | 'agent' | 'slack' | 'nightly' | 'test';
 }
@@ -45,6 +53,11 @@ export interface ToolDefinition<I extends AnyObjectSchema = AnyObjectSchema, O e
   input: I;
   output: O;
   annotations: ToolAnnotations;
+  /**
+   * May run longer than an MCP client waits (remote GPUs, batches, training waits, large datasets). Such a tool
+   * also answers `{status: "running", job_id}` when the call budget is spent (src/remote/handover.ts).
+   */
+  longRunning?: boolean;
   handler: (ctx: ToolContext, input: z.output<I>) => Promise<CommandResult<z.output<O>>>;
 }
 

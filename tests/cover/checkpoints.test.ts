@@ -2,8 +2,8 @@
  * Checkpoint tiers and learning: fuzzy resolution against server file names, the explore split, Thompson
  * sampling favouring what people select while still exploring, and the checkpoint_stats shape over MCP.
  */
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { Client } from '@modelcontextprotocol/client';
+import { InMemoryTransport } from '@modelcontextprotocol/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_TIERS, allocate, fuzzyMatchModel, parseTiers, resolveTier } from '../../src/cover/checkpoints.js';
 import { createRng } from '../../src/cover/render/random.js';
@@ -106,6 +106,8 @@ describe('learning from drafts_select', () => {
       'beenyouLite_l15.safetensors': { selected: 0, total: 3, selection_rate: 0 },
       [rv]: { selected: 3, total: 3, selection_rate: 1 },
       'dreamshaper_8.safetensors': { selected: 0, total: 3, selection_rate: 0 },
+      // Structured content also carries the reasoning (clients that show only structured content lose nothing).
+      reasoning: expect.stringContaining('realisticVisionV60B1_v51VAE.safetensors: 3/3 selected'),
     });
 
     // The next explore batch favours realisticVision but still tries the others.

@@ -1,4 +1,4 @@
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { makeTestApp } from '../support/app.js';
@@ -54,9 +54,19 @@ describe('MCP tool contract', () => {
     expect(r.isError).toBeFalsy();
     const content = r.content as Array<{ type: string; data?: string; mimeType?: string; text?: string }>;
     const img = content.find((c) => c.type === 'image');
-    expect(img?.mimeType).toBe('image/png');
-    const meta = await sharp(Buffer.from(img!.data!, 'base64')).metadata();
-    expect(meta.width).toBeLessThanOrEqual(768);
+    // A small preview (never the full PNG): at most 512 px and about 100 KB, so it cannot flood a model's context.
+    expect(img?.mimeType).toBe('image/webp');
+    const preview = Buffer.from(img!.data!, 'base64');
+    const meta = await sharp(preview).metadata();
+    expect(Math.max(meta.width!, meta.height!)).toBeLessThanOrEqual(512);
+    expect(preview.length).toBeLessThanOrEqual(100 * 1024);
+    // The full-size file is a resource link the client can read.
+    const link = (r.content as Array<{ type: string; uri?: string; mimeType?: string }>).find((c) => c.type === 'resource_link');
+    expect(link?.uri).toMatch(/^loraloop:\/\/artifacts\/[\w-]+\/[\w.%-]+\.png$/);
+    expect(link?.mimeType).toBe('image/png');
+    const read = await client.readResource({ uri: link!.uri! });
+    const blob = (read.contents[0] as { blob?: string }).blob!;
+    expect((await sharp(Buffer.from(blob, 'base64')).metadata()).width).toBe(1200);
     const data = r.structuredContent as { path: string; width: number; height: number; logo: { symbol: string; source: string } };
     expect(content.some((c) => c.type === 'text' && c.text?.includes(data.path))).toBe(true);
     expect(data).toMatchObject({ width: 1200, height: 630, logo: { symbol: 'SOL', source: 'icon-set' } });
@@ -74,7 +84,7 @@ describe('MCP tool contract', () => {
 
   it('sends progress notifications when the caller asks for them', async () => {
     const seen: number[] = [];
-    await client.callTool({ name: 'cover_generate', arguments: { title: 'Ethereum gas fees fall' } }, undefined, {
+    await client.callTool({ name: 'cover_generate', arguments: { title: 'Ethereum gas fees fall' } }, {
       onprogress: (p) => seen.push(p.progress),
     });
     expect(seen.length).toBeGreaterThan(0);

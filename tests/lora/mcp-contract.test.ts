@@ -1,7 +1,7 @@
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestApp } from '../support/app.js';
 import { connectMcpClient } from '../support/mcp.js';
@@ -71,7 +71,6 @@ describe('MCP contract: lora_create, lora_upload_images, lora_list', () => {
           ],
         },
       },
-      undefined,
       { onprogress: (p) => progress.push(p.progress) },
     );
     expect(r.isError).toBeFalsy();

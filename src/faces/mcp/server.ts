@@ -1,93 +1,153 @@
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { ProtocolError, ProtocolErrorCode, ResourceNotFoundError, Server, type CallToolResult, type Tool } from '@modelcontextprotocol/server';
 import { readFile } from 'node:fs/promises';
-import sharp from 'sharp';
 import { z } from 'zod';
 import type { App } from '../../app.js';
-import type { CommandResult } from '../../core/result.js';
-import type { ToolDefinition } from '../../tools/types.js';
+import { isLoraloopError } from '../../core/errors.js';
+import { ARTIFACT_URI_TEMPLATE, createArtifactPublisher, type ArtifactPublisher } from '../../remote/artifacts.js';
+import { handoverOutputSchema, runWithinBudget } from '../../remote/handover.js';
+import type { LinkSigner } from '../../remote/links.js';
+import type { AnyObjectSchema, ToolContext, ToolDefinition } from '../../tools/types.js';
+import { monotonicProgress } from './progress.js';
+import { toMcpResult } from './result.js';
 
 export const SERVER_NAME = 'loraloop';
-export const SERVER_VERSION = '0.1.0';
+export const SERVER_VERSION = '0.2.0';
+
+const INSTRUCTIONS =
+  'loraloop makes article covers with the right coin logo and manages brand LoRAs. Start with cover_route or cover_generate. ' +
+  'Long work (remote GPUs, batches, training, large datasets) answers {status: "running", job_id} when it runs past the call budget: follow it with job_status. ' +
+  'Files come back as loraloop:// resource links (and signed download URLs over HTTP).';
+
+/** What every tool's structured result carries besides its own data (so structured-only clients lose nothing). */
+const envelope = {
+  reasoning: z.string().describe('What was done and why, in words.'),
+  next: z.string().optional().describe('The next step, when there is an obvious one.'),
+  resources: z
+    .array(
+      z.object({
+        uri: z.string().describe('loraloop:// URI (resources/read).'),
+        url: z.string().nullable().describe('Signed download URL (HTTP face), valid for a limited time.'),
+        name: z.string(),
+        mime_type: z.string(),
+        path: z.string().describe('Path on the server (local clients).'),
+        bytes: z.number().nullable(),
+        title: z.string().nullable(),
+      }),
+    )
+    .optional()
+    .describe('Files the tool made or named.'),
+};
+
+function objectJsonSchema(schema: AnyObjectSchema, io: 'input' | 'output'): Record<string, unknown> {
+  const js = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  delete js.$schema;
+  return js;
+}
 
 /** JSON Schema for a tool's input or output, as MCP clients expect it (an object schema). */
 export function toolJsonSchema(schema: ToolDefinition['input'], io: 'input' | 'output'): Tool['inputSchema'] {
-  const js = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
-  delete js.$schema;
-  return { ...js, type: 'object' } as Tool['inputSchema'];
+  return { ...objectJsonSchema(schema, io), type: 'object' } as Tool['inputSchema'];
 }
 
-/** The MCP tool listing for the registry. Computed once: the list does not change while serving. */
+/** A tool's published output: its data plus the envelope; for long tools, or the hand-over shape. */
+export function outputJsonSchema(t: ToolDefinition): Tool['outputSchema'] {
+  const own = objectJsonSchema(t.output.extend(envelope), 'output');
+  if (!t.longRunning) return { ...own, type: 'object' } as Tool['outputSchema'];
+  const running = objectJsonSchema(handoverOutputSchema.extend(envelope), 'output');
+  return { type: 'object', anyOf: [own, running] } as Tool['outputSchema'];
+}
+
+/** The MCP tool listing for the registry. */
 export function listMcpTools(app: App): Tool[] {
   return app.tools.list().map((t) => ({
     name: t.name,
     title: t.title,
     description: t.description,
     inputSchema: toolJsonSchema(t.input, 'input'),
-    outputSchema: toolJsonSchema(t.output, 'output') as Tool['outputSchema'],
+    outputSchema: outputJsonSchema(t),
     annotations: { title: t.title, ...t.annotations },
   }));
 }
 
-/** Longest side of the PNG preview sent as MCP image content; the full-size file path is in the text. */
-const PREVIEW_MAX = 768;
-
-/** Render a CommandResult as an MCP tool result: data -> structuredContent, reasoning -> text, images -> image content. */
-export async function toMcpResult(result: CommandResult): Promise<CallToolResult> {
-  if (!result.success) {
-    const err = (result.data as { error?: { code?: string } }).error;
-    return { isError: true, content: [{ type: 'text', text: `${result.reasoning}${err?.code ? ` (code ${err.code})` : ''}` }] };
-  }
-  const content: CallToolResult['content'] = [{ type: 'text', text: result.reasoning }];
-  for (const a of result.artifacts ?? []) {
-    if (a.kind !== 'image') continue;
-    try {
-      const preview = await sharp(await readFile(a.path))
-        .resize(PREVIEW_MAX, PREVIEW_MAX, { fit: 'inside', withoutEnlargement: true })
-        .png()
-        .toBuffer();
-      content.push({ type: 'image', data: preview.toString('base64'), mimeType: 'image/png' });
-      content.push({ type: 'text', text: `Full-size file: ${a.path}` });
-    } catch {
-      content.push({ type: 'text', text: `Image file: ${a.path} (preview unavailable)` });
-    }
-  }
-  return { content, structuredContent: result.data as Record<string, unknown> };
+export interface McpFaceOptions {
+  /** Signs download links; present on the HTTP face, absent over stdio (clients there read paths). */
+  links?: LinkSigner;
+  /** No call holds the client longer than this (LORALOOP_CALL_BUDGET_S). */
+  budgetMs: number;
 }
 
-/**
- * Build an MCP server over the tool registry (a factory: no work at import time). The caller connects a
- * transport; `cleanup` closes the server but not the app, which may serve several sessions.
- */
-export function createMcpServer(app: App): { server: Server; cleanup: () => Promise<void> } {
-  const server = new Server(
-    { name: SERVER_NAME, version: SERVER_VERSION },
-    {
-      capabilities: { tools: { listChanged: false } },
-      instructions:
-        'loraloop makes article covers with the right coin logo and manages brand LoRAs. Start with cover_route or cover_generate; long work (training, batches) returns a job id to poll.',
-    },
-  );
+/** Largest resource read inline; bigger files (LoRA weights) are fetched through their download URL. */
+const MAX_INLINE_RESOURCE_BYTES = 16 * 1024 * 1024;
+const TEXT_MIME = /^(text\/|application\/(json|toml|xml))/;
+
+/** The MCP face over the app: one tool list, one publisher, and a factory of per-connection servers. */
+export interface McpFace {
+  newServer(): Server;
+  publisher: ArtifactPublisher;
+}
+
+export function createMcpFace(app: App, o: McpFaceOptions): McpFace {
   const tools = listMcpTools(app);
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools }));
-  server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
-    const token = req.params._meta?.progressToken;
-    const log = app.services.logger.child({ face: 'mcp', tool: req.params.name });
-    const ctx = {
-      services: app.services,
-      tools: app.tools,
-      logger: log,
-      signal: extra.signal,
-      face: 'mcp' as const,
-      progress: (p: { progress: number; total?: number; message?: string }) => {
+  const s = app.services;
+  const publisher = createArtifactPublisher(s.store.artifacts, o.links);
+  const call = async (name: string, args: unknown, ctx: ToolContext): Promise<CallToolResult> => {
+    const tool = app.tools.get(name);
+    const run = (c: ToolContext) => app.tools.execute(name, args, c);
+    const result = tool?.longRunning ? await runWithinBudget({ jobs: s.store.jobs, logger: ctx.logger }, run, tool.name, ctx, o.budgetMs) : await run({ ...ctx, deadline: Date.now() + o.budgetMs });
+    return toMcpResult(result, publisher, ctx.logger);
+  };
+  const newServer = (): Server => {
+    const server = new Server(
+      { name: SERVER_NAME, version: SERVER_VERSION },
+      { capabilities: { tools: { listChanged: false }, resources: { listChanged: false } }, instructions: INSTRUCTIONS },
+    );
+    server.setRequestHandler('tools/list', async () => ({ tools }));
+    server.setRequestHandler('tools/call', async (req, extra) => {
+      const token = req.params._meta?.progressToken;
+      const log = s.logger.child({ face: 'mcp', tool: req.params.name });
+      const send = monotonicProgress((p) => {
         if (token === undefined) return;
-        extra
-          .sendNotification({ method: 'notifications/progress', params: { progressToken: token, ...p } })
-          .catch(() => log.debug('progress notification dropped'));
-      },
-    };
-    const result = await app.tools.execute(req.params.name, req.params.arguments ?? {}, ctx);
-    return toMcpResult(result);
-  });
+        extra.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: token, ...p } }).catch(() => log.debug('progress notification dropped'));
+      });
+      const ctx = app.context({ face: 'mcp', signal: extra.mcpReq.signal, logger: log, progress: send, ...(o.links ? { links: o.links } : {}) });
+      return call(req.params.name, req.params.arguments ?? {}, ctx);
+    });
+    server.setRequestHandler('resources/list', async (req) => {
+      const page = publisher.list(100, req.params?.cursor);
+      return {
+        resources: page.items.map((p) => ({ uri: p.uri, name: p.name, mimeType: p.mime_type, ...(p.bytes !== null ? { size: p.bytes } : {}) })),
+        ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
+      };
+    });
+    server.setRequestHandler('resources/templates/list', async () => ({
+      resourceTemplates: [{ uriTemplate: ARTIFACT_URI_TEMPLATE, name: 'artifact', title: 'A file loraloop made or named', description: 'Covers, contact sheets, reports, dataset exports and LoRA weights, as tool results link them.' }],
+    }));
+    server.setRequestHandler('resources/read', async (req) => {
+      let rec;
+      try {
+        rec = publisher.resolve(req.params.uri);
+      } catch (e) {
+        throw new ResourceNotFoundError(req.params.uri, isLoraloopError(e) ? e.message : String(e));
+      }
+      const bytes = await readFile(rec.path).catch(() => undefined);
+      if (!bytes) throw new ResourceNotFoundError(req.params.uri, `The file behind ${req.params.uri} is gone from the server.`);
+      if (bytes.length > MAX_INLINE_RESOURCE_BYTES) {
+        const p = publisher.publish({ kind: 'file', path: rec.path, mime_type: rec.mime_type });
+        throw new ProtocolError(ProtocolErrorCode.InvalidParams, `${rec.name} is ${(bytes.length / 1048576).toFixed(0)} MB, too large to read inline; ${p.url ? `download it from ${p.url}` : `read it at ${p.path}`}.`);
+      }
+      const uri = req.params.uri;
+      return {
+        contents: [TEXT_MIME.test(rec.mime_type) ? { uri, mimeType: rec.mime_type, text: bytes.toString('utf8') } : { uri, mimeType: rec.mime_type, blob: bytes.toString('base64') }],
+      };
+    });
+    return server;
+  };
+  return { newServer, publisher };
+}
+
+/** One server over the app (in-process clients and tests); the caller connects a transport. */
+export function createMcpServer(app: App, o?: Partial<McpFaceOptions>): { server: Server; cleanup: () => Promise<void> } {
+  const face = createMcpFace(app, { budgetMs: app.services.config.remote.callBudgetSeconds * 1000, ...o });
+  const server = face.newServer();
   return { server, cleanup: () => server.close() };
 }

@@ -1,19 +1,21 @@
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { serveStdio as serveSdkStdio } from '@modelcontextprotocol/server/stdio';
 import type { App } from '../../app.js';
-import { createMcpServer } from './server.js';
+import { createMcpFace } from './server.js';
 
-/** Serve MCP over stdio until the client closes stdin. stdout carries only protocol messages. */
+/**
+ * Serve MCP over stdio until the client closes stdin; the SDK's serving entry answers both protocol eras
+ * (`initialize` and `server/discover`). stdout carries only protocol messages.
+ */
 export async function serveStdio(app: App): Promise<void> {
-  const { server, cleanup } = createMcpServer(app);
-  const transport = new StdioServerTransport();
+  const face = createMcpFace(app, { budgetMs: app.services.config.remote.callBudgetSeconds * 1000 });
   const closed = new Promise<void>((resolve) => {
-    transport.onclose = () => resolve();
-    process.stdin.on('end', () => resolve());
+    process.stdin.once('end', () => resolve());
+    process.stdin.once('close', () => resolve());
   });
-  await server.connect(transport);
+  const handle = serveSdkStdio(() => face.newServer(), { onerror: (e) => app.services.logger.debug('mcp stdio', { error: e.message }) });
   // A long-lived face follows training jobs (including ones a killed process left running).
   app.services.trainingRunner().start();
   app.services.logger.info('mcp stdio server ready');
   await closed;
-  await cleanup();
+  await handle.close();
 }

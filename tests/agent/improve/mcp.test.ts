@@ -1,5 +1,5 @@
 /** improve_run, improve_status and dataset_collect through a real MCP client. */
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestApp } from '../../support/app.js';
 import { connectMcpClient } from '../../support/mcp.js';

@@ -1,5 +1,4 @@
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestApp } from '../../support/app.js';
 import { connectMcpClient } from '../../support/mcp.js';
@@ -30,7 +29,6 @@ describe('training over MCP', () => {
     const notes: Array<{ progress: number; total?: number; message?: string }> = [];
     const status = await client.callTool(
       { name: 'lora_status', arguments: { job_id: jobId, wait_seconds: 60 } },
-      CallToolResultSchema,
       { onprogress: (p) => notes.push(p), timeout: 90_000 },
     );
     expect(status.structuredContent).toMatchObject({ status: 'ready', progress: 1, version: 1, done: true });
