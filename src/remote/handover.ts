@@ -62,10 +62,11 @@ export async function runWithinBudget(
   budgetMs: number,
 ): Promise<CommandResult> {
   const work = new AbortController();
-  let job: CallJob | undefined;
+  // Set once the budget is spent; read by the callbacks above it.
+  const handed: { job?: CallJob } = {};
   let last: ProgressUpdate | undefined;
   const forwardAbort = () => {
-    if (!job) work.abort(ctx.signal.reason);
+    if (!handed.job) work.abort(ctx.signal.reason);
   };
   if (ctx.signal.aborted) work.abort(ctx.signal.reason);
   ctx.signal.addEventListener('abort', forwardAbort, { once: true });
@@ -75,9 +76,9 @@ export async function runWithinBudget(
     deadline: Math.min(ctx.deadline ?? Infinity, Date.now() + budgetMs),
     progress: (p) => {
       last = p;
-      if (!job) return ctx.progress(p);
+      if (!handed.job) return ctx.progress(p);
       try {
-        deps.jobs.update(job.id, { progress: p.total ? Math.min(1, p.progress / p.total) : 0, state: { message: p.message ?? '' } });
+        deps.jobs.update(handed.job.id, { progress: p.total ? Math.min(1, p.progress / p.total) : 0, state: { message: p.message ?? '' } });
       } catch (e) {
         deps.logger.debug('call job progress not saved', { error: (e as Error).message });
       }
@@ -92,7 +93,7 @@ export async function runWithinBudget(
     ctx.signal.removeEventListener('abort', forwardAbort);
     return first;
   }
-  job = deps.jobs.create<CallJobState>({ kind: CALL_JOB_KIND, status: 'running', subject_id: null, backend: null, state: { tool } }) as CallJob;
+  const job = (handed.job = deps.jobs.create<CallJobState>({ kind: CALL_JOB_KIND, status: 'running', subject_id: null, backend: null, state: { tool } }) as CallJob);
   const id = job.id;
   deps.jobs.claim(id, OWNER, CLAIM_TTL_MS);
   const heartbeat = setInterval(() => deps.jobs.claim(id, OWNER, CLAIM_TTL_MS), CLAIM_TTL_MS / 3);

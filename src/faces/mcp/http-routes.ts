@@ -85,7 +85,14 @@ export async function serveConsent(auth: EmbeddedAuth, gate: AuthGate, req: Inco
     return text(res, 400, 'This sign-in request has expired or is unknown. Start the connection again from your MCP client.');
   }
   const page = (status: number, error?: string) => {
-    res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'x-frame-options': 'DENY', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'" });
+    // form-action also governs the redirect after the POST, so the client's redirect origin must be allowed.
+    let back = '';
+    try {
+      back = ` ${new URL(view.redirectUri).origin}`;
+    } catch {
+      back = '';
+    }
+    res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'x-frame-options': 'DENY', 'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; form-action 'self'${back}; frame-ancestors 'none'` });
     res.end(consentPage(view, path, error));
   };
   if (req.method === 'GET') return page(200);

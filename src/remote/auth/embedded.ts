@@ -130,7 +130,7 @@ export async function createEmbeddedAuth(deps: EmbeddedAuthDeps, o: EmbeddedAuth
       },
     },
     pkce: { required: () => true },
-    clientDefaults: { grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' },
+    clientDefaults: { grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none', id_token_signed_response_alg: 'ES256' },
     rotateRefreshToken: true,
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     expiresWithSession: async () => false,
@@ -150,6 +150,7 @@ export async function createEmbeddedAuth(deps: EmbeddedAuthDeps, o: EmbeddedAuth
   });
   // Behind a TLS proxy the public URL is https while this socket is plain http: trust X-Forwarded-*.
   if (o.issuer.startsWith('https://')) provider.proxy = true;
+  provider.on('interaction.started', (_ctx, prompt) => deps.logger.debug('oauth interaction started', { prompt: prompt.name, reasons: prompt.reasons, details: prompt.details }));
   provider.on('server_error', (_ctx, err) => deps.logger.error('oauth server error', { error: (err as Error).message }));
   const callback = provider.callback();
   return {
@@ -158,6 +159,7 @@ export async function createEmbeddedAuth(deps: EmbeddedAuthDeps, o: EmbeddedAuth
     },
     async interaction(req, res) {
       const d = await provider.interactionDetails(req, res);
+      deps.logger.debug('oauth interaction', { prompt: d.prompt.name, reasons: d.prompt.reasons, details: d.prompt.details });
       const clientId = String(d.params.client_id ?? '');
       const client = await provider.Client.find(clientId);
       return {
@@ -174,9 +176,10 @@ export async function createEmbeddedAuth(deps: EmbeddedAuthDeps, o: EmbeddedAuth
       const clientId = String(d.params.client_id ?? '');
       const grant = d.grantId ? await provider.Grant.find(d.grantId) : undefined;
       const g = grant ?? new provider.Grant({ accountId: 'operator', clientId });
-      // offline_access (and openid, if asked) are grant-wide; `mcp` is bound to this resource (RFC 8707).
-      const other = String(d.params.scope ?? '').split(' ').filter((x) => x && x !== MCP_SCOPE);
-      if (other.length) g.addOIDCScope(other.join(' '));
+      // Login and consent are given at once (the operator's token is both), so grant what was asked: the
+      // requested scopes, and `mcp` on this resource (the only one tokens are issued for, RFC 8707).
+      const asked = String(d.params.scope ?? MCP_SCOPE).split(' ').filter((x) => x === MCP_SCOPE || x === 'offline_access' || x === 'openid');
+      g.addOIDCScope([...new Set([...asked, MCP_SCOPE])].join(' '));
       g.addResourceScope(o.resource, MCP_SCOPE);
       const grantId = await g.save();
       await provider.interactionFinished(req, res, { login: { accountId: 'operator' }, consent: { grantId } }, { mergeWithLastSubmission: false });
