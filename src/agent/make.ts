@@ -164,5 +164,6 @@ export async function runCoverAgent(s: Services, tools: ToolRegistry, input: Cov
     'Trail:',
     ...trail.steps.map((st) => `${st.step}. [${st.action}] ${st.summary}`),
   ].filter(Boolean);
-  return ok(data, reasoning.join('\n'), [{ kind: 'image', path: best.path, mime_type: 'image/png' }]);
+  const next = met ? 'Rate it with cover_rate, or call cover_make again for another.' : 'Rate it with cover_rate, or run again with a larger budget.';
+  return ok(data, reasoning.join('\n'), [{ kind: 'image', path: best.path, mime_type: 'image/png', title: 'Best cover' }], next);
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Services } from '../app.js';
 import { isLoraloopError } from '../core/errors.js';
-import { ok } from '../core/result.js';
+import { ok, type Artifact } from '../core/result.js';
 import { BACKEND_NAMES, type BackendName } from '../cover/backends/registry.js';
 import { createBatch, isRunningHere, runBatch, summarizeBatch, type BatchSummary } from '../cover/batch.js';
 import { coverSizeSchema, parseSize } from '../cover/sizes.js';
@@ -117,6 +117,17 @@ function reasoningOf(sum: BatchSummary, started: boolean): string {
     .join(' ');
 }
 
+function sheetOf(sum: BatchSummary): Artifact[] | undefined {
+  return sum.batch.contact_sheet_path ? [{ kind: 'image', path: sum.batch.contact_sheet_path, mime_type: 'image/png', title: 'Contact sheet of the drafts' }] : undefined;
+}
+
+function nextOf(sum: BatchSummary): string {
+  const b = sum.batch;
+  if (b.status === 'running') return `Call cover_batch {"batch_id": "${b.id}"} for progress.`;
+  if (b.status === 'failed') return 'Check the servers with backends_status, then try again.';
+  return `Pick the good ones with drafts_select {"batch_id": "${b.id}", "selected": [numbers]}.`;
+}
+
 function defaultBackend(s: Services): BackendName {
   return s.config.comfyuiUrls.length > 0 ? 'comfyui' : 'local';
 }
@@ -154,7 +165,7 @@ export const coverBatchTool = defineTool({
       } else if (sum.batch.status === 'running' && input.wait) {
         sum = await runBatch(s, sum.batch.id, progress);
       }
-      return ok(toData(sum), reasoningOf(sum, false), sum.batch.contact_sheet_path ? [{ kind: 'image', path: sum.batch.contact_sheet_path, mime_type: 'image/png' }] : undefined);
+      return ok(toData(sum), reasoningOf(sum, false), sheetOf(sum), nextOf(sum));
     }
     const { width, height } = parseSize(input.size);
     const created = await createBatch(s, {
@@ -174,9 +185,9 @@ export const coverBatchTool = defineTool({
     const wait = input.wait ?? input.count <= 8;
     if (!wait) {
       background(ctx, created.batch.id);
-      return ok(toData(created), reasoningOf(created, true));
+      return ok(toData(created), reasoningOf(created, true), undefined, nextOf(created));
     }
     const sum = await runBatch(s, created.batch.id, progress);
-    return ok(toData(sum), reasoningOf(sum, true), sum.batch.contact_sheet_path ? [{ kind: 'image', path: sum.batch.contact_sheet_path, mime_type: 'image/png' }] : undefined);
+    return ok(toData(sum), reasoningOf(sum, true), sheetOf(sum), nextOf(sum));
   },
 });

@@ -63,6 +63,8 @@ export const coverGenerateOutput = coverOutput.extend({
   server: z.string().nullable().describe('Which server made it (ComfyUI base URL, replicate, local).'),
 });
 
+const NEXT_COVER = 'Not the one? Call again without a seed for another, or use cover_batch for several drafts to choose from; rate it with cover_rate.';
+
 export const coverGenerateTool = defineTool({
   name: 'cover_generate',
   title: 'Generate a finished cover',
@@ -193,7 +195,7 @@ function result(
     made ? `Title contrast ${made.render.contrast.toFixed(1)}:1.` : '',
     ...x.warnings,
     `Saved ${r.blob_path}${made?.out_path ? ` and ${made.out_path}` : ''} (seed ${r.seed}).`,
-    'Not the one? Call again without a seed for another, or use cover_batch for several drafts to choose from.',
+    NEXT_COVER,
   ]
     .filter(Boolean)
     .join(' ');
@@ -221,6 +223,7 @@ function result(
       server: x.server,
     },
     reasoning,
-    [{ kind: 'image' as const, path: r.blob_path, mime_type: 'image/png' }],
+    [{ kind: 'image' as const, path: r.blob_path, mime_type: 'image/png', title: 'Cover' }],
+    NEXT_COVER,
   );
 }

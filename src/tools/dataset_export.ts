@@ -66,6 +66,8 @@ export const datasetExportTool = defineTool({
       return ok(
         { target: 'replicate' as const, path: out, images, pending_captions: pending, bytes: zip.length, sha256, warnings },
         `Wrote ${out}: ${images} images with a .txt caption each, trigger word "${lora?.trigger_word}" first in every caption (${(zip.length / 1048576).toFixed(1)} MB, sha256 ${sha256.slice(0, 12)}).${warnings.length ? ` ${warnings.join(' ')}` : ''} Next: upload it as input_images to a Replicate trainer with autocaption off, or let lora_train do it.`,
+        [{ kind: 'file', path: out, mime_type: 'application/zip', title: 'Replicate training bundle' }],
+        'Upload the zip as input_images to a Replicate trainer with autocaption off, or let lora_train do it.',
       );
     }
     const dir = await s.paths.resolve(input.out, { forWrite: true });
@@ -75,6 +77,8 @@ export const datasetExportTool = defineTool({
     return ok(
       { target: 'kohya' as const, path: b.dir, images: b.images, pending_captions: pending, config_path: b.config_path, subsets: b.subsets, warnings: b.warnings },
       `Wrote a kohya bundle in ${b.dir}: ${b.images} image${b.images === 1 ? '' : 's'} in ${b.subsets.length} subset${b.subsets.length === 1 ? '' : 's'} (${subsets}) and ${b.config_path} (.txt captions, trigger word first, keep_tokens = 1).${b.warnings.length ? ` ${b.warnings.join(' ')}` : ''} Next: run sd-scripts with --dataset_config=${b.config_path}, or set LORALOOP_KOHYA_CMD and use lora_train.`,
+      [{ kind: 'file', path: b.config_path, mime_type: 'application/toml', title: 'kohya dataset_config.toml' }],
+      `Run sd-scripts with --dataset_config=${b.config_path}, or set LORALOOP_KOHYA_CMD and use lora_train.`,
     );
   },
 });

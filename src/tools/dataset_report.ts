@@ -58,6 +58,11 @@ export const datasetReportTool = defineTool({
         volume_level: a.volume_level,
       },
       `Wrote ${r.html_path} (${(r.html_bytes / 1024).toFixed(0)} KB, opens offline in any browser) and the contact sheet ${r.contact_sheet_path} for ${lora.name}: ${a.analyzed} images, volume ${a.volume_level.replace('_', ' ')}${summary ? `; issues: ${summary}` : ''}${worst ? `; worst gap: ${worst.advice}` : '.'}${r.notes.length ? ` ${r.notes.join(' ')}` : ''} Next: fix what it lists, or dataset_rebalance for a plan.`,
+      [
+        { kind: 'file', path: r.html_path, mime_type: 'text/html', title: `Dataset report: ${lora.name}` },
+        ...(r.contact_sheet_path ? [{ kind: 'image' as const, path: r.contact_sheet_path, mime_type: 'image/png', title: `Contact sheet: ${lora.name}` }] : []),
+      ],
+      'Fix what the report lists, or call dataset_rebalance for a plan.',
     );
   },
 });

@@ -62,6 +62,7 @@ export const improveStatusTool = defineTool({
     const reasoning = out.length
       ? `${lines.join(' ')}${lease ? ` A run is in progress (${lease.owner}).` : ''}`
       : 'No nightly run yet. Run improve_run (or loraloop improve), or start loraloop daemon for the schedule.';
-    return ok({ runs: out, lease }, reasoning);
+    const reports = out.filter((r) => r.report_path).map((r) => ({ kind: 'file' as const, path: r.report_path!, mime_type: 'text/html', title: `Nightly report ${r.run_id}` }));
+    return ok({ runs: out, lease }, reasoning, reports);
   },
 });

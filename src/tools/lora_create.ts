@@ -59,6 +59,8 @@ export const loraCreateTool = defineTool({
     return ok(
       { ...loraView(store, lora), unknown_coins: unknown },
       `Created new LoRA project. Add 40-60 training images. "${lora.name}" (${lora.id}) is a ${lora.base_model} ${lora.asset_type} LoRA with trigger word "${lora.trigger_word}".${coinNote} Next: lora_upload_images with lora_id ${lora.id}.`,
+      undefined,
+      `Add 40-60 training images: lora_upload_images {"lora_id": "${lora.id}"} with paths or small inline images, or lora_upload_urls for single-use upload URLs.`,
     );
   },
 });

@@ -139,6 +139,8 @@ export const loraImportTool = defineTool({
         warnings,
       },
       `${created ? 'Created' : 'Added to'} ${after.name}: ${f.file_name} (${insp.format}, ${insp.architecture}, rank ${insp.rank ?? '?'}) is v${version.version}${strengthNote}.${next}${warnings.length ? ` Note: ${warnings.join(' ')}` : ''}`,
+      version.file_path ? [{ kind: 'file', path: version.file_path, mime_type: 'application/octet-stream', title: `${after.name} v${version.version} weights` }] : undefined,
+      next.trim(),
     );
   },
 });

@@ -144,6 +144,8 @@ export const loraStatusTool = defineTool({
         done,
       },
       `${views.map(describeJob).join(' ')} ${next}`,
+      undefined,
+      next,
     );
   },
 });

@@ -101,6 +101,8 @@ export const loraTrainTool = defineTool({
         warnings: plan.warnings,
       },
       `Queued ${many ? `${plan.jobs.length} sibling trainings` : 'a training'} of ${plan.lora.name} on ${input.backend} (preset ${plan.preset}${first.state.stages ? `, ${first.state.stages.length} stages` : ''}). ${where} ${follow}${many ? ' to compare the variants side by side' : ''}.${plan.warnings.length ? ` Note: ${plan.warnings.join(' ')}` : ''}`,
+      undefined,
+      `${follow}.`,
     );
   },
 });
