@@ -42,6 +42,20 @@ describe('MCP over stdio (spawned program)', () => {
       await client.close();
     }
   }, 60_000);
+
+  it('serves a 2026-07-28 client (server/discover) on the same command, with resources', async () => {
+    const transport = new StdioClientTransport({ command: process.execPath, args: [bin, 'mcp'], env: baseEnv(), stderr: 'pipe' });
+    const client = new Client({ name: 'e2e-modern', version: '1' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+    await client.connect(transport);
+    try {
+      expect(client.getProtocolEra()).toBe('modern');
+      await checkCover(client);
+      const { resources } = await client.listResources();
+      expect(resources.some((r) => r.mimeType === 'image/png' && r.uri.startsWith('loraloop://artifacts/'))).toBe(true);
+    } finally {
+      await client.close();
+    }
+  }, 60_000);
 });
 
 function startHttp(args: string[], env: Record<string, string>): Promise<{ proc: ChildProcess; url: string; stderr: () => string }> {
