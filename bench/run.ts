@@ -6,11 +6,13 @@ import { createReport, type BenchSection } from './lib.js';
 import { datasetBench } from './sections/dataset.js';
 import { foundationBench } from './sections/foundation.js';
 import { generationBench } from './sections/generation.js';
+import { remoteBench } from './sections/remote.js';
 
 const sections: Record<string, BenchSection> = {
   foundation: foundationBench,
   generation: generationBench,
   dataset: datasetBench,
+  remote: remoteBench,
 };
 
 const wanted = process.argv.slice(2);

@@ -17,13 +17,15 @@ let face: HttpFace;
 let comfy: ComfyEmulator;
 
 beforeAll(async () => {
-  // About 3 s per image on the emulated GPU, against a 1 s call budget.
-  comfy = await startComfyEmulator({ stepMs: 600, steps: 5, checkpoints: ['dreamshaper_8.safetensors'] });
+  // About 10 s per image on the emulated GPU, against a 6 s call budget (local covers stay well inside it).
+  comfy = await startComfyEmulator({ stepMs: 1000, steps: 10, checkpoints: ['dreamshaper_8.safetensors'] });
   t = makeTestApp(
-    { LORALOOP_HTTP_TOKEN: TOKEN, LORALOOP_CALL_BUDGET_S: '1', COMFYUI_URLS: comfy.url },
+    { LORALOOP_HTTP_TOKEN: TOKEN, LORALOOP_CALL_BUDGET_S: '6', COMFYUI_URLS: comfy.url },
     { now, generationOptions: { seed: 1, backends: { comfy: { pollIntervalMs: 20, requestTimeoutMs: 10_000 } }, pool: { probeMs: 50, giveUpMs: 20_000 } } },
   );
   face = await serveHttp(t.app, { port: 0, host: '127.0.0.1', token: TOKEN, insecureLocal: false });
+  // Fonts and the renderer load once per process; do it here so no test measures a cold start.
+  await t.app.tools.execute('cover_generate', { title: 'Warm up', seed: 1 }, t.app.context());
 }, 30_000);
 afterAll(async () => {
   await face?.close();
@@ -131,7 +133,8 @@ describe('no call past its budget', () => {
       const started = Date.now();
       const r = await client.callTool({ name: 'cover_generate', arguments: { title: 'Solana ETF inflows hit $1B', backend: 'comfyui', seed: 11 } });
       const took = Date.now() - started;
-      expect(took).toBeLessThan(2000);
+      expect(took).toBeGreaterThanOrEqual(5900);
+      expect(took).toBeLessThan(7000); // within a second of the budget
       const sc = r.structuredContent as { status: string; job_id: string; next: string; reasoning: string };
       expect(sc.status).toBe('running');
       expect(sc.job_id).toMatch(/^job_/);
@@ -141,7 +144,7 @@ describe('no call past its budget', () => {
       for (let i = 0; i < 30; i++) {
         const t0 = Date.now();
         const s = await client.callTool({ name: 'job_status', arguments: { job_id: sc.job_id, wait_seconds: 30 } });
-        expect(Date.now() - t0).toBeLessThan(2000);
+        expect(Date.now() - t0).toBeLessThan(7000);
         done = s.structuredContent as typeof done;
         if (done!.status !== 'running') break;
       }
