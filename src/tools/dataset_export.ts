@@ -3,7 +3,9 @@ import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { ok } from '../core/result.js';
+import { LoraloopError } from '../core/errors.js';
 import { buildReplicateZip, writeKohyaBundle } from '../dataset/export.js';
+import { defaultOutDir } from '../dataset/out.js';
 import { loraIdSchema } from '../lora/view.js';
 import { defineTool } from './types.js';
 
@@ -19,7 +21,8 @@ export const datasetExportTool = defineTool({
       .string()
       .min(1)
       .max(4096)
-      .describe('Where to write (under LORALOOP_ALLOWED_ROOTS): the .zip file path for replicate (a folder gets <name>-replicate.zip), a new or empty folder for kohya.'),
+      .optional()
+      .describe('Where to write (under LORALOOP_ALLOWED_ROOTS): the .zip file path for replicate (a folder gets <name>-replicate.zip), a new or empty folder for kohya. Omit it to keep the bundle in the store (remote clients get it as a link).'),
     repeats: z
       .record(z.string(), z.number().int().min(1).max(100))
       .optional()
@@ -51,11 +54,12 @@ export const datasetExportTool = defineTool({
   async handler(ctx, input) {
     const s = ctx.services;
     const lora = s.store.loras.find(input.lora_id);
+    if (!lora) throw new LoraloopError('NOT_FOUND', `No LoRA project "${input.lora_id}".`, { hint: 'Call lora_list for the ids.' });
     const pendingOf = (): number => (lora ? s.store.loras.listImages(lora.id).filter((i) => i.caption_status !== 'ok' || !i.caption).length : 0);
     if (input.target === 'replicate') {
-      let out = await s.paths.resolve(input.out, { forWrite: true });
+      let out = input.out ? await s.paths.resolve(input.out, { forWrite: true }) : await defaultOutDir(s.config.home, lora.id, 'replicate', s.now());
       const isDir = await stat(out).then((st) => st.isDirectory(), () => false);
-      if (isDir || input.out.endsWith('/')) out = path.join(out, `${(lora?.name ?? 'lora').replace(/[^A-Za-z0-9._-]+/g, '-')}-replicate.zip`);
+      if (isDir || !input.out || input.out.endsWith('/')) out = path.join(out, `${(lora?.name ?? 'lora').replace(/[^A-Za-z0-9._-]+/g, '-')}-replicate.zip`);
       const { zip, images, warnings } = await buildReplicateZip(s, input.lora_id);
       await mkdir(path.dirname(out), { recursive: true });
       const tmp = `${out}.${process.pid}.part`;
@@ -70,7 +74,7 @@ export const datasetExportTool = defineTool({
         'Upload the zip as input_images to a Replicate trainer with autocaption off, or let lora_train do it.',
       );
     }
-    const dir = await s.paths.resolve(input.out, { forWrite: true });
+    const dir = input.out ? await s.paths.resolve(input.out, { forWrite: true }) : await defaultOutDir(s.config.home, lora.id, 'kohya', s.now());
     const b = await writeKohyaBundle(s, input.lora_id, dir, input.repeats ? { repeats: input.repeats } : {});
     const pending = pendingOf();
     const subsets = b.subsets.map((x) => `${x.name} (${x.images} image${x.images === 1 ? '' : 's'} x ${x.num_repeats})`).join(', ');

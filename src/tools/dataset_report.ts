@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ok } from '../core/result.js';
 import { issueSummary, requireLora } from '../dataset/analyze/index.js';
+import { defaultOutDir } from '../dataset/out.js';
 import { writeProjectReport } from '../dataset/report/index.js';
 import { defineTool } from './types.js';
 
@@ -15,7 +16,8 @@ export const datasetReportTool = defineTool({
       .string()
       .min(1)
       .max(4096)
-      .describe('Under LORALOOP_ALLOWED_ROOTS: a .html file path (the contact sheet goes beside it as <name>-contact-sheet.png), or a folder that receives report.html and contact-sheet.png.'),
+      .optional()
+      .describe('Under LORALOOP_ALLOWED_ROOTS: a .html file path (the contact sheet goes beside it as <name>-contact-sheet.png), or a folder that receives report.html and contact-sheet.png. Omit it to keep the report in the store (remote clients get it as a link).'),
   }),
   output: z.object({
     lora_id: z.string().describe('Project id.'),
@@ -35,7 +37,7 @@ export const datasetReportTool = defineTool({
   async handler(ctx, input) {
     const s = ctx.services;
     const lora = requireLora(s, input.lora_id);
-    const out = await s.paths.resolve(input.out, { forWrite: true });
+    const out = input.out ? await s.paths.resolve(input.out, { forWrite: true }) : await defaultOutDir(s.config.home, lora.id, 'report', s.now());
     const r = await writeProjectReport(s, lora, out, {
       signal: ctx.signal,
       onProgress: (done, label) => ctx.progress({ progress: done, message: `analysed ${done}: ${label}` }),

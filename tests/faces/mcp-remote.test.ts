@@ -196,6 +196,20 @@ describe('training images from a remote client', () => {
       expect((inline.structuredContent as { added: number; total_images: number })).toMatchObject({ added: 1, total_images: 2 });
       const tampered = uploads[1]!.url.replace(/sig=[^&]+/, 'sig=AAAA');
       expect((await fetch(tampered, { method: 'PUT', body: photo })).status).toBe(403);
+
+      // The training bundle and the dataset report reach the remote client as links, with no path to choose.
+      const exp = await client.callTool({ name: 'dataset_export', arguments: { lora_id: loraId, target: 'replicate' } });
+      expect(exp.isError, JSON.stringify(exp.content)).toBeFalsy();
+      const zipLink = (exp.structuredContent as { resources: Published[] }).resources[0]!;
+      expect(zipLink.mime_type).toBe('application/zip');
+      const zip = Buffer.from(await (await fetch(zipLink.url!)).arrayBuffer());
+      expect(zip.subarray(0, 2).toString('latin1')).toBe('PK');
+      const rep = await client.callTool({ name: 'dataset_report', arguments: { lora_id: loraId } });
+      const links = (rep.structuredContent as { resources: Published[] }).resources;
+      expect(links.map((l) => l.mime_type)).toEqual(['text/html', 'image/png']);
+      const html = await fetch(links[0]!.url!);
+      expect(html.headers.get('content-security-policy')).toMatch(/sandbox/);
+      expect(await html.text()).toMatch(/<html/i);
     } finally {
       await client.close();
     }
