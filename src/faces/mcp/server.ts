@@ -1,5 +1,5 @@
 import { ProtocolError, ProtocolErrorCode, ResourceNotFoundError, Server, type CallToolResult, type Tool } from '@modelcontextprotocol/server';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { z } from 'zod';
 import type { App } from '../../app.js';
 import { isLoraloopError } from '../../core/errors.js';
@@ -129,12 +129,14 @@ export function createMcpFace(app: App, o: McpFaceOptions): McpFace {
       } catch (e) {
         throw new ResourceNotFoundError(req.params.uri, isLoraloopError(e) ? e.message : String(e));
       }
-      const bytes = await readFile(rec.path).catch(() => undefined);
-      if (!bytes) throw new ResourceNotFoundError(req.params.uri, `The file behind ${req.params.uri} is gone from the server.`);
-      if (bytes.length > MAX_INLINE_RESOURCE_BYTES) {
+      const size = await stat(rec.path).then((st) => (st.isFile() ? st.size : undefined), () => undefined);
+      if (size === undefined) throw new ResourceNotFoundError(req.params.uri, `The file behind ${req.params.uri} is gone from the server.`);
+      // Checked before reading: LoRA weights can be hundreds of MB.
+      if (size > MAX_INLINE_RESOURCE_BYTES) {
         const p = publisher.publish({ kind: 'file', path: rec.path, mime_type: rec.mime_type });
-        throw new ProtocolError(ProtocolErrorCode.InvalidParams, `${rec.name} is ${(bytes.length / 1048576).toFixed(0)} MB, too large to read inline; ${p.url ? `download it from ${p.url}` : `read it at ${p.path}`}.`);
+        throw new ProtocolError(ProtocolErrorCode.InvalidParams, `${rec.name} is ${(size / 1048576).toFixed(0)} MB, too large to read inline; ${p.url ? `download it from ${p.url}` : `read it at ${p.path}`}.`);
       }
+      const bytes = await readFile(rec.path);
       const uri = req.params.uri;
       return {
         contents: [TEXT_MIME.test(rec.mime_type) ? { uri, mimeType: rec.mime_type, text: bytes.toString('utf8') } : { uri, mimeType: rec.mime_type, blob: bytes.toString('base64') }],

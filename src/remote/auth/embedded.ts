@@ -159,7 +159,6 @@ export async function createEmbeddedAuth(deps: EmbeddedAuthDeps, o: EmbeddedAuth
     },
     async interaction(req, res) {
       const d = await provider.interactionDetails(req, res);
-      deps.logger.debug('oauth interaction', { prompt: d.prompt.name, reasons: d.prompt.reasons, details: d.prompt.details });
       const clientId = String(d.params.client_id ?? '');
       const client = await provider.Client.find(clientId);
       return {
