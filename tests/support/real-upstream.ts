@@ -45,9 +45,10 @@ export interface RecordedFrame {
 }
 
 export const sd15 = {
-  http: (): RecordedHttp[] => [
-    ...realJson<RecordedHttp[]>('comfyui-0.3.64-sd15/http_pre.json.gz'),
-    ...realJson<RecordedHttp[]>('comfyui-0.3.64-sd15/http_post.json.gz'),
+  /** Every recorded exchange of a phase (`pre`: before the trained LoRAs were installed), or of both. */
+  http: (phase?: 'pre' | 'post'): RecordedHttp[] => [
+    ...(phase !== 'post' ? realJson<RecordedHttp[]>('comfyui-0.3.64-sd15/http_pre.json.gz') : []),
+    ...(phase !== 'pre' ? realJson<RecordedHttp[]>('comfyui-0.3.64-sd15/http_post.json.gz') : []),
   ],
   httpNamed(name: string): RecordedHttp {
     const hit = sd15.http().find((h) => h.name === name);
