@@ -8,6 +8,8 @@
  *
  * Everything it does is recorded in `state` for assertions.
  */
+import { RUNNER_ASPECT_RATIOS } from '../../src/cover/backends/replicate-inputs.js';
+import { PUBLISHED_SCHEMAS, schemaErrors } from './replicate-schemas.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -54,6 +56,8 @@ export interface EmulatedModel {
   /** Trainer models accept trainings (their versions have `train()`). */
   trainable: boolean;
   visibility: 'public' | 'private';
+  /** Every version's `openapi_schema` (null when the model publishes none); predictions are checked against it. */
+  openapiSchema?: unknown;
 }
 
 /** A model to create at start: versions as ids (created now) or full records, newest first. */
@@ -473,7 +477,9 @@ export async function startReplicateEmulator(options: ReplicateEmulatorOptions =
   let closed = false;
 
   const addModel = (m: ModelSeed) => {
-    const versions = (m.versions ?? []).map((v) => (typeof v === 'string' ? { id: v, created_at: iso() } : v));
+    const given = (m.versions ?? []).map((v) => (typeof v === 'string' ? { id: v, created_at: iso() } : v));
+    // Official models still have a (hidden) latest version, and it carries their openapi_schema.
+    const versions = given.length || !m.official ? given : [{ id: createHash('sha256').update(`${m.owner}/${m.name}`).digest('hex'), created_at: iso() }];
     state.models.set(`${m.owner}/${m.name}`, {
       owner: m.owner,
       name: m.name,
@@ -481,6 +487,7 @@ export async function startReplicateEmulator(options: ReplicateEmulatorOptions =
       official: m.official ?? false,
       trainable: m.trainable ?? false,
       visibility: m.visibility ?? 'public',
+      openapiSchema: m.openapiSchema ?? PUBLISHED_SCHEMAS[`${m.owner}/${m.name}`] ?? null,
     });
   };
   addModel({ owner: FLUX_TRAINER_OWNER, name: FLUX_TRAINER_NAME, versions: [FLUX_TRAINER_VERSION], trainable: true });
@@ -579,6 +586,8 @@ export async function startReplicateEmulator(options: ReplicateEmulatorOptions =
     const dest = job.destination ? state.models.get(job.destination) : undefined;
     const versionId = createHash('sha256').update(`version:${job.id}`).digest('hex');
     dest?.versions.unshift({ id: versionId, created_at: iso() });
+    // The version runs flux-fine-tuner's predict.py, so it publishes that schema.
+    if (dest && !dest.openapiSchema) dest.openapiSchema = PUBLISHED_SCHEMAS['trained-version'];
     job.output = { version: `${job.destination}:${versionId}`, weights: `${origin}/delivery/${job.id}/trained_model.tar` };
     job.logs += `\nSaving LoRA weights to output/${JOB_NAME}/lora.safetensors\nTraining complete. Uploading weights...\n`;
     finish(job, 'succeeded');
@@ -857,10 +866,10 @@ export async function startReplicateEmulator(options: ReplicateEmulatorOptions =
       run_count: 0,
       cover_image_url: null,
       default_example: null,
-      latest_version: latest ? versionObject(latest) : null,
+      latest_version: latest ? versionObject(m, latest) : null,
     };
   };
-  const versionObject = (v: { id: string; created_at: string }) => ({ id: v.id, created_at: v.created_at, cog_version: '0.9.25', openapi_schema: null });
+  const versionObject = (m: EmulatedModel, v: { id: string; created_at: string }) => ({ id: v.id, created_at: v.created_at, cog_version: '0.9.25', openapi_schema: m.openapiSchema ?? null });
 
   const createFile = async (req: IncomingMessage, body: Body): Promise<Reply> => {
     const { bytes, overflow } = body;
@@ -988,6 +997,8 @@ export async function startReplicateEmulator(options: ReplicateEmulatorOptions =
       }
       if (!model) return problem(422, 'Invalid version or not permitted', `The specified version does not exist (or perhaps you don't have permission to use it?): ${ref}`);
     }
+    const refused = model.openapiSchema ? schemaErrors(input, model.openapiSchema) : [];
+    if (refused.length) return invalidInput(refused);
     const hook = webhookFields(body);
     if ('status' in hook) return hook;
     const job = newJob('prediction', { model: `${model.owner}/${model.name}`, version: version ?? 'hidden', input, ...hook });
@@ -1041,8 +1052,12 @@ export async function startReplicateEmulator(options: ReplicateEmulatorOptions =
       let png = pngCache.get(key);
       if (!png) {
         const seed = createHash('sha256').update(key).digest();
-        const dim = (k: string) => {
+        // The LoRA runner makes its aspect ratio's size (cog-flux predict.py); trained versions take width/height.
+        const fixed = RUNNER_ASPECT_RATIOS[String(job.input['aspect_ratio'])];
+        const half = job.input['megapixels'] === '0.25' ? 2 : 1;
+        const dim = (k: 'width' | 'height') => {
           const v = job.input[k];
+          if (fixed && v === undefined) return Math.floor(fixed[k === 'width' ? 0 : 1] / half);
           return typeof v === 'number' && Number.isInteger(v) && v >= 16 && v <= 2048 ? v : 64;
         };
         png = await sharp({
@@ -1100,10 +1115,10 @@ export async function startReplicateEmulator(options: ReplicateEmulatorOptions =
       if (is('POST', 'models', '*', '*', 'predictions')) return createPrediction(req, raw, { owner: seg[1] ?? '', name: seg[2] ?? '' });
       if (!model) return problem(404, 'Not found', `Model ${seg[1]}/${seg[2]} does not exist.`);
       if (is('GET', 'models', '*', '*')) return json(200, modelObject(model));
-      if (is('GET', 'models', '*', '*', 'versions')) return page(model.versions.map(versionObject), url);
+      if (is('GET', 'models', '*', '*', 'versions')) return page(model.versions.map((v) => versionObject(model, v)), url);
       if (is('GET', 'models', '*', '*', 'versions', '*')) {
         const v = model.versions.find((x) => x.id === seg[4]);
-        return v ? json(200, versionObject(v)) : problem(404, 'Not found', `Version ${seg[4]} does not exist.`);
+        return v ? json(200, versionObject(model, v)) : problem(404, 'Not found', `Version ${seg[4]} does not exist.`);
       }
     }
 
