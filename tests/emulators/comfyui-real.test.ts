@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createComfyBackend } from '../../src/cover/backends/comfyui/backend.js';
 import { LoraloopError } from '../../src/core/errors.js';
-import { realJson, sd15 } from '../support/real-upstream.js';
+import { realJson, sd15, sdxlFlux } from '../support/real-upstream.js';
 import { startComfyEmulator, type ComfyEmulator, type EmulatedWorkflow } from './comfyui.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -87,6 +87,41 @@ function refusal(b: unknown): unknown {
   return { error: r.error, node_errors: nodeErrors };
 }
 
+type Frame = { type: string; data: Record<string, unknown> };
+/**
+ * What a client acts on, in order, for one prompt: start, cache, sampler progress, the saved image, success, then
+ * the queue update and `executing` node null. Node order and per-node progress_state frames are left out (see the README).
+ */
+function readable(frames: Frame[], pid: string): string[] {
+  const i = frames.findIndex((f) => f.data['prompt_id'] === pid);
+  const out: string[] = [];
+  for (const f of frames.slice(i)) {
+    if (f.type === 'executing' && f.data['node'] === null) {
+      out.push('executing:null');
+      break;
+    }
+    if (['execution_start', 'execution_cached', 'progress', 'executed', 'execution_success'].includes(f.type)) out.push(f.type);
+    if (f.type === 'status') out.push(`status:${String((f.data['status'] as { exec_info: { queue_remaining: number } }).exec_info.queue_remaining)}`);
+  }
+  return out.filter((t, k, a) => !(t.startsWith('status') && a[k + 1] !== 'executing:null'));
+}
+
+/** Run `wf` on the emulator over a real socket; the frames it sent and the prompt id. */
+async function framesOf(emu: ComfyEmulator, wf: EmulatedWorkflow): Promise<{ frames: Frame[]; id: string }> {
+  const frames: Frame[] = [];
+  const ws = new WebSocket(`${emu.url.replace('http', 'ws')}/ws?clientId=conformance`);
+  cleanups.push(() => ws.close());
+  ws.on('message', (d, binary) => {
+    if (!binary) frames.push(JSON.parse(d.toString()) as Frame);
+  });
+  await new Promise((r) => ws.once('open', r));
+  const res = await fetch(`${emu.url}/prompt`, { method: 'POST', body: body(wf) });
+  const { prompt_id: id } = (await res.json()) as { prompt_id: string };
+  const end = Date.now() + 10_000;
+  while (!frames.some((f) => f.type === 'executing' && f.data['node'] === null) && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  return { frames, id };
+}
+
 describe('ComfyUI emulator held to the real server', () => {
   it.each(Object.keys(REQUESTS))('%s: same status, content type and answer', async (name) => {
     const emu = await emulator();
@@ -126,33 +161,7 @@ describe('ComfyUI emulator held to the real server', () => {
 
   it('sends the frames a client reads in the real order, and the same history shape', async () => {
     const emu = await emulator();
-    const seen: Array<{ type: string; data: Record<string, unknown> }> = [];
-    const ws = new WebSocket(`${emu.url.replace('http', 'ws')}/ws?clientId=conformance`);
-    cleanups.push(() => ws.close());
-    ws.on('message', (d, binary) => {
-      if (!binary) seen.push(JSON.parse(d.toString()) as { type: string; data: Record<string, unknown> });
-    });
-    await new Promise((r) => ws.once('open', r));
-    const res = await fetch(`${emu.url}/prompt`, { method: 'POST', body: body(workflow('history.json')) });
-    const { prompt_id: id } = (await res.json()) as { prompt_id: string };
-    const end = Date.now() + 10_000;
-    while (!seen.some((f) => f.type === 'executing' && f.data['node'] === null) && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
-
-    // What a client acts on: start, cache, sampler progress, the saved image, success, then the queue update
-    // and `executing` node null. (Node order and per-node progress_state frames are left out: see the README.)
-    const readable = (frames: Array<{ type: string; data: Record<string, unknown> }>, pid: string): string[] => {
-      const i = frames.findIndex((f) => f.data['prompt_id'] === pid);
-      const out: string[] = [];
-      for (const f of frames.slice(i)) {
-        if (f.type === 'executing' && f.data['node'] === null) {
-          out.push('executing:null');
-          break;
-        }
-        if (['execution_start', 'execution_cached', 'progress', 'executed', 'execution_success'].includes(f.type)) out.push(f.type);
-        if (f.type === 'status') out.push(`status:${String((f.data['status'] as { exec_info: { queue_remaining: number } }).exec_info.queue_remaining)}`);
-      }
-      return out.filter((t, k, a) => !(t.startsWith('status') && a[k + 1] !== 'executing:null'));
-    };
+    const { frames: seen, id } = await framesOf(emu, workflow('history.json'));
     const real = readable(sd15.frames('pre').map((f) => f.json), 'b30ad264-3782-4305-8b4c-d8983f086b7f');
     expect(real).toEqual(['execution_start', 'execution_cached', 'progress', 'progress', 'executed', 'execution_success', 'status:0', 'executing:null']);
     expect(readable(seen, id)).toEqual(real);
@@ -185,5 +194,36 @@ describe('ComfyUI emulator held to the real server', () => {
     expect(err).toBeInstanceOf(LoraloopError);
     expect((err as LoraloopError).code).toBe(real.code);
     expect((err as LoraloopError).message).toBe(real.message.replace('http://127.0.0.1:8188', emu.url));
+  });
+});
+
+describe('ComfyUI emulator held to the real SDXL / FLUX.1 recording', () => {
+  const files = {
+    checkpoints: ['random_sdxl.safetensors'],
+    loras: ['random_flux_lora.safetensors', 'random_sdxl_lora.safetensors'],
+    unets: ['random_flux1_dev.safetensors'],
+    textEncoders: ['clip_l.safetensors', 't5xxl_random.safetensors'],
+    vaes: ['ae.safetensors'],
+  };
+
+  it('lists the same model files in the FLUX and SDXL loaders as the real server', async () => {
+    const emu = await startComfyEmulator({ ...files, stepMs: 1 });
+    cleanups.push(() => emu.close());
+    const mine = (await (await fetch(`${emu.url}/object_info`)).json()) as Record<string, { input: unknown }>;
+    const real = sdxlFlux.objectInfo() as Record<string, { input: unknown }>;
+    for (const cls of ['CheckpointLoaderSimple', 'LoraLoader', 'LoraLoaderModelOnly', 'UNETLoader', 'DualCLIPLoader', 'VAELoader', 'FluxGuidance']) {
+      expect({ cls, input: normalizeConfig(mine[cls]?.input) }).toEqual({ cls, input: normalizeConfig(real[cls]?.input) });
+    }
+  });
+
+  it('a FLUX generation with a LoRA sends the frames a client reads in the real order', async () => {
+    const emu = await startComfyEmulator({ ...files, stepMs: 1 });
+    cleanups.push(() => emu.close());
+    const wf = sdxlFlux.requests()['flux_lora']?.workflow as EmulatedWorkflow;
+    const { frames, id } = await framesOf(emu, wf);
+    const post = sdxlFlux.httpNamed('flux_lora:post').body as { prompt_id: string };
+    const real = readable(sdxlFlux.frames().map((f) => f.json), post.prompt_id);
+    expect(real).toEqual(['execution_start', 'execution_cached', 'progress', 'progress', 'progress', 'progress', 'executed', 'execution_success', 'status:0', 'executing:null']);
+    expect(readable(frames, id)).toEqual(real);
   });
 });

@@ -13,7 +13,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { sd15, type RecordedFrame, type RecordedHttp } from './real-upstream.js';
+import { sd15, sdxlFlux, type RecordedFrame, type RecordedHttp } from './real-upstream.js';
 
 export interface ComfyReplay {
   url: string;
@@ -32,19 +32,24 @@ interface Played {
 
 const EMPTY = (h: RecordedHttp): boolean => typeof h.body === 'object' && h.body !== null && 'bytes' in h.body && (h.body as { bytes: number }).bytes === 0;
 
-/** Start a replay server; `script` lists the recorded POST /prompt exchanges to answer with, in order. */
-export async function startComfyReplay(opts: { script: string[]; phase?: 'pre' | 'post'; frameScale?: number }): Promise<ComfyReplay> {
+/**
+ * Start a replay server; `script` lists the recorded POST /prompt exchanges to answer with, in order.
+ * `recording`: `sd15` (phases `pre` / `post`) or `sdxl-flux`. The SDXL/FLUX recording kept each image's size and
+ * hash, not its bytes (megabytes of noise), so `/view` answers the SD 1.5 PNG there.
+ */
+export async function startComfyReplay(opts: { script: string[]; phase?: 'pre' | 'post'; recording?: 'sd15' | 'sdxl-flux'; frameScale?: number }): Promise<ComfyReplay> {
   const phase = opts.phase ?? 'pre';
+  const big = opts.recording === 'sdxl-flux';
   // The phase's own recordings first (after the trained LoRAs were copied in, /models/loras lists them).
-  const http0 = phase === 'post' ? [...sd15.http('post'), ...sd15.http('pre')] : sd15.http('pre');
-  const frames: RecordedFrame[] = sd15.frames(phase);
+  const http0 = big ? sdxlFlux.http() : phase === 'post' ? [...sd15.http('post'), ...sd15.http('pre')] : sd15.http('pre');
+  const frames: RecordedFrame[] = big ? sdxlFlux.frames() : sd15.frames(phase);
   const scale = opts.frameScale ?? 0.002;
   const named = (name: string): RecordedHttp | undefined => http0.find((h) => h.name === name);
   // /object_info was recorded before the LoRAs were copied in. ComfyUI fills the lora_name combo from the same
   // folder listing that /models/loras returns, so after that the recorded listing is put into the combo.
-  const postLoras = phase === 'post' ? (named('models_loras_after')?.body as string[] | undefined) : undefined;
+  const postLoras = phase === 'post' && !big ? (named('models_loras_after')?.body as string[] | undefined) : undefined;
   const objectInfo = (): Record<string, unknown> => {
-    const all = sd15.objectInfo();
+    const all = big ? sdxlFlux.objectInfo() : sd15.objectInfo();
     if (postLoras) {
       for (const cls of ['LoraLoader', 'LoraLoaderModelOnly']) {
         const spec = (all[cls] as { input: { required: Record<string, unknown[]> } } | undefined)?.input.required['lora_name'];
@@ -54,7 +59,7 @@ export async function startComfyReplay(opts: { script: string[]; phase?: 'pre' |
     return all;
   };
   // Before, the recorded text is sent as is: its seed max 18446744073709551615 does not survive JSON.parse.
-  const objectInfoText = postLoras ? JSON.stringify(objectInfo()) : sd15.objectInfoText();
+  const objectInfoText = postLoras ? JSON.stringify(objectInfo()) : big ? sdxlFlux.objectInfoText() : sd15.objectInfoText();
   const byPath = (method: string, p: string): RecordedHttp | undefined => http0.find((h) => h.method === method && h.path === p);
   const played = new Map<string, Played>();
   const sockets = new Map<string, WebSocket>();

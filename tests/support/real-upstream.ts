@@ -10,6 +10,7 @@ import { gunzipSync } from 'node:zlib';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REAL_DIR = path.resolve(here, '../fixtures/real-upstream');
 export const REAL_SD15 = path.join(REAL_DIR, 'comfyui-0.3.64-sd15');
+export const REAL_SDXL_FLUX = path.join(REAL_DIR, 'comfyui-0.3.64-sdxl-flux');
 
 /** Bytes of a fixture file (gunzipped when it ends in .gz). `name` is relative to REAL_DIR. */
 export function realBytes(name: string): Buffer {
@@ -61,6 +62,27 @@ export const sd15 = {
   basePng: (): Buffer => realBytes('comfyui-0.3.64-sd15/base.png'),
   kohya: (run: 'seed' | 'quality', stream: 'stdout' | 'stderr'): string => realText(`comfyui-0.3.64-sd15/kohya_${run}.${stream}`),
   header: (run: 'seed' | 'quality'): RealLoraHeader => realJson(`comfyui-0.3.64-sd15/header_probe_${run}.json.gz`),
+};
+
+/** One generation of the SDXL / FLUX recording: the loraloop request, its warnings and the graph loraloop built. */
+export interface RecordedRequest {
+  request: Record<string, unknown>;
+  warnings: string[];
+  workflow: Record<string, { class_type: string; inputs: Record<string, unknown> }>;
+}
+
+/** ComfyUI 0.3.64 with random-weight full-size SDXL and FLUX.1-dev files (see the README). */
+export const sdxlFlux = {
+  http: (): RecordedHttp[] => realJson<RecordedHttp[]>('comfyui-0.3.64-sdxl-flux/http.json.gz'),
+  httpNamed(name: string): RecordedHttp {
+    const hit = sdxlFlux.http().find((h) => h.name === name);
+    if (!hit) throw new Error(`no recorded HTTP exchange named ${name}`);
+    return hit;
+  },
+  frames: (): RecordedFrame[] => realJson<RecordedFrame[]>('comfyui-0.3.64-sdxl-flux/ws.json.gz'),
+  objectInfoText: (): string => realText('comfyui-0.3.64-sdxl-flux/object_info.json.gz'),
+  objectInfo: (): Record<string, unknown> => realJson('comfyui-0.3.64-sdxl-flux/object_info.json.gz'),
+  requests: (): Record<string, RecordedRequest> => realJson('comfyui-0.3.64-sdxl-flux/requests.json'),
 };
 
 /** A trained LoRA's header as recorded: tensor names, dtypes, shapes and the ss_* / modelspec.* metadata. */
