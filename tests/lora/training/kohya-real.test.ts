@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../../../src/app.js';
 import { createKohyaOutputParser, type KohyaEvent } from '../../../src/lora/backends/kohya-output.js';
+import { getTrainingJob } from '../../../src/lora/training/job.js';
 import { makeTestApp } from '../../support/app.js';
 import { sd15 } from '../../support/real-upstream.js';
 import { callOk, REPO_ROOT, seedProject } from './helpers.js';
@@ -119,6 +120,29 @@ describe("loraloop's kohya runner with a trainer that replays real sd-scripts", 
       ss_base_model_version: 'sd_v1',
       'modelspec.architecture': 'stable-diffusion-v1/lora',
     });
+  });
+
+  it('runs two stages on real output, the second resuming from the file the first wrote', async () => {
+    const app = replayApp();
+    const loraId = await seedProject(app, { name: 'real-staged', base_model: 'sd15', images: 4, categories: ['closeup', 'wide'] });
+    const train = await callOk<{ job_id: string }>(app, 'lora_train', {
+      lora_id: loraId,
+      backend: 'kohya',
+      stages: [
+        { name: 'broad', mix: { closeup: 1, wide: 1 }, learning_rate: 1e-4, epochs: 3 },
+        { name: 'detail', mix: { closeup: 3 }, learning_rate: 5e-5, epochs: 3 },
+      ],
+    });
+    const st = await waitStatus(app, train.job_id);
+    expect(st).toMatchObject({ status: 'ready', version: 1, error: null });
+    const job = getTrainingJob(app.services, train.job_id);
+    const finals = job?.state.kohya?.stage_finals ?? [];
+    expect(finals.map((f) => path.basename(f))).toEqual(['real-staged-s1.safetensors', 'real-staged-s2.safetensors']);
+    // The replayed trainer refuses a --network_weights file that is missing or not the recorded network.
+    expect(job?.state.kohya?.args).toContain(`--network_weights=${finals[0]}`);
+    expect(st.epoch_files.map((e) => [e.stage, e.epoch])).toEqual([[0, 2], [1, 2]]);
+    const v = app.services.store.loras.listVersions(loraId)[0];
+    expect((v?.inspection as { architecture: string } | undefined)?.architecture).toBe('sd1');
   });
 
   it('stops a run whose real-format bar shows avr_loss=nan and names the step and epoch', async () => {
