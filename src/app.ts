@@ -86,7 +86,7 @@ export function createApp(config: Config, tools: readonly ToolDefinition[], over
     generationOptions: overrides.generationOptions ?? {},
     backends:
       overrides.backends ??
-      createBackendRegistry({ config, store, fetch: overrides.fetch ?? globalThis.fetch, ...(overrides.generationOptions?.backends ?? {}) }),
+      createBackendRegistry({ config, store, logger, fetch: overrides.fetch ?? globalThis.fetch, ...(overrides.generationOptions?.backends ?? {}) }),
   };
   const registry = createToolRegistry([...tools]);
   // Closed in reverse: the runner stops (and releases its job leases) before the store closes.

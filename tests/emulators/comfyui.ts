@@ -8,6 +8,8 @@
  * and prompt, so tests can tell outputs apart), takes uploads, and can misbehave on demand (`faults`).
  *
  * Every route also answers under `/api`. Several emulators can run side by side (each binds 127.0.0.1:0).
+ * Node classes live in comfyui/nodes.ts, validation in comfyui/validate.ts, exact big-integer JSON in
+ * comfyui/json.ts; tests/emulators/comfyui-real.test.ts holds all of it to the real server's recorded answers.
  */
 import http from 'node:http';
 import path from 'node:path';
@@ -16,13 +18,11 @@ import type { Duplex } from 'node:stream';
 import { createHash, randomUUID } from 'node:crypto';
 import sharp from 'sharp';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { parseJsonExact, stringifyJsonExact } from './comfyui/json.js';
+import { nodeSpecs, objectInfoFor } from './comfyui/nodes.js';
+import { isObj, validatePrompt, type EmulatedNode, type EmulatedWorkflow } from './comfyui/validate.js';
 
-/** API-format node as received. */
-export interface EmulatedNode {
-  class_type: string;
-  inputs: Record<string, unknown>;
-}
-export type EmulatedWorkflow = Record<string, EmulatedNode>;
+export type { EmulatedNode, EmulatedWorkflow } from './comfyui/validate.js';
 
 /** A prompt the emulator accepted, exactly as received. */
 export interface ReceivedPrompt {
@@ -33,13 +33,6 @@ export interface ReceivedPrompt {
   extraData: Record<string, unknown>;
   /** Output node ids that passed validation. */
   outputs: string[];
-}
-
-interface ErrorObj {
-  type: string;
-  message: string;
-  details: string;
-  extra_info: Record<string, unknown>;
 }
 
 /** HistoryEntry (§1.3) as JSON. */
@@ -135,348 +128,6 @@ export interface ComfyEmulator {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Node schemas (nodes.py, comfy/samplers.py as of 0.3.64)
-
-const SAMPLERS = [
-  'euler', 'euler_cfg_pp', 'euler_ancestral', 'euler_ancestral_cfg_pp', 'heun', 'heunpp2', 'dpm_2', 'dpm_2_ancestral', 'lms',
-  'dpm_fast', 'dpm_adaptive', 'dpmpp_2s_ancestral', 'dpmpp_2s_ancestral_cfg_pp', 'dpmpp_sde', 'dpmpp_sde_gpu', 'dpmpp_2m',
-  'dpmpp_2m_cfg_pp', 'dpmpp_2m_sde', 'dpmpp_2m_sde_gpu', 'dpmpp_2m_sde_heun', 'dpmpp_2m_sde_heun_gpu', 'dpmpp_3m_sde',
-  'dpmpp_3m_sde_gpu', 'ddpm', 'lcm', 'ipndm', 'ipndm_v', 'deis', 'res_multistep', 'res_multistep_cfg_pp', 'res_multistep_ancestral',
-  'res_multistep_ancestral_cfg_pp', 'gradient_estimation', 'gradient_estimation_cfg_pp', 'er_sde', 'seeds_2', 'seeds_3',
-  'sa_solver', 'sa_solver_pece', 'ddim', 'uni_pc', 'uni_pc_bh2',
-];
-const SCHEDULERS = ['simple', 'sgm_uniform', 'karras', 'exponential', 'ddim_uniform', 'beta', 'normal', 'linear_quadratic', 'kl_optimal'];
-const CLIP_TYPES = ['stable_diffusion', 'stable_cascade', 'sd3', 'stable_audio', 'mochi', 'ltxv', 'pixart', 'cosmos', 'lumina2', 'wan', 'hidream', 'chroma', 'ace', 'omnigen2', 'qwen_image', 'hunyuan_image', 'flux', 'hunyuan_video'];
-
-type InputSpec = { type: string; opts?: Record<string, unknown> } | { combo: () => string[]; opts?: Record<string, unknown> };
-interface NodeSpec {
-  category: string;
-  display: string;
-  description: string;
-  required: Record<string, InputSpec>;
-  optional?: Record<string, InputSpec>;
-  hidden?: Record<string, string>;
-  output: string[];
-  outputName?: string[];
-  outputNode?: boolean;
-  /** VALIDATE_INPUTS: skips the combo list check (like LoadImage) and returns true or a reason. */
-  validate?: (inputs: Record<string, unknown>) => true | string;
-}
-
-const STRENGTH = { default: 1.0, min: -100.0, max: 100.0, step: 0.01 };
-
-function nodeSpecs(st: ComfyEmulatorState): Record<string, NodeSpec> {
-  const inputImages = (): string[] =>
-    [...st.files.keys()].filter((k) => k.startsWith('input//')).map((k) => k.slice('input//'.length)).sort();
-  return {
-    CheckpointLoaderSimple: {
-      category: 'loaders', display: 'Load Checkpoint', description: 'Loads a diffusion model checkpoint.',
-      required: { ckpt_name: { combo: () => st.checkpoints, opts: { tooltip: 'The name of the checkpoint (model) to load.' } } },
-      output: ['MODEL', 'CLIP', 'VAE'],
-    },
-    LoraLoader: {
-      category: 'loaders', display: 'Load LoRA', description: 'LoRAs modify diffusion and CLIP models.',
-      required: {
-        model: { type: 'MODEL' }, clip: { type: 'CLIP' },
-        lora_name: { combo: () => st.loras, opts: { tooltip: 'The name of the LoRA.' } },
-        strength_model: { type: 'FLOAT', opts: STRENGTH }, strength_clip: { type: 'FLOAT', opts: STRENGTH },
-      },
-      output: ['MODEL', 'CLIP'],
-    },
-    LoraLoaderModelOnly: {
-      category: 'loaders', display: 'LoraLoaderModelOnly', description: '',
-      required: { model: { type: 'MODEL' }, lora_name: { combo: () => st.loras }, strength_model: { type: 'FLOAT', opts: STRENGTH } },
-      output: ['MODEL'],
-    },
-    UNETLoader: {
-      category: 'advanced/loaders', display: 'Load Diffusion Model', description: '',
-      required: {
-        unet_name: { combo: () => st.unets },
-        weight_dtype: { combo: () => ['default', 'fp8_e4m3fn', 'fp8_e4m3fn_fast', 'fp8_e5m2'] },
-      },
-      output: ['MODEL'],
-    },
-    DualCLIPLoader: {
-      category: 'advanced/loaders', display: 'DualCLIPLoader', description: '',
-      required: { clip_name1: { combo: () => st.textEncoders }, clip_name2: { combo: () => st.textEncoders }, type: { combo: () => CLIP_TYPES } },
-      optional: { device: { combo: () => ['default', 'cpu'], opts: { advanced: true } } },
-      output: ['CLIP'],
-    },
-    VAELoader: {
-      category: 'loaders', display: 'Load VAE', description: '',
-      required: { vae_name: { combo: () => st.vaes } },
-      output: ['VAE'],
-    },
-    CLIPTextEncode: {
-      category: 'conditioning', display: 'CLIP Text Encode (Prompt)', description: 'Encodes a text prompt.',
-      required: { text: { type: 'STRING', opts: { multiline: true, dynamicPrompts: true } }, clip: { type: 'CLIP' } },
-      output: ['CONDITIONING'],
-    },
-    FluxGuidance: {
-      category: 'advanced/conditioning/flux', display: 'FluxGuidance', description: '',
-      required: { conditioning: { type: 'CONDITIONING' }, guidance: { type: 'FLOAT', opts: { default: 3.5, min: 0.0, max: 100.0, step: 0.1 } } },
-      output: ['CONDITIONING'],
-    },
-    EmptyLatentImage: {
-      category: 'latent', display: 'Empty Latent Image', description: 'Create a new batch of empty latent images.',
-      required: {
-        width: { type: 'INT', opts: { default: 512, min: 16, max: 16384, step: 8 } },
-        height: { type: 'INT', opts: { default: 512, min: 16, max: 16384, step: 8 } },
-        batch_size: { type: 'INT', opts: { default: 1, min: 1, max: 4096 } },
-      },
-      output: ['LATENT'],
-    },
-    KSampler: {
-      category: 'sampling', display: 'KSampler', description: 'Uses the provided model, positive and negative conditioning to denoise the latent image.',
-      required: {
-        model: { type: 'MODEL' },
-        seed: { type: 'INT', opts: { default: 0, min: 0, max: 2 ** 64 - 1, control_after_generate: true } },
-        steps: { type: 'INT', opts: { default: 20, min: 1, max: 10000 } },
-        cfg: { type: 'FLOAT', opts: { default: 8.0, min: 0.0, max: 100.0, step: 0.1, round: 0.01 } },
-        sampler_name: { combo: () => SAMPLERS },
-        scheduler: { combo: () => SCHEDULERS },
-        positive: { type: 'CONDITIONING' }, negative: { type: 'CONDITIONING' }, latent_image: { type: 'LATENT' },
-        denoise: { type: 'FLOAT', opts: { default: 1.0, min: 0.0, max: 1.0, step: 0.01 } },
-      },
-      output: ['LATENT'],
-    },
-    VAEDecode: {
-      category: 'latent', display: 'VAE Decode', description: 'Decodes latent images back into pixel space images.',
-      required: { samples: { type: 'LATENT' }, vae: { type: 'VAE' } },
-      output: ['IMAGE'],
-    },
-    SaveImage: {
-      category: 'image', display: 'Save Image', description: 'Saves the input images to your ComfyUI output directory.',
-      required: { images: { type: 'IMAGE' }, filename_prefix: { type: 'STRING', opts: { default: 'ComfyUI' } } },
-      hidden: { prompt: 'PROMPT', extra_pnginfo: 'EXTRA_PNGINFO' },
-      output: [], outputNode: true,
-    },
-    PreviewImage: {
-      category: 'image', display: 'Preview Image', description: 'Saves the input images to your ComfyUI temp directory.',
-      required: { images: { type: 'IMAGE' } },
-      hidden: { prompt: 'PROMPT', extra_pnginfo: 'EXTRA_PNGINFO' },
-      output: [], outputNode: true,
-    },
-    LoadImage: {
-      category: 'image', display: 'Load Image', description: '',
-      required: { image: { combo: inputImages, opts: { image_upload: true } } },
-      output: ['IMAGE', 'MASK'],
-      validate: (inputs) => {
-        const image = String(inputs.image ?? '');
-        return st.files.has(`input//${image}`) || st.files.has(`input/${image}`) ? true : `Invalid image file: ${image}`;
-      },
-    },
-  };
-}
-
-function objectInfoFor(cls: string, spec: NodeSpec, shape: 'v1' | 'v3'): Record<string, unknown> {
-  const entry = (i: InputSpec): unknown[] => {
-    if ('type' in i) return [i.type, i.opts ?? {}];
-    return shape === 'v1' ? [i.combo(), i.opts ?? {}] : ['COMBO', { ...(i.opts ?? {}), multiselect: false, options: i.combo() }];
-  };
-  const map = (r: Record<string, InputSpec>): Record<string, unknown> => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, entry(v)]));
-  const input: Record<string, unknown> = { required: map(spec.required) };
-  const order: Record<string, string[]> = { required: Object.keys(spec.required) };
-  if (spec.optional) {
-    input.optional = map(spec.optional);
-    order.optional = Object.keys(spec.optional);
-  }
-  if (spec.hidden) {
-    input.hidden = spec.hidden;
-    order.hidden = Object.keys(spec.hidden);
-  }
-  return {
-    input,
-    input_order: order,
-    output: spec.output,
-    output_is_list: spec.output.map(() => false),
-    output_name: spec.outputName ?? spec.output,
-    name: cls,
-    display_name: spec.display,
-    description: spec.description,
-    python_module: 'nodes',
-    category: spec.category,
-    output_node: spec.outputNode ?? false,
-  };
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Validation (execution.py validate_prompt / validate_inputs)
-
-/** Python `str(list_of_str)`: `['a', 'b']`, with repr quoting and doubled backslashes. */
-function pyList(values: readonly string[]): string {
-  const repr = (s: string): string =>
-    s.includes("'") && !s.includes('"') ? `"${s.replace(/\\/g, '\\\\')}"` : `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-  return `[${values.map(repr).join(', ')}]`;
-}
-
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-type Validation =
-  | { ok: true; outputs: string[]; nodeErrors: Record<string, unknown> }
-  | { ok: false; error: ErrorObj; nodeErrors: Record<string, unknown> };
-
-function validatePrompt(prompt: Record<string, unknown>, specs: Record<string, NodeSpec>, targets: string[] | undefined): Validation {
-  const outputs: string[] = [];
-  for (const [id, node] of Object.entries(prompt)) {
-    if (!isObj(node) || typeof node.class_type !== 'string') {
-      return {
-        ok: false,
-        error: { type: 'invalid_prompt', message: 'Cannot execute because a node is missing the class_type property.', details: `Node ID '#${id}'`, extra_info: {} },
-        nodeErrors: {},
-      };
-    }
-    const spec = specs[node.class_type];
-    if (!spec) {
-      return {
-        ok: false,
-        error: { type: 'invalid_prompt', message: `Cannot execute because node ${node.class_type} does not exist.`, details: `Node ID '#${id}'`, extra_info: {} },
-        nodeErrors: {},
-      };
-    }
-    if (spec.outputNode && (targets === undefined || targets.includes(id))) outputs.push(id);
-  }
-  if (outputs.length === 0) {
-    return { ok: false, error: { type: 'prompt_no_outputs', message: 'Prompt has no outputs', details: '', extra_info: {} }, nodeErrors: {} };
-  }
-  const wf = prompt as EmulatedWorkflow;
-  const validated = new Map<string, { ok: boolean; errors: ErrorObj[] }>();
-  const good: string[] = [];
-  const failed: Array<[string, ErrorObj[]]> = [];
-  const nodeErrors: Record<string, { errors: ErrorObj[]; dependent_outputs: string[]; class_type: string }> = {};
-  for (const o of outputs) {
-    if (validateNode(wf, o, specs, validated)) {
-      good.push(o);
-      continue;
-    }
-    failed.push([o, validated.get(o)?.errors ?? []]);
-    for (const [id, r] of validated) {
-      if (r.ok || r.errors.length === 0) continue;
-      const ne = (nodeErrors[id] ??= { errors: r.errors, dependent_outputs: [], class_type: wf[id]?.class_type ?? '' });
-      ne.dependent_outputs.push(o);
-    }
-  }
-  if (good.length === 0) {
-    const details = failed.flatMap(([, errs]) => errs.map((e) => `${e.message}: ${e.details}`)).join('\n');
-    return {
-      ok: false,
-      error: { type: 'prompt_outputs_failed_validation', message: 'Prompt outputs failed validation', details, extra_info: {} },
-      nodeErrors,
-    };
-  }
-  return { ok: true, outputs: good, nodeErrors };
-}
-
-function validateNode(wf: EmulatedWorkflow, id: string, specs: Record<string, NodeSpec>, validated: Map<string, { ok: boolean; errors: ErrorObj[] }>): boolean {
-  const done = validated.get(id);
-  if (done) return done.ok;
-  const node = wf[id];
-  const spec = node ? specs[node.class_type] : undefined;
-  if (!node || !spec) return false;
-  const errors: ErrorObj[] = [];
-  validated.set(id, { ok: true, errors }); // placeholder: a cycle does not recurse forever
-  let upstreamOk = true;
-  const inputs = isObj(node.inputs) ? node.inputs : {};
-  const all: Array<[string, InputSpec, boolean]> = [
-    ...Object.entries(spec.required).map(([k, v]): [string, InputSpec, boolean] => [k, v, true]),
-    ...Object.entries(spec.optional ?? {}).map(([k, v]): [string, InputSpec, boolean] => [k, v, false]),
-  ];
-  for (const [name, input, required] of all) {
-    const info = 'type' in input ? [input.type, input.opts ?? {}] : [input.combo(), input.opts ?? {}];
-    const val = inputs[name];
-    if (val === undefined) {
-      if (required) errors.push({ type: 'required_input_missing', message: 'Required input is missing', details: name, extra_info: { input_name: name } });
-      continue;
-    }
-    if (Array.isArray(val)) {
-      if (val.length !== 2) {
-        errors.push({
-          type: 'bad_linked_input',
-          message: 'Bad linked input, must be a length-2 list of [node_id, slot_index]',
-          details: name,
-          extra_info: { input_name: name, input_config: info, received_value: val },
-        });
-        continue;
-      }
-      const [src, slot] = val as [unknown, unknown];
-      const srcNode = typeof src === 'string' ? wf[src] : undefined;
-      const received = srcNode ? specs[srcNode.class_type]?.output[Number(slot)] : undefined;
-      if (!srcNode || received === undefined) {
-        const msg = !srcNode ? `'${String(src)}'` : 'tuple index out of range';
-        errors.push({
-          type: 'exception_during_inner_validation',
-          message: 'Exception when validating inner node',
-          details: msg,
-          extra_info: { input_name: name, input_config: info, exception_message: msg, exception_type: srcNode ? 'IndexError' : 'KeyError', traceback: [], linked_node: val },
-        });
-        continue;
-      }
-      const want = 'type' in input ? input.type : 'COMBO';
-      if (want !== received && want !== '*' && received !== '*') {
-        errors.push({
-          type: 'return_type_mismatch',
-          message: 'Return type mismatch between linked nodes',
-          details: `${name}, received_type(${received}) mismatch input_type(${want})`,
-          extra_info: { input_name: name, input_config: info, received_type: received, linked_node: val },
-        });
-        continue;
-      }
-      if (!validateNode(wf, src as string, specs, validated)) upstreamOk = false;
-      continue;
-    }
-    if ('type' in input) {
-      const opts = input.opts ?? {};
-      let v: unknown = val;
-      if (input.type === 'INT' || input.type === 'FLOAT') {
-        const n = typeof val === 'number' ? val : typeof val === 'string' && val.trim() !== '' ? Number(val) : typeof val === 'boolean' ? Number(val) : NaN;
-        if (!Number.isFinite(n) || (input.type === 'INT' && typeof val === 'string' && !/^\s*[-+]?\d+\s*$/.test(val))) {
-          errors.push({
-            type: 'invalid_input_type',
-            message: `Failed to convert an input value to a ${input.type} value`,
-            details: `${name}, ${String(val)}, invalid literal for ${input.type === 'INT' ? 'int() with base 10' : 'float()'}: '${String(val)}'`,
-            extra_info: { input_name: name, input_config: info, received_value: val, exception_message: `invalid literal: '${String(val)}'` },
-          });
-          continue;
-        }
-        v = input.type === 'INT' ? Math.trunc(n) : n;
-        const min = opts.min;
-        const max = opts.max;
-        if (typeof min === 'number' && (v as number) < min) {
-          errors.push({ type: 'value_smaller_than_min', message: `Value ${String(v)} smaller than min of ${min}`, details: name, extra_info: { input_name: name, input_config: info, received_value: v } });
-          continue;
-        }
-        if (typeof max === 'number' && (v as number) > max) {
-          errors.push({ type: 'value_bigger_than_max', message: `Value ${String(v)} bigger than max of ${max}`, details: name, extra_info: { input_name: name, input_config: info, received_value: v } });
-          continue;
-        }
-      }
-      continue;
-    }
-    if (spec.validate) continue; // VALIDATE_INPUTS nodes skip the list check
-    const options = input.combo();
-    if (!options.includes(val as string)) {
-      const long = options.length > 20;
-      errors.push({
-        type: 'value_not_in_list',
-        message: 'Value not in list',
-        details: `${name}: '${String(val)}' not in ${long ? `(list of length ${options.length})` : pyList(options)}`,
-        extra_info: { input_name: name, input_config: long ? null : info, received_value: val },
-      });
-    }
-  }
-  if (spec.validate && errors.length === 0) {
-    const r = spec.validate(inputs);
-    if (r !== true) {
-      const name = Object.keys(spec.required)[0] ?? '';
-      errors.push({ type: 'custom_validation_failed', message: 'Custom validation failed for node', details: `${name} - ${r}`, extra_info: { input_name: name, received_value: inputs[name] } });
-    }
-  }
-  const ok = upstreamOk && errors.length === 0;
-  validated.set(id, { ok, errors });
-  return ok;
-}
-
-// ---------------------------------------------------------------------------------------------------------
 // Images
 
 /** Deterministic gradient PNG: colours from a hash of everything that would change a real sample. */
@@ -557,9 +208,10 @@ export async function startComfyEmulator(opts: ComfyEmulatorOptions = {}): Promi
   const specs = nodeSpecs(state);
 
   const server = http.createServer((req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-      res.end(`500 Internal Server Error\n\n${e instanceof Error ? e.message : String(e)}`);
+    handle(req, res).catch(() => {
+      // aiohttp's answer to an exception in a handler (e.g. a body that is not JSON): it never shows the exception.
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('500 Internal Server Error\n\nServer got itself in trouble');
     });
   });
   const wss = new WebSocketServer({ noServer: true });
@@ -578,7 +230,7 @@ export async function startComfyEmulator(opts: ComfyEmulatorOptions = {}): Promi
   const queueRemaining = (): number => pendingQ.length + (running ? 1 : 0);
   const statusData = (): Record<string, unknown> => ({ status: { exec_info: { queue_remaining: queueRemaining() } } });
   function sendJson(ws: WebSocket, type: string, data: Record<string, unknown>): void {
-    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type, data }));
+    if (ws.readyState === ws.OPEN) ws.send(stringifyJsonExact({ type, data }));
   }
   function broadcast(type: string, data: Record<string, unknown>): void {
     for (const ws of sockets.values()) sendJson(ws, type, data);
@@ -635,7 +287,7 @@ export async function startComfyEmulator(opts: ComfyEmulatorOptions = {}): Promi
       stack.add(id);
       const parts = Object.entries(node.inputs)
         .sort(([a], [b]) => a.localeCompare(b))
-        .map(([k, v]) => (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' ? `${k}=>${sig(v[0], stack)}#${String(v[1])}` : `${k}=${JSON.stringify(v)}`));
+        .map(([k, v]) => (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' ? `${k}=>${sig(v[0], stack)}#${String(v[1])}` : `${k}=${stringifyJsonExact(v)}`));
       const s = createHash('sha1').update(`${node.class_type}|${parts.join('|')}`).digest('hex');
       sigs.set(id, s);
       return s;
@@ -691,7 +343,7 @@ export async function startComfyEmulator(opts: ComfyEmulatorOptions = {}): Promi
     for (let i = 0; i < batch; i++) {
       counter += 1;
       const filename = `${prefix}_${String(counter).padStart(5, '0')}_.png`;
-      const key = JSON.stringify({ seed: sampler.seed, models, loras, texts, i });
+      const key = stringifyJsonExact({ seed: sampler.seed, models, loras, texts, i });
       state.files.set(fileKey(type, subfolder, filename), await renderPng(width, height, key));
       out.push({ filename, subfolder, type });
     }
@@ -731,6 +383,9 @@ export async function startComfyEmulator(opts: ComfyEmulatorOptions = {}): Promi
         meta,
       });
       runningNode = undefined;
+      // As the real server: the queue is updated (status to everyone) before `executing` node null goes out.
+      if (running === item) running = undefined;
+      broadcast('status', statusData());
       send('executing', { node: null, prompt_id: pid });
     };
 
@@ -832,7 +487,6 @@ export async function startComfyEmulator(opts: ComfyEmulatorOptions = {}): Promi
         broadcast('status', statusData());
         await execute(item, epoch);
         if (running === item) running = undefined;
-        if (!down) broadcast('status', statusData());
       }
     } finally {
       pumping = false;
@@ -841,7 +495,7 @@ export async function startComfyEmulator(opts: ComfyEmulatorOptions = {}): Promi
 
   // --- HTTP ---
   function json(res: http.ServerResponse, status: number, body: unknown): void {
-    const text = JSON.stringify(body);
+    const text = stringifyJsonExact(body);
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
     res.end(text);
   }
@@ -861,7 +515,7 @@ export async function startComfyEmulator(opts: ComfyEmulatorOptions = {}): Promi
   }
   async function readJson(req: http.IncomingMessage): Promise<unknown> {
     const b = await readBody(req);
-    return b.length === 0 ? undefined : (JSON.parse(b.toString('utf8')) as unknown);
+    return b.length === 0 ? undefined : parseJsonExact(b.toString('utf8'));
   }
 
   function originRejected(req: http.IncomingMessage): boolean {

@@ -6,440 +6,60 @@
  * serves a real .tar holding `output/flux_train_replicate/lora.safetensors`; predictions serve real PNGs.
  * Faults (429 + Retry-After, 500, slow, cut connection) can be queued for the next requests.
  *
- * Everything it does is recorded in `state` for assertions.
+ * Everything it does is recorded in `state` for assertions. Types are in replicate/types.ts, replies, log
+ * lines, tars and trainer validation in replicate/wire.ts, the published model schemas in replicate-schemas.ts.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { unzipSync } from 'fflate';
 import sharp from 'sharp';
+import { RUNNER_ASPECT_RATIOS } from '../../src/cover/backends/replicate-inputs.js';
 import { signWebhook } from '../../src/core/webhook.js';
-import { buildAiToolkitFluxLora } from '../support/safetensors.js';
+import { PUBLISHED_SCHEMAS, schemaErrors } from './replicate-schemas.js';
+import {
+  DEFAULT_EMULATOR_TOKEN,
+  EVENTS,
+  FLUX_TRAINER_NAME,
+  FLUX_TRAINER_OWNER,
+  FLUX_TRAINER_VERSION,
+  JOB_NAME,
+  MAX_JSON_BYTES,
+  TERMINAL,
+  buildTar,
+  defaultLora,
+  errorText,
+  invalidInput,
+  json,
+  lossAt,
+  newId,
+  problem,
+  pyExp,
+  tqdmLine,
+  validateTrainerInput,
+  type Body,
+  type Reply,
+} from './replicate/wire.js';
+import type {
+  Drive,
+  EmulatedJob,
+  EmulatedModel,
+  EmulatorState,
+  FaultController,
+  FaultSpec,
+  FileObject,
+  JobPlan,
+  JobStatus,
+  ModelSeed,
+  ReplicateEmulator,
+  ReplicateEmulatorOptions,
+  RequestLogEntry,
+  WebhookDelivery,
+  WebhookEvent,
+} from './replicate/types.js';
 
-// ---------------------------------------------------------------------------------------------------------
-// Public types
-// ---------------------------------------------------------------------------------------------------------
-
-export type JobStatus = 'starting' | 'processing' | 'succeeded' | 'failed' | 'canceled' | 'aborted';
-export type WebhookEvent = 'start' | 'output' | 'logs' | 'completed';
-
-/** How a job ends and how long it takes, in ticks. */
-export interface JobPlan {
-  /** Default 'succeeded'. 'aborted' ends the job before it starts (no started_at). */
-  outcome?: 'succeeded' | 'failed' | 'aborted';
-  /** The `error` string of a failed job. */
-  error?: string;
-  /** Progress ticks between "processing" and the end (each adds a tqdm redraw). Default 4 (training), 1 (prediction). */
-  progressTicks?: number;
-  /** Predictions only: whether `Prefer: wait` sees the job finish within the wait. Default true. */
-  syncCompletes?: boolean;
-}
-
-/** What moves jobs forward. */
-export type Drive =
-  /** Every `pollsPerTick` GETs of a job move it one tick (default, pollsPerTick 1). */
-  | { by: 'polls'; pollsPerTick?: number }
-  /** One tick per `tickMs` of emulator clock (real time plus `advance(ms)`). */
-  | { by: 'clock'; tickMs: number }
-  /** Only `step()` moves jobs. */
-  | { by: 'manual' };
-
-export interface EmulatedModel {
-  owner: string;
-  name: string;
-  /** Version ids, newest first. */
-  versions: Array<{ id: string; created_at: string }>;
-  /** Official models accept `POST /models/{owner}/{name}/predictions` and report version "hidden". */
-  official: boolean;
-  /** Trainer models accept trainings (their versions have `train()`). */
-  trainable: boolean;
-  visibility: 'public' | 'private';
-}
-
-/** A model to create at start: versions as ids (created now) or full records, newest first. */
-export type ModelSeed = Omit<Partial<EmulatedModel>, 'versions'> & {
-  owner: string;
-  name: string;
-  versions?: Array<{ id: string; created_at: string }> | string[];
-};
-
-export interface ReplicateEmulatorOptions {
-  /** The accepted API token (Bearer or Token). Default `r8_emulator_token`. */
-  token?: string;
-  /** The account that owns destination models. Default `loraloop`. */
-  account?: string;
-  /** `whsec_...` signing secret. Default: random. */
-  webhookSecret?: string;
-  /** Files larger than this get 413. Default 100 MB (Replicate's limit). */
-  maxFileBytes?: number;
-  /** Page size of list endpoints. Default 100. */
-  pageSize?: number;
-  /** What moves jobs. Default `{ by: 'polls', pollsPerTick: 1 }`. */
-  drive?: Drive;
-  /** Base clock in ms since the epoch. Default Date.now. `advance(ms)` adds to it. */
-  now?: () => number;
-  /** Extra models (the flux trainer, `<account>/brand-loras` and two official FLUX models always exist). */
-  models?: ModelSeed[];
-  /** Default plan of trainings / predictions (per-job plans come from `plan()`). */
-  trainingPlan?: JobPlan;
-  predictionPlan?: JobPlan;
-  /** Delays before re-sending a failed terminal webhook. Default [50, 100, 200] ms (Replicate: ~1 min total). */
-  webhookRetryDelaysMs?: number[];
-  /** Real ms held per second of `Prefer: wait=N` when a prediction does not finish in time. Default 5. */
-  preferWaitUnitMs?: number;
-  /**
-   * Builds the `lora.safetensors` inside a training's weights tar. Default: an ai-toolkit FLUX PEFT LoRA
-   * (tests/support/safetensors.ts, sampled blocks, F16, zeros) at the training's `lora_rank`: ~7 MB at rank 8.
-   */
-  buildLora?: (training: { rank: number; steps: number; triggerWord: string }) => Buffer;
-}
-
-/** A queued fault for the next matching requests. */
-export interface FaultSpec {
-  /**
-   * - `rate_limit`: 429 + `Retry-After`, request not processed.
-   * - `server_error`: 5xx, request not processed.
-   * - `slow`: handled normally after `delayMs`.
-   * - `cut`: handled normally (side effects happen!), then the socket is destroyed: the answer is lost.
-   * - `drop`: the socket is destroyed before the request is processed.
-   */
-  kind: 'rate_limit' | 'server_error' | 'slow' | 'cut' | 'drop';
-  /** How many requests it applies to. Default 1. */
-  times?: number;
-  /** Only this method (e.g. 'POST'). */
-  method?: string;
-  /** Only paths equal to (string) or matching (RegExp) this, e.g. '/v1/trainings' or /\/trainings$/. */
-  path?: string | RegExp;
-  /** rate_limit: the raw `Retry-After` value, seconds ("1") or an HTTP date. Default "1". */
-  retryAfter?: string;
-  /** rate_limit: also send the `retry-after-ms` header (keeps tests fast). */
-  retryAfterMs?: number;
-  /** server_error: the status. Default 500. */
-  status?: number;
-  /** slow: delay before answering. Default 200 ms. */
-  delayMs?: number;
-}
-
-export interface RequestLogEntry {
-  method: string;
-  /** Path without the query string, e.g. `/v1/trainings`. */
-  path: string;
-  query: string;
-  /** Real wall-clock time the request arrived (Date.now). */
-  at: number;
-  /** Status answered, or 'cut'/'dropped' when the socket was destroyed. */
-  status: number | 'cut' | 'dropped';
-  fault?: FaultSpec['kind'];
-  authorized: boolean;
-}
-
-export interface WebhookDelivery {
-  /** `webhook-id`, the same across retries. */
-  id: string;
-  url: string;
-  event: WebhookEvent;
-  objectId: string;
-  kind: 'training' | 'prediction';
-  /** The exact body sent. */
-  body: string;
-  attempts: number;
-  /** Each attempt's status, or an error string. */
-  responses: Array<number | string>;
-  state: 'pending' | 'delivered' | 'failed';
-}
-
-export interface EmulatedFile {
-  object: FileObject;
-  filename: string;
-  bytes: Buffer;
-}
-
-export interface FileObject {
-  id: string;
-  content_type: string;
-  size: number;
-  checksums: { sha256: string };
-  metadata: Record<string, unknown>;
-  created_at: string;
-  expires_at: string | null;
-  urls: { get: string };
-}
-
-/** The wire object of a training or prediction, plus the emulator's bookkeeping in `sim` (never sent). */
-export interface EmulatedJob {
-  kind: 'training' | 'prediction';
-  id: string;
-  model: string;
-  version: string;
-  input: Record<string, unknown>;
-  status: JobStatus;
-  output: unknown;
-  error: string | null;
-  logs: string;
-  metrics: Record<string, number>;
-  source: 'api';
-  created_at: string;
-  started_at: string | null;
-  completed_at: string | null;
-  webhook?: string;
-  webhook_events_filter?: WebhookEvent[];
-  destination?: string;
-  data_removed?: boolean;
-  urls: Record<string, string>;
-  sim: {
-    tick: number;
-    polls: number;
-    createdMs: number;
-    startedMs: number | null;
-    plan: Required<Omit<JobPlan, 'error'>> & { error: string };
-    /** Why the trainer itself fails (bad zip...), decided at creation. */
-    trainerError: string | null;
-    imageCount: number;
-  };
-}
-
-export interface EmulatorState {
-  trainings: EmulatedJob[];
-  predictions: EmulatedJob[];
-  files: EmulatedFile[];
-  models: Map<string, EmulatedModel>;
-  requests: RequestLogEntry[];
-  webhooks: WebhookDelivery[];
-}
-
-export interface FaultController {
-  add(spec: FaultSpec): void;
-  clear(): void;
-  /** Faults not yet used up. */
-  readonly pending: ReadonlyArray<FaultSpec & { remaining: number }>;
-}
-
-export interface ReplicateEmulator {
-  /** API base including /v1, as the client's `baseUrl` takes it. */
-  url: string;
-  /** Server origin (deliveries live under `${origin}/delivery/`). */
-  origin: string;
-  token: string;
-  account: string;
-  webhookSecret: string;
-  state: EmulatorState;
-  faults: FaultController;
-  /** Plan the next created training or prediction (queue; falls back to the default plan). */
-  plan(kind: 'training' | 'prediction', plan: JobPlan): void;
-  /** Move jobs forward by `ticks` (all non-terminal jobs, or one by id). Works in every drive mode. */
-  step(id?: string, ticks?: number): void;
-  /** Move the emulator clock forward (timestamps; clock-driven jobs). */
-  advance(ms: number): void;
-  /** Current emulator clock in ms. */
-  now(): number;
-  /** Resolves when no webhook delivery or retry is pending. */
-  webhooksIdle(): Promise<void>;
-  close(): Promise<void>;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Constants
-// ---------------------------------------------------------------------------------------------------------
-
-export const FLUX_TRAINER_OWNER = 'ostris';
-export const FLUX_TRAINER_NAME = 'flux-dev-lora-trainer';
-/** The pinned trainer version (DEFAULT_REPLICATE_TRAINER in src/core/config.ts). */
-export const FLUX_TRAINER_VERSION = '26dce37af90b9d997eeb970d92e47de3064d46c300504ae376c75bef6a9022d2';
-export const DEFAULT_EMULATOR_TOKEN = 'r8_emulator_token';
-const JOB_NAME = 'flux_train_replicate';
-const TERMINAL: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 'canceled', 'aborted']);
-const EVENTS: readonly WebhookEvent[] = ['start', 'output', 'logs', 'completed'];
-const MAX_JSON_BYTES = 10 * 1024 * 1024;
-
-// ---------------------------------------------------------------------------------------------------------
-// Small helpers: ids, problems, tqdm lines, tar, safetensors
-// ---------------------------------------------------------------------------------------------------------
-
-/** Replicate-like id: 26 chars of lowercase base32. */
-function newId(): string {
-  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
-  const bytes = randomBytes(26);
-  let s = '';
-  for (const b of bytes) s += alphabet[b % 32];
-  return s;
-}
-
-/** A request body read up to a cap; `overflow` when it was larger (the rest was drained). */
-interface Body {
-  bytes: Buffer;
-  overflow: boolean;
-}
-
-interface Reply {
-  status: number;
-  headers?: Record<string, string>;
-  body?: string | Buffer;
-}
-
-function json(status: number, value: unknown, headers: Record<string, string> = {}): Reply {
-  return { status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(value) };
-}
-
-function problem(status: number, title: string, detail: string, extra: Record<string, unknown> = {}): Reply {
-  return {
-    status,
-    headers: { 'content-type': 'application/problem+json' },
-    body: JSON.stringify({ type: 'about:blank', title, status, detail, ...extra }),
-  };
-}
-
-/** Python's `{:.1e}` / `{:.3e}`: the exponent has at least two digits. */
-function pyExp(x: number, digits: number): string {
-  return x.toExponential(digits).replace(/e([+-])(\d)$/, 'e$10$2');
-}
-
-function clockText(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const ss = String(s % 60).padStart(2, '0');
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${String(m).padStart(2, '0')}:${ss}`;
-}
-
-function tqdmBar(frac: number, width = 10): string {
-  const parts = ' ▏▎▍▌▋▊▉';
-  const cells = frac * width;
-  const full = Math.floor(cells);
-  let bar = '█'.repeat(full);
-  if (full < width) {
-    const partial = parts[Math.floor((cells - full) * 8)] ?? ' ';
-    bar += partial;
-  }
-  return bar.padEnd(width, ' ');
-}
-
-/** One tqdm redraw, e.g. `flux_train_replicate:  10%|█         | 100/1000 [01:14<11:07,  1.35it/s, lr: 4.0e-04 loss: 3.456e-01]`. */
-export function tqdmLine(desc: string, n: number, total: number, postfix?: string, rate = 1.35): string {
-  const frac = total > 0 ? n / total : 0;
-  const pct = String(Math.round(frac * 100)).padStart(3, ' ');
-  if (n === 0) return `${desc}: ${pct}%|${tqdmBar(0)}| ${n}/${total} [00:00<?, ?it/s]`;
-  const timing = `${clockText(n / rate)}<${clockText((total - n) / rate)}, ${rate.toFixed(2).padStart(5, ' ')}it/s`;
-  return `${desc}: ${pct}%|${tqdmBar(frac)}| ${n}/${total} [${timing}${postfix ? `, ${postfix}` : ''}]`;
-}
-
-function lossAt(frac: number, seed: number): number {
-  // Decreasing with a little deterministic wobble, like a real flow-matching loss curve.
-  return 0.45 - 0.2 * frac + 0.02 * Math.sin(seed + frac * 17);
-}
-
-/** A minimal ustar archive (directories and regular files). */
-export function buildTar(entries: Array<{ name: string; data?: Buffer }>, mtimeSeconds: number): Buffer {
-  const blocks: Buffer[] = [];
-  const octal = (n: number, len: number) => n.toString(8).padStart(len - 1, '0') + '\0';
-  for (const e of entries) {
-    const isDir = e.data === undefined;
-    const h = Buffer.alloc(512, 0);
-    h.write(e.name, 0, 100, 'utf8');
-    h.write(octal(isDir ? 0o755 : 0o644, 8), 100, 'ascii');
-    h.write(octal(0, 8), 108, 'ascii');
-    h.write(octal(0, 8), 116, 'ascii');
-    h.write(octal(isDir ? 0 : (e.data?.length ?? 0), 12), 124, 'ascii');
-    h.write(octal(mtimeSeconds, 12), 136, 'ascii');
-    h.write('        ', 148, 'ascii');
-    h.write(isDir ? '5' : '0', 156, 'ascii');
-    h.write('ustar\0', 257, 'ascii');
-    h.write('00', 263, 'ascii');
-    h.write('root', 265, 'ascii');
-    h.write('root', 297, 'ascii');
-    let sum = 0;
-    for (const b of h) sum += b;
-    h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'ascii');
-    blocks.push(h);
-    if (!isDir && e.data) {
-      blocks.push(e.data);
-      const pad = (512 - (e.data.length % 512)) % 512;
-      if (pad) blocks.push(Buffer.alloc(pad, 0));
-    }
-  }
-  blocks.push(Buffer.alloc(1024, 0));
-  return Buffer.concat(blocks);
-}
-
-/** ai-toolkit's FLUX LoRA as Replicate's trainer saves it (PEFT names, float16, job name flux_train_replicate). */
-function defaultLora(t: { rank: number; steps: number; triggerWord: string }): Buffer {
-  return buildAiToolkitFluxLora({
-    rank: t.rank,
-    sample: true,
-    dtype: 'F16',
-    name: JOB_NAME,
-    trigger: t.triggerWord,
-    metadata: { training_info: JSON.stringify({ step: t.steps, epoch: 0 }) },
-  });
-}
-
-function errorText(e: unknown): string {
-  if (e instanceof Error) {
-    const cause = e.cause instanceof Error ? `: ${e.cause.message}` : '';
-    return `${e.message}${cause}`;
-  }
-  return String(e);
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Trainer input validation (TRAINERS.md §3a), answered like Replicate's 422
-// ---------------------------------------------------------------------------------------------------------
-
-const OPTIMIZERS = ['prodigy', 'adam8bit', 'adamw8bit', 'lion8bit', 'adam', 'adamw', 'lion', 'adagrad', 'adafactor'];
-
-function validateTrainerInput(input: Record<string, unknown>): string[] {
-  const errs: string[] = [];
-  const int = (k: string, min: number, max: number) => {
-    const v = input[k];
-    if (v === undefined) return;
-    if (typeof v !== 'number' || !Number.isInteger(v)) errs.push(`${k}: Input should be a valid integer`);
-    else if (v < min) errs.push(`${k}: Input should be greater than or equal to ${min}`);
-    else if (v > max) errs.push(`${k}: Input should be less than or equal to ${max}`);
-  };
-  const num = (k: string, min: number, max: number) => {
-    const v = input[k];
-    if (v === undefined) return;
-    if (typeof v !== 'number' || !Number.isFinite(v)) errs.push(`${k}: Input should be a valid number`);
-    else if (v < min || v > max) errs.push(`${k}: Input should be between ${min} and ${max}`);
-  };
-  const str = (k: string) => {
-    const v = input[k];
-    if (v !== undefined && typeof v !== 'string') errs.push(`${k}: Input should be a valid string`);
-  };
-  const bool = (k: string) => {
-    const v = input[k];
-    if (v !== undefined && typeof v !== 'boolean') errs.push(`${k}: Input should be a valid boolean`);
-  };
-  if (input['input_images'] === undefined && input['skip_training_and_use_pretrained_hf_lora_url'] === undefined) {
-    errs.push('input_images: Field required');
-  }
-  str('input_images');
-  str('trigger_word');
-  str('resolution');
-  str('autocaption_prefix');
-  str('autocaption_suffix');
-  bool('autocaption');
-  bool('cache_latents_to_disk');
-  bool('gradient_checkpointing');
-  int('steps', 3, 6000);
-  int('lora_rank', 1, 128);
-  int('batch_size', 1, 64);
-  num('learning_rate', 0, 1);
-  num('caption_dropout_rate', 0, 1);
-  const opt = input['optimizer'];
-  if (opt !== undefined && (typeof opt !== 'string' || !OPTIMIZERS.includes(opt))) {
-    errs.push(`optimizer: Input should be one of ${OPTIMIZERS.map((o) => `'${o}'`).join(', ')}`);
-  }
-  return errs;
-}
-
-function invalidInput(errors: string[]): Reply {
-  return problem(422, 'Input validation failed', errors.map((e) => `- input.${e}`).join('\n') + '\n', {
-    invalid_fields: errors.map((e) => {
-      const [field, ...rest] = e.split(': ');
-      return { type: 'invalid', field: `input.${field ?? ''}`, description: rest.join(': ') };
-    }),
-  });
-}
+export type * from './replicate/types.js';
+export { buildTar, DEFAULT_EMULATOR_TOKEN, FLUX_TRAINER_NAME, FLUX_TRAINER_OWNER, FLUX_TRAINER_VERSION, tqdmLine } from './replicate/wire.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // The emulator
@@ -473,7 +93,9 @@ export async function startReplicateEmulator(options: ReplicateEmulatorOptions =
   let closed = false;
 
   const addModel = (m: ModelSeed) => {
-    const versions = (m.versions ?? []).map((v) => (typeof v === 'string' ? { id: v, created_at: iso() } : v));
+    const given = (m.versions ?? []).map((v) => (typeof v === 'string' ? { id: v, created_at: iso() } : v));
+    // Official models still have a (hidden) latest version, and it carries their openapi_schema.
+    const versions = given.length || !m.official ? given : [{ id: createHash('sha256').update(`${m.owner}/${m.name}`).digest('hex'), created_at: iso() }];
     state.models.set(`${m.owner}/${m.name}`, {
       owner: m.owner,
       name: m.name,
@@ -481,6 +103,7 @@ export async function startReplicateEmulator(options: ReplicateEmulatorOptions =
       official: m.official ?? false,
       trainable: m.trainable ?? false,
       visibility: m.visibility ?? 'public',
+      openapiSchema: m.openapiSchema ?? PUBLISHED_SCHEMAS[`${m.owner}/${m.name}`] ?? null,
     });
   };
   addModel({ owner: FLUX_TRAINER_OWNER, name: FLUX_TRAINER_NAME, versions: [FLUX_TRAINER_VERSION], trainable: true });
@@ -579,6 +202,8 @@ export async function startReplicateEmulator(options: ReplicateEmulatorOptions =
     const dest = job.destination ? state.models.get(job.destination) : undefined;
     const versionId = createHash('sha256').update(`version:${job.id}`).digest('hex');
     dest?.versions.unshift({ id: versionId, created_at: iso() });
+    // The version runs flux-fine-tuner's predict.py, so it publishes that schema.
+    if (dest && !dest.openapiSchema) dest.openapiSchema = PUBLISHED_SCHEMAS['trained-version'];
     job.output = { version: `${job.destination}:${versionId}`, weights: `${origin}/delivery/${job.id}/trained_model.tar` };
     job.logs += `\nSaving LoRA weights to output/${JOB_NAME}/lora.safetensors\nTraining complete. Uploading weights...\n`;
     finish(job, 'succeeded');
@@ -857,10 +482,10 @@ export async function startReplicateEmulator(options: ReplicateEmulatorOptions =
       run_count: 0,
       cover_image_url: null,
       default_example: null,
-      latest_version: latest ? versionObject(latest) : null,
+      latest_version: latest ? versionObject(m, latest) : null,
     };
   };
-  const versionObject = (v: { id: string; created_at: string }) => ({ id: v.id, created_at: v.created_at, cog_version: '0.9.25', openapi_schema: null });
+  const versionObject = (m: EmulatedModel, v: { id: string; created_at: string }) => ({ id: v.id, created_at: v.created_at, cog_version: '0.9.25', openapi_schema: m.openapiSchema ?? null });
 
   const createFile = async (req: IncomingMessage, body: Body): Promise<Reply> => {
     const { bytes, overflow } = body;
@@ -988,6 +613,8 @@ export async function startReplicateEmulator(options: ReplicateEmulatorOptions =
       }
       if (!model) return problem(422, 'Invalid version or not permitted', `The specified version does not exist (or perhaps you don't have permission to use it?): ${ref}`);
     }
+    const refused = model.openapiSchema ? schemaErrors(input, model.openapiSchema) : [];
+    if (refused.length) return invalidInput(refused);
     const hook = webhookFields(body);
     if ('status' in hook) return hook;
     const job = newJob('prediction', { model: `${model.owner}/${model.name}`, version: version ?? 'hidden', input, ...hook });
@@ -1041,8 +668,12 @@ export async function startReplicateEmulator(options: ReplicateEmulatorOptions =
       let png = pngCache.get(key);
       if (!png) {
         const seed = createHash('sha256').update(key).digest();
-        const dim = (k: string) => {
+        // The LoRA runner makes its aspect ratio's size (cog-flux predict.py); trained versions take width/height.
+        const fixed = RUNNER_ASPECT_RATIOS[String(job.input['aspect_ratio'])];
+        const half = job.input['megapixels'] === '0.25' ? 2 : 1;
+        const dim = (k: 'width' | 'height') => {
           const v = job.input[k];
+          if (fixed && v === undefined) return Math.floor(fixed[k === 'width' ? 0 : 1] / half);
           return typeof v === 'number' && Number.isInteger(v) && v >= 16 && v <= 2048 ? v : 64;
         };
         png = await sharp({
@@ -1100,10 +731,10 @@ export async function startReplicateEmulator(options: ReplicateEmulatorOptions =
       if (is('POST', 'models', '*', '*', 'predictions')) return createPrediction(req, raw, { owner: seg[1] ?? '', name: seg[2] ?? '' });
       if (!model) return problem(404, 'Not found', `Model ${seg[1]}/${seg[2]} does not exist.`);
       if (is('GET', 'models', '*', '*')) return json(200, modelObject(model));
-      if (is('GET', 'models', '*', '*', 'versions')) return page(model.versions.map(versionObject), url);
+      if (is('GET', 'models', '*', '*', 'versions')) return page(model.versions.map((v) => versionObject(model, v)), url);
       if (is('GET', 'models', '*', '*', 'versions', '*')) {
         const v = model.versions.find((x) => x.id === seg[4]);
-        return v ? json(200, versionObject(v)) : problem(404, 'Not found', `Version ${seg[4]} does not exist.`);
+        return v ? json(200, versionObject(model, v)) : problem(404, 'Not found', `Version ${seg[4]} does not exist.`);
       }
     }
 

@@ -5,6 +5,7 @@
  */
 import type { Config } from '../../core/config.js';
 import { LoraloopError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
 import { createReplicateClient } from '../../lora/backends/replicate-client.js';
 import type { Store } from '../../store/index.js';
 import { createComfyBackend, type ComfyClient, type ComfyClientOptions } from './comfyui/index.js';
@@ -59,6 +60,8 @@ export interface BackendRegistryOptions {
   replicate?: Partial<Omit<ReplicateBackendOptions, 'client'>>;
   /** Predictions in flight on Replicate (default 4). */
   replicateConcurrency?: number;
+  /** Where the Replicate backend warns about inputs its model's live schema does not take. */
+  logger?: Logger;
 }
 
 export interface BackendRegistry {
@@ -137,6 +140,7 @@ export function createBackendRegistry(opts: BackendRegistryOptions): BackendRegi
       resolveLora,
       fetch: doFetch,
       ...(opts.now ? { now: opts.now } : {}),
+      ...(opts.logger ? { logger: opts.logger.child({ component: 'replicate' }) } : {}),
       ...opts.replicate,
     });
     return replicateBackend;

@@ -9,6 +9,10 @@
  *   `black-forest-labs/flux-dev-lora`) with `lora_weights` and `lora_scale`.
  * - No LoRA: the runner model alone.
  *
+ * The two speak different inputs (replicate-inputs.ts, checked against their published source in
+ * tests/cover/replicate-schema.test.ts), and with a logger each version's live openapi_schema is fetched before
+ * its first prediction and every input it does not take is logged as a warning (replicate-schema.ts).
+ *
  * The prediction is created with `Prefer: wait` (sync mode, up to 60 s); if it is not finished by then it is
  * polled. `succeeded` downloads the output files; `failed`, `canceled` and `aborted` are final (the official
  * client's `wait` forgets `aborted` and would poll forever, so we poll ourselves).
@@ -19,6 +23,9 @@ import { z } from 'zod';
 import { LoraloopError, isLoraloopError } from '../../core/errors.js';
 import { defaultSleep } from '../../core/retry.js';
 import { isTerminal, parseModelRef, replicatePredictionSchema, type ReplicatePrediction } from '../../lora/backends/replicate-client.js';
+import type { Logger } from '../../core/logger.js';
+import { createSchemaChecker } from '../../lora/backends/replicate-schema.js';
+import { GUIDANCE_INPUT, LORA_SCALE_RANGE, MAX_REPLICATE_STEPS, sizeInputs, type ReplicateDialect } from './replicate-inputs.js';
 import type { GenerateRequest, GenerateResult, ImageBackend } from './types.js';
 
 /** Default FLUX LoRA runner: takes `lora_weights` (URL) and `lora_scale`. */
@@ -57,6 +64,11 @@ export interface ReplicateBackendOptions {
   waitSeconds?: number;
   /** Poll interval after the sync window (default 1000 ms). */
   pollIntervalMs?: number;
+  /**
+   * Where differences between our inputs and the model version's live input schema are logged (warnings). With a
+   * logger, the schema is fetched (once per version) before each first prediction on it; without one, not at all.
+   */
+  logger?: Logger;
   /** Give up (and cancel) after this long (default 10 minutes). */
   timeoutMs?: number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -71,8 +83,6 @@ interface Plan {
   /** LoRAs actually sent (others became warnings). */
   applied: Array<{ name: string; strength: number }>;
 }
-
-const round16 = (v: number): number => Math.max(256, Math.min(1440, Math.round(v / 16) * 16));
 
 /** Turn the client's ApiError (or a fetch failure) into a sentence with a code. */
 function upstream(e: unknown, what: string): LoraloopError {
@@ -105,23 +115,15 @@ export function createReplicateBackend(opts: ReplicateBackendOptions): ImageBack
   const pollMs = opts.pollIntervalMs ?? 1000;
   const timeoutMs = opts.timeoutMs ?? 10 * 60_000;
 
+  const schemas = opts.logger ? createSchemaChecker(opts.client, opts.logger) : undefined;
+
   const targetOf = (ref: string): Plan['target'] => {
     const m = parseModelRef(ref);
     return m.version ? { version: `${m.owner}/${m.name}:${m.version}` } : { model: `${m.owner}/${m.name}` };
   };
 
   function plan(req: GenerateRequest, po: ReplicateProviderOptions, warnings: string[]): Plan {
-    const input: Record<string, unknown> = {
-      prompt: req.prompt,
-      seed: req.seed,
-      num_outputs: 1,
-      output_format: 'png',
-      aspect_ratio: 'custom',
-      width: round16(req.width),
-      height: round16(req.height),
-    };
-    if (req.steps !== undefined) input.num_inference_steps = req.steps;
-    if (req.cfg !== undefined) input.guidance_scale = req.cfg;
+    const input: Record<string, unknown> = { prompt: req.prompt, seed: req.seed, num_outputs: 1, output_format: 'png' };
     if (req.negativePrompt) warnings.push('FLUX models on Replicate take no negative prompt; it was left out.');
     if (req.checkpoint) warnings.push(`Replicate runs a fixed base model; checkpoint "${req.checkpoint}" was ignored.`);
     if (req.sampler || req.scheduler) warnings.push('Replicate FLUX models choose their own sampler and scheduler; the requested ones were ignored.');
@@ -158,9 +160,18 @@ export function createReplicateBackend(opts: ReplicateBackendOptions): ImageBack
     }
     for (const l of rest) warnings.push(`Replicate takes at most two LoRAs per prediction here; "${l.name}" was not applied.`);
     const applied = located.filter((l) => !rest.includes(l)).map((l) => ({ name: l.name, strength: l.strength }));
+    // A trained version speaks flux-fine-tuner's predict.py; anything else is taken for the LoRA runner (replicate-inputs.ts).
+    const dialect: ReplicateDialect = po.model === undefined && trained?.version ? 'trained' : 'lora-runner';
+    const [lo, hi] = LORA_SCALE_RANGE[dialect];
     for (const l of located) {
-      if (l.strength < -1 || l.strength > 2) warnings.push(`LoRA "${l.name}" strength ${l.strength} is outside Replicate's -1..2; it may be refused.`);
+      if (l.strength < lo || l.strength > hi) warnings.push(`LoRA "${l.name}" strength ${l.strength} is outside ${lo}..${hi}, what this Replicate model takes; it may be refused.`);
     }
+    Object.assign(input, sizeInputs(dialect, req.width, req.height, warnings));
+    if (req.steps !== undefined) {
+      input.num_inference_steps = Math.min(req.steps, MAX_REPLICATE_STEPS);
+      if (req.steps > MAX_REPLICATE_STEPS) warnings.push(`Replicate's FLUX models take at most ${MAX_REPLICATE_STEPS} steps; used ${MAX_REPLICATE_STEPS}.`);
+    }
+    if (req.cfg !== undefined) input[GUIDANCE_INPUT[dialect]] = req.cfg;
     Object.assign(input, po.input ?? {});
     return { target: targetOf(ref), input, ref, applied };
   }
@@ -209,6 +220,10 @@ export function createReplicateBackend(opts: ReplicateBackendOptions): ImageBack
       throw new LoraloopError('INVALID_INPUT', `providerOptions.replicate.${i?.path.join('.') ?? ''}: ${i?.message ?? 'invalid'}.`);
     }
     const p = plan(req, poParsed.data, warnings);
+    if (schemas) {
+      const m = parseModelRef(p.ref);
+      await schemas.check({ owner: m.owner, name: m.name, version: m.version }, 'Input', p.input);
+    }
     const signal = req.abortSignal;
     if (signal?.aborted) throw new LoraloopError('CANCELED', 'Generation canceled before the prediction was created.');
     const started = now();

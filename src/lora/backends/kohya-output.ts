@@ -34,7 +34,17 @@ const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][A-Za-z0-9]|\x1b[=>]/g;
 const EPOCH = /^epoch (\d+)\/(\d+)\s*$/;
 const SAVED = /saving checkpoint:\s*(.+?)\s*$/;
 const REMOVED = /removing old checkpoint:\s*(.+?)\s*$/;
-const MODEL_SAVED = /(^|\s)model saved\.\s*$/;
+const MODEL_SAVED = /^model saved\.$/;
+/**
+ * sd-scripts logs through rich: `2026-12-04 12:46:07 INFO     model saved.      train_network.py:1729`, a time
+ * column (blank when the second repeats), the level, the message padded to the terminal width, then the
+ * source file and line. Seen on the real program (tests/fixtures/real-upstream): the message has to be cut
+ * out of those columns before it is matched, or `model saved.` is never recognised.
+ */
+const RICH_HEAD = /^(?:\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+)?(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)\s+/;
+const RICH_TAIL = /\s{2,}[\w.-]+\.py:\d+$/;
+/** A rich log record starts here (used to split a bar from a log line printed right after it without a newline). */
+const RICH_START = /(?:\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+)?(?:DEBUG|INFO|WARNING|ERROR|CRITICAL) {2,}/;
 const SUMMARY: ReadonlyArray<[RegExp, Extract<KohyaEvent, { type: 'summary' }>['key']]> = [
   [/^num train images \* repeats[^:]*:\s*(\d+)/, 'num_train_images'],
   [/^num batches per epoch[^:]*:\s*(\d+)/, 'num_batches_per_epoch'],
@@ -75,11 +85,36 @@ function parsePostfix(text: string | undefined): Record<string, string> {
   return out;
 }
 
-/** Parse one complete line (already split and stripped). */
-export function parseKohyaLine(raw: string): KohyaEvent | undefined {
+/** The message of a rich log record without its time, level and source columns (other lines unchanged). */
+export function richMessage(line: string): string {
+  return RICH_HEAD.test(line) ? line.replace(RICH_HEAD, '').replace(RICH_TAIL, '').trim() : line.replace(RICH_TAIL, '').trim();
+}
+
+/**
+ * Parse one complete line (already split on `\r`/`\n`). A tqdm bar and a log record can share a line: tqdm
+ * does not end the bar before rich prints (`...avr_loss=1.36]2026-12-04 12:46:04 WARNING ...` in the real
+ * output), so whatever follows a bar is parsed as a line of its own.
+ */
+export function parseKohyaLineAll(raw: string): KohyaEvent[] {
   const line = raw.replace(ANSI, '').trim();
-  if (line === '') return undefined;
+  if (line === '') return [];
   const s = STEPS.exec(line);
+  if (s) {
+    const rest = line.slice(s[0].length);
+    const after = RICH_START.exec(rest);
+    const first = parseKohyaLine(line.slice(0, s[0].length));
+    return [...(first ? [first] : []), ...(after ? parseKohyaLineAll(rest.slice(after.index)) : [])];
+  }
+  const one = parseKohyaLine(line);
+  return one ? [one] : [];
+}
+
+/** Parse one line holding at most one thing (already split and stripped). */
+export function parseKohyaLine(raw: string): KohyaEvent | undefined {
+  const full = raw.replace(ANSI, '').trim();
+  if (full === '') return undefined;
+  const s = STEPS.exec(full);
+  const line = s ? full : richMessage(full);
   if (s) {
     const postfix = parsePostfix(s[8]);
     return {
@@ -103,7 +138,7 @@ export function parseKohyaLine(raw: string): KohyaEvent | undefined {
     const m = re.exec(line);
     if (m) return { type: 'summary', key, value: Number(m[1]) };
   }
-  return { type: 'line', text: line };
+  return { type: 'line', text: full };
 }
 
 /** A streaming parser: feed chunks as they arrive (any split), get events. */
@@ -119,23 +154,28 @@ export function createKohyaOutputParser(): KohyaOutputParser {
   let reportedTail = '';
   const parseLines = (lines: string[]): KohyaEvent[] => {
     const out: KohyaEvent[] = [];
-    for (const l of lines) {
-      const ev = parseKohyaLine(l);
-      if (ev) out.push(ev);
-    }
+    for (const l of lines) out.push(...parseKohyaLineAll(l));
     return out;
   };
   return {
     push(chunk) {
-      const parts = (pending + chunk).split(/[\r\n]/);
-      pending = parts.pop() ?? '';
-      const complete = parts;
-      // The first completed piece may be the bar we already reported while it was still the tail.
-      if (reportedTail && complete.length && complete[0] === reportedTail) complete.shift();
-      if (complete.length) reportedTail = '';
+      const complete = (pending + chunk).split(/[\r\n]/);
+      pending = complete.pop() ?? '';
+      const terminated = complete.length > 0;
+      // The first completed piece may be the bar we already reported while it was still the tail, alone or
+      // with a log record printed right after it on the same line (then only that record is new).
+      const head = complete[0];
+      if (reportedTail && head !== undefined && head.startsWith(reportedTail)) {
+        const rest = head.slice(reportedTail.length);
+        if (rest.trim() === '') complete.shift();
+        else complete[0] = rest;
+      }
+      // A terminator ended the reported bar: the same text drawn again later is a new redraw.
+      if (terminated) reportedTail = '';
       const events = parseLines(complete);
       // A bar is complete once its closing `]` is printed, even before the next `\r` arrives.
-      if (pending !== reportedTail && /\]\s*$/.test(pending)) {
+      // (Padding printed after a reported bar is not a new bar.)
+      if (pending.trimEnd() !== reportedTail.trimEnd() && /\]\s*$/.test(pending)) {
         const ev = parseKohyaLine(pending);
         if (ev?.type === 'steps') {
           events.push(ev);
@@ -147,9 +187,9 @@ export function createKohyaOutputParser(): KohyaOutputParser {
     end() {
       const tail = pending;
       pending = '';
-      if (tail === reportedTail) return [];
+      const fresh = reportedTail && tail.startsWith(reportedTail) ? tail.slice(reportedTail.length) : tail;
       reportedTail = '';
-      return parseLines([tail]);
+      return parseLines([fresh]);
     },
   };
 }

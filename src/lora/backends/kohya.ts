@@ -434,6 +434,9 @@ async function runStage(job: TrainingJob, stageIndex: number, ctx: FollowContext
   }
   outParser.end().forEach(onEvent);
   errParser.end().forEach(onEvent);
+  // sd-scripts prints `saving checkpoint:` before it writes the file (save_model), so the size read at that
+  // line is missing or partial: read it again now that the run is over.
+  for (const e of epochFiles) if (e.stage === stageIndex) e.bytes = fileBytes(e.path);
   // Checkpoints the output mentioned or not: the folder is the truth.
   for (const f of stageOutputs(k.run_dir, stageIndex).filter((p) => p.startsWith(outputDir + path.sep))) {
     const m = EPOCH_FILE.exec(f);

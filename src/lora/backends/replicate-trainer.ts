@@ -35,6 +35,7 @@ import {
 } from '../training/job.js';
 import { cancelTrainingRecord, completeTraining, failTraining } from '../training/outcome.js';
 import { extractLoraFromTar } from '../training/tar.js';
+import { createSchemaChecker } from './replicate-schema.js';
 import {
   createReplicateClient,
   isTerminal,
@@ -233,6 +234,8 @@ async function submit(job: TrainingJob, client: Replicate, ctx: FollowContext): 
     });
   }
   const webhook = webhookFor(cur, ctx.options.webhookUrl);
+  // The pinned trainer version's own schema (TRAINERS.md §3a: the live version may differ from the source we read).
+  await createSchemaChecker(client, ctx.logger).check(ref, 'TrainingInput', trainingInput(cur, rep().input_file_url as string, lora.trigger_word));
   for (let attempt = 1; attempt <= MAX_CREATE_ATTEMPTS; attempt++) {
     if (jobGone(services, cur.id)) return undefined;
     cur =

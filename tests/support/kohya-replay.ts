@@ -1,0 +1,147 @@
+/**
+ * A stand-in for sd-scripts that replays what the real program printed (tests/fixtures/real-upstream,
+ * sd-scripts @48d368f training SD 1.5 with loraloop's arguments) instead of inventing output. Run as
+ * LORALOOP_KOHYA_CMD = `node --import tsx tests/support/kohya-replay.ts`.
+ *
+ * What it keeps from the recording: stdout and stderr byte for byte (the `\r` tqdm redraws, rich log columns,
+ * a bar and a log record sharing a line, `model saved.` on stderr), with the recorded output folder and name
+ * replaced by this run's `--output_dir` / `--output_name`; and the trained file's header (792 tensors, their
+ * dtypes and shapes, every ss_* / modelspec.* value). Only the order between the two streams is rebuilt (the
+ * recording kept them apart): stdout's `saving checkpoint:` lines are lined up with stderr's save-time
+ * `Failed to get git commit` records, which sd-scripts prints while saving. As in sd-scripts' save_model, the
+ * `saving checkpoint:` line is printed before the file exists.
+ *
+ * With `--network_weights` (a resumed stage) the file must exist and hold the recorded network's tensors, or the run
+ * ends with a traceback as sd-scripts' load would; every stage replays the same recorded run.
+ *
+ * Environment: KOHYA_REPLAY_RUN `seed` (default) | `quality`; KOHYA_REPLAY_NAN_AT=N prints `avr_loss=nan` from
+ * step N on (the real bar format, the failure of kohya-ss/sd-scripts#2137) and then keeps running slowly like
+ * the real program would; KOHYA_REPLAY_CHUNK_MS delay between writes (default 2).
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { buildSafetensors, encodeScalar, numberToHalf, type TensorSpec } from './safetensors.js';
+import { sd15, type RealLoraHeader } from './real-upstream.js';
+
+const run = process.env['KOHYA_REPLAY_RUN'] === 'quality' ? 'quality' : 'seed';
+const nanAt = process.env['KOHYA_REPLAY_NAN_AT'] ? Number(process.env['KOHYA_REPLAY_NAN_AT']) : undefined;
+const chunkMs = Number(process.env['KOHYA_REPLAY_CHUNK_MS'] ?? '2');
+
+const arg = (name: string): string | undefined => {
+  const hit = process.argv.slice(2).find((a) => a.startsWith(`--${name}=`));
+  return hit?.slice(name.length + 3);
+};
+const outputDir = arg('output_dir');
+const outputName = arg('output_name');
+if (!outputDir || !outputName) {
+  process.stderr.write('train_network.py: error: --output_dir and --output_name are required by this replay\n');
+  process.exit(2);
+}
+
+const header: RealLoraHeader = sd15.header(run);
+
+// A resumed stage (`--network_weights`): train_network.py loads that LoRA before training, so a missing file or one
+// whose tensors do not fit the network ends the run. The replay checks the same before it prints anything.
+const weights = arg('network_weights');
+if (weights !== undefined) {
+  let names: string[] = [];
+  try {
+    const raw = readFileSync(weights);
+    const n = Number(raw.readBigUInt64LE(0));
+    names = Object.keys(JSON.parse(raw.subarray(8, 8 + n).toString('utf8')) as Record<string, unknown>).filter((k) => k !== '__metadata__');
+  } catch (e) {
+    process.stderr.write(`Traceback (most recent call last):\nFileNotFoundError: [Errno 2] No such file or directory: '${weights}' (${(e as Error).message})\n`);
+    process.exit(1);
+  }
+  const want = Object.keys(header.tensors);
+  if (names.length !== want.length || want.some((k) => !names.includes(k))) {
+    process.stderr.write(`Traceback (most recent call last):\nRuntimeError: Error(s) in loading state_dict for LoRANetwork: ${names.length} tensors in ${weights}, ${want.length} expected\n`);
+    process.exit(1);
+  }
+}
+// `/tmp/probe/run/train_seed/output-1/probe_seed.safetensors` -> folder and name of the recorded run.
+const recordedDir = path.posix.dirname(header.file);
+const recordedName = path.posix.basename(header.file, '.safetensors');
+const rewrite = (text: string): string => text.split(`${recordedDir}/${recordedName}`).join(`${outputDir}/${outputName}`);
+
+function withNan(text: string): string {
+  if (nanAt === undefined) return text;
+  return text.replace(/(steps:[^\r\n]*?\| (\d+)\/\d+ \[[^\]]*?avr_loss=)([^,\]\s]+)/g, (m, head: string, step: string) =>
+    Number(step) >= nanAt ? `${head}nan` : m,
+  );
+}
+
+const stdout = rewrite(sd15.kohya(run, 'stdout'));
+const stderr = withNan(rewrite(sd15.kohya(run, 'stderr')));
+
+/** Cut `text` before every match of `re` (global). */
+function cutBefore(text: string, re: RegExp): string[] {
+  const parts: string[] = [];
+  let last = 0;
+  for (const m of text.matchAll(re)) {
+    if (m.index === undefined || m.index === 0) continue;
+    parts.push(text.slice(last, m.index));
+    last = m.index;
+  }
+  parts.push(text.slice(last));
+  return parts;
+}
+
+const outParts = cutBefore(stdout, /^saving checkpoint: /gm);
+const errParts = cutBefore(stderr, /(?:\d{4}-\d\d-\d\d \d\d:\d\d:\d\d )?WARNING {2}Failed to get git commit/g);
+if (outParts.length !== errParts.length) {
+  process.stderr.write(`kohya-replay: ${outParts.length} stdout parts but ${errParts.length} stderr parts\n`);
+  process.exit(3);
+}
+
+/** Small finite fp16 values (a real LoRA's up weights are near zero); alphas carry ss_network_alpha. */
+function tensorsOf(h: RealLoraHeader, seed: number): TensorSpec[] {
+  const alpha = Number(h.metadata['ss_network_alpha'] ?? '1');
+  return Object.entries(h.tensors)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([name, t], i) => {
+      const n = t.shape.reduce((a, b) => a * b, 1);
+      if (name.endsWith('.alpha')) return { name, dtype: t.dtype, shape: t.shape, data: encodeScalar(alpha, 'F16') };
+      const data = Buffer.alloc(n * 2);
+      let x = (seed * 7919 + i * 104729) >>> 0 || 1;
+      for (let k = 0; k < n; k++) {
+        x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+        data.writeUInt16LE(numberToHalf(((x / 2 ** 32) - 0.5) * 0.02), k * 2);
+      }
+      return { name, dtype: t.dtype, shape: t.shape, data };
+    });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const write = (stream: NodeJS.WriteStream, text: string) => new Promise<void>((r) => (text ? stream.write(text, () => r()) : r()));
+
+/** Write in pieces that cut lines and bars anywhere, as pipes deliver them. */
+async function dribble(stream: NodeJS.WriteStream, text: string): Promise<void> {
+  for (let i = 0; i < text.length; i += 700) {
+    await write(stream, text.slice(i, i + 700));
+    await sleep(chunkMs);
+    if (nanAt !== undefined && /avr_loss=nan/.test(text.slice(0, i + 700))) await sleep(50); // diverged runs go on, slowly
+  }
+}
+
+async function main(): Promise<void> {
+  mkdirSync(outputDir as string, { recursive: true });
+  let lora: Buffer | undefined;
+  for (let i = 0; i < outParts.length; i++) {
+    const out = outParts[i] ?? '';
+    const saved = /^saving checkpoint: (.+)$/m.exec(out)?.[1];
+    const savedAt = saved ? out.indexOf('\n', out.indexOf('saving checkpoint: ')) + 1 : 0;
+    // stdout up to and including `saving checkpoint: X`, then the file, then the rest (removals, next epoch).
+    await dribble(process.stdout, out.slice(0, savedAt));
+    if (saved) {
+      await sleep(150); // the real save takes a while after the line is printed
+      lora ??= buildSafetensors(tensorsOf(header, 1), header.metadata);
+      writeFileSync(saved, lora);
+    }
+    for (const m of out.slice(savedAt).matchAll(/^removing old checkpoint: (.+)$/gm)) if (m[1]) rmSync(m[1], { force: true });
+    await dribble(process.stdout, out.slice(savedAt));
+    await dribble(process.stderr, errParts[i] ?? '');
+  }
+}
+
+void main();
