@@ -42,6 +42,14 @@ const coinSchema = z
         'Names that are also the proper name of something else ("Jupiter" the planet, "Sky" News, "Core" Scientific): ' +
           'capitalised and always with crypto context, even mid-sentence.',
       ),
+    word_aliases: z
+      .array(phraseSchema)
+      .optional()
+      .describe(
+        'Ordinary-word names of less-known coins ("Threshold", "Rally", "Alien Worlds"): capitalised and with strong ' +
+          'crypto context only (followed by token/coin/price/network/protocol..., the ticker in the title, a hashtag, ' +
+          'or in a list of coins). Headlines use these words as words far more often than as the coin.',
+      ),
     person_aliases: z
       .array(phraseSchema)
       .optional()
@@ -81,6 +89,24 @@ const coinSchema = z
       .array(phraseSchema)
       .optional()
       .describe('Look-alike phrases that are NOT this coin ("BTC-e", "BTG Pactual"): a match on them blocks the coin.'),
+    name_is_word: z
+      .boolean()
+      .optional()
+      .describe('The name is an ordinary English word or a proper name of something else (word list): it needs crypto context.'),
+    icon: z
+      .string()
+      .regex(/^[a-z0-9$]+$/, 'icon is a lower-case cryptocurrency-icons file name')
+      .optional()
+      .describe(
+        'The cryptocurrency-icons symbol whose icon is this coin\'s logo; absent when the set has none for this coin ' +
+          '(another coin with the same ticker does not count), so the cover draws a monogram.',
+      ),
+    news_count: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe('How many CryptoPanic news items tag the coin (2017-2025): how often the news names it.'),
     brand_color: z
       .string()
       .regex(/^#[0-9a-fA-F]{6}$/, 'brand_color is a #rrggbb hex colour')
@@ -101,6 +127,10 @@ const contextSchema = z
   .object({
     coin_nouns: z.array(phraseSchema).describe('Words that make a person-name a coin: "Trump memecoins".'),
     weak_context_after: z.array(phraseSchema).describe('Words after a weak alias that show it is the coin.'),
+    strong_context_after: z
+      .array(phraseSchema)
+      .optional()
+      .describe('Words after a word alias that prove it is the coin ("token", "price", "network"); not verbs like "hits".'),
     ticker_word_followers: z
       .array(phraseSchema)
       .describe('Words after a common-word ticker that show it is the word: "NEAR a bottom", "TON of".'),
@@ -133,6 +163,7 @@ const catalogueFileSchema = z
         ...(coin.cased_aliases ?? []),
         ...(coin.weak_aliases ?? []),
         ...(coin.context_aliases ?? []),
+        ...(coin.word_aliases ?? []),
         ...(coin.person_aliases ?? []),
       ];
       for (const form of new Set(forms.map((f) => f.toLowerCase()))) {

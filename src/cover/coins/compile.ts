@@ -11,12 +11,13 @@ import { anyCase } from './text.js';
  * - `name`: a distinctive name, any letter case ("Bitcoin", "bitcoin").
  * - `cased`: a name that is also a word; it must be capitalised ("Ripple").
  * - `weak`: a common word ("Optimism"); capitalised, and with crypto context where capitals prove nothing.
+ * - `word`: an ordinary word naming a less-known coin ("Threshold"): capitalised and with strong context only.
  * - `proper`: also the proper name of something else ("Jupiter", "Sky News"): capitalised and always with context.
  * - `person`: a person's name ("Trump"): only "<Name> memecoins" and alike.
  * - `ticker`: an upper-case form, with the coin's ticker flags (upper-case names such as "XRPL" are tickers too).
  * - `block`: an exchange, company or look-alike phrase; it matches to stop a coin matching inside it.
  */
-export type PhraseKind = 'block' | 'ticker' | 'name' | 'cased' | 'weak' | 'proper' | 'person';
+export type PhraseKind = 'block' | 'ticker' | 'name' | 'cased' | 'weak' | 'proper' | 'word' | 'person';
 
 /** A catalogue coin with its flags resolved for speed. */
 export interface CompiledCoin {
@@ -62,6 +63,8 @@ export interface CompiledCatalogue {
   personNounAfter: RegExp;
   /** After a weak alias: a possessive or a context word ("token", "price", "network"). */
   weakContextAfter: RegExp;
+  /** After a word alias: a noun that only a coin takes ("token", "price", "network"), never a verb. */
+  strongContextAfter: RegExp;
   /** After a common-word ticker: a word showing it is the English word ("NEAR a bottom"). */
   tickerWordAfter: RegExp;
   /** After an ambiguous ticker: "token", "coin", "price". */
@@ -72,8 +75,16 @@ export interface CompiledCatalogue {
   descriptorBetween: RegExp;
 }
 
+// Nouns that make an ordinary word a coin's name ("Threshold network", "Rally token"); verbs such as "hits" or
+// "surges" do not, because "Bitcoin Rally Hits $100K" is about a rally.
+const DEFAULT_STRONG_CONTEXT = [
+  'token', 'tokens', 'coin', 'coins', 'price', 'prices', 'network', 'protocol', 'blockchain', 'mainnet', 'testnet',
+  'airdrop', 'DAO', 'staking', 'ecosystem', 'foundation', 'labs', 'TVL', 'holders', 'whales', 'chain', 'exploit',
+  'exploited', 'hack', 'hacked', 'price prediction', 'market cap', 'listing', 'futures', 'ETF',
+];
+
 const PHRASE_SPLIT_RE = /\p{L}[\p{L}\p{M}\p{N}]*(?:\.(?=[\p{L}\p{N}])[\p{L}\p{M}\p{N}]+)*|\p{N}+(?:[.,](?=\p{N})\p{N}+)*[\p{L}\p{N}]*/gu;
-const KIND_STRENGTH: Record<PhraseKind, number> = { block: 7, ticker: 6, name: 5, cased: 4, weak: 3, proper: 2, person: 1 };
+const KIND_STRENGTH: Record<PhraseKind, number> = { block: 8, ticker: 7, name: 6, cased: 5, weak: 4, proper: 3, word: 2, person: 1 };
 
 function rawWords(phrase: string): string[] {
   return phrase.match(PHRASE_SPLIT_RE) ?? [];
@@ -89,7 +100,7 @@ function alternation(list: readonly string[]): string {
 
 function buildRegexes(ctx: CatalogueContext): Pick<
   CompiledCatalogue,
-  'personNounAfter' | 'weakContextAfter' | 'tickerWordAfter' | 'tickerNounAfter' | 'chainCues' | 'descriptorBetween'
+  'personNounAfter' | 'weakContextAfter' | 'strongContextAfter' | 'tickerWordAfter' | 'tickerNounAfter' | 'chainCues' | 'descriptorBetween'
 > {
   const end = '(?![\\p{L}\\p{N}])';
   const personNouns = ctx.coin_nouns.filter((n) => /meme|coins$|tokens$/i.test(n));
@@ -99,6 +110,10 @@ function buildRegexes(ctx: CatalogueContext): Pick<
       'u',
     ),
     weakContextAfter: new RegExp(`^(?:['’]s${end}|\\s*[-–]?\\s*(?:${alternation(ctx.weak_context_after)})${end})`, 'u'),
+    strongContextAfter: new RegExp(
+      `^\\s*[-–]?\\s*(?:${alternation(ctx.strong_context_after ?? DEFAULT_STRONG_CONTEXT)})${end}`,
+      'u',
+    ),
     tickerWordAfter: new RegExp(`^\\s+(?:${alternation(ctx.ticker_word_followers)})${end}`, 'u'),
     tickerNounAfter: new RegExp(`^\\s*(?:${alternation(['token', 'tokens', 'coin', 'coins', 'price', 'holders', 'airdrop'])})${end}`, 'u'),
     chainCues: cueRegex(ctx.chain_cues),
@@ -163,13 +178,15 @@ export function compileCatalogue(catalogue: CoinCatalogue): CompiledCatalogue {
     const cased = new Set(e.cased_aliases ?? []);
     const proper = new Set(e.context_aliases ?? []);
     const person = new Set(e.person_aliases ?? []);
+    const word = new Set(e.word_aliases ?? []);
     for (const n of [e.name, ...e.aliases]) {
-      if (weak.has(n) || cased.has(n) || person.has(n) || proper.has(n)) continue;
+      if (weak.has(n) || cased.has(n) || person.has(n) || proper.has(n) || word.has(n)) continue;
       add(n, 'name', coin);
     }
     for (const n of cased) add(n, 'cased', coin);
     for (const n of weak) add(n, 'weak', coin);
     for (const n of proper) add(n, 'proper', coin);
+    for (const n of word) add(n, 'word', coin);
     for (const n of person) add(n, 'person', coin);
     for (const x of e.excludes ?? []) add(x, 'block', undefined, `look-alike "${x}" (not ${e.symbol})`);
   }

@@ -156,6 +156,15 @@ function checkPhrase(scan: Scan, phrase: Phrase, first: Token, last: Token): Ver
       if (tickerWrittenNear(scan, coin, last.end)) return { ok: true, how: 'name with its ticker in the title', needsList: false };
       return { ok: true, how: 'name in a list of coins', needsList: true };
     }
+    case 'word': {
+      if (!capitalsMatch(scan, phrase, first)) return NO;
+      if (first.sigil !== '') return { ok: true, how: 'hashtag name', needsList: false };
+      if (scan.compiled.strongContextAfter.test(scan.text.slice(last.end, last.end + 24))) {
+        return { ok: true, how: 'name followed by a coin noun', needsList: false };
+      }
+      if (tickerWrittenNear(scan, coin, last.end)) return { ok: true, how: 'name with its ticker in the title', needsList: false };
+      return { ok: true, how: 'name in a list of coins', needsList: true };
+    }
     case 'person':
       if (!isCapitalised(first.text)) return NO;
       return scan.compiled.personNounAfter.test(scan.text.slice(last.end, last.end + 48))
