@@ -85,6 +85,13 @@ const coinSchema = z
       .boolean()
       .optional()
       .describe('A stablecoin used to quote prices: "660 USDT" and "BTC/USDT" are prices, not mentions.'),
+    reverse_cues: z
+      .array(phraseSchema)
+      .optional()
+      .describe(
+        'Words that, anywhere in the title, show the name means something else ("dog", "dies" for Shiba Inu the breed): ' +
+          'a name match is dropped unless the ticker is written too or a coin noun follows the name.',
+      ),
     excludes: z
       .array(phraseSchema)
       .optional()
@@ -118,7 +125,7 @@ const coinSchema = z
 const nonCoinSchema = z
   .object({
     name: phraseSchema.describe('An exchange, company, fund, event or project that is not a coin: "Binance".'),
-    kind: z.enum(['exchange', 'company', 'fund', 'project', 'event']).describe('What it is.'),
+    kind: z.enum(['exchange', 'company', 'fund', 'project', 'event', 'wallet', 'person']).describe('What it is.'),
     aliases: z.array(phraseSchema).describe('Other names for it.'),
   })
   .strict();
@@ -135,6 +142,13 @@ const contextSchema = z
       .array(phraseSchema)
       .describe('Words after a common-word ticker that show it is the word: "NEAR a bottom", "TON of".'),
     chain_cues: z.array(phraseSchema).describe('Words anywhere in a title that let an acronym-like ticker count.'),
+    project_cues: z
+      .array(phraseSchema)
+      .optional()
+      .describe(
+        'Words anywhere in a title that show it is about a protocol ("hack", "bridge", "mainnet"): a common-word name ' +
+          'that opens such a title is its subject, the coin ("Harmony Loses $100m During Horizon Bridge Hack").',
+      ),
     descriptor_words: z.array(phraseSchema).describe('"Solana meme coin Dogwifhat": words between a describing coin and the subject.'),
     acronym_stoplist: z.array(z.string().min(1)).describe('Parenthesised or cashtag acronyms that are never unknown coins.'),
     stock_tickers: z.array(z.string().min(1)).describe('Stock cashtags ($COIN, $MSTR) that are never coins.'),

@@ -31,6 +31,8 @@ export interface CompiledCoin {
   quoteCurrency: boolean;
   /** For ticker_needs_context coins with their own cue words; undefined means the catalogue's chain cues. */
   contextCues: RegExp | undefined;
+  /** Words that show the coin's name means something else in this title ("dog" for Shiba Inu). */
+  reverseCues: RegExp | undefined;
 }
 
 /** One matchable phrase. */
@@ -71,6 +73,8 @@ export interface CompiledCatalogue {
   tickerNounAfter: RegExp;
   /** Anywhere in the title: chain words that let an acronym-like ticker count ("51% attack"). */
   chainCues: RegExp;
+  /** Anywhere in the title: protocol-event words that make a common-word name opening the title its subject. */
+  projectCues: RegExp;
   /** Text between two coin mentions that makes the first describe the second ("Solana meme coin Dogwifhat"). */
   descriptorBetween: RegExp;
 }
@@ -81,6 +85,13 @@ const DEFAULT_STRONG_CONTEXT = [
   'token', 'tokens', 'coin', 'coins', 'price', 'prices', 'network', 'protocol', 'blockchain', 'mainnet', 'testnet',
   'airdrop', 'DAO', 'staking', 'ecosystem', 'foundation', 'labs', 'TVL', 'holders', 'whales', 'chain', 'exploit',
   'exploited', 'hack', 'hacked', 'price prediction', 'market cap', 'listing', 'futures', 'ETF',
+];
+
+// Protocol events: a title that opens with "Harmony" and speaks of a bridge hack is about the chain.
+const DEFAULT_PROJECT_CUES = [
+  'hack', 'hacked', 'hacker', 'hackers', 'exploit', 'exploited', 'exploiter', 'drained', 'bridge', 'mainnet', 'testnet',
+  'airdrop', 'validators', 'blockchain', 'token', 'tokens', 'staking', 'TVL', 'DeFi', 'smart contract', 'layer-1',
+  'layer-2', 'hard fork', 'dApp', 'dApps', 'on-chain', 'onchain',
 ];
 
 const PHRASE_SPLIT_RE = /\p{L}[\p{L}\p{M}\p{N}]*(?:\.(?=[\p{L}\p{N}])[\p{L}\p{M}\p{N}]+)*|\p{N}+(?:[.,](?=\p{N})\p{N}+)*[\p{L}\p{N}]*/gu;
@@ -100,7 +111,7 @@ function alternation(list: readonly string[]): string {
 
 function buildRegexes(ctx: CatalogueContext): Pick<
   CompiledCatalogue,
-  'personNounAfter' | 'weakContextAfter' | 'strongContextAfter' | 'tickerWordAfter' | 'tickerNounAfter' | 'chainCues' | 'descriptorBetween'
+  'personNounAfter' | 'weakContextAfter' | 'strongContextAfter' | 'tickerWordAfter' | 'tickerNounAfter' | 'chainCues' | 'projectCues' | 'descriptorBetween'
 > {
   const end = '(?![\\p{L}\\p{N}])';
   const personNouns = ctx.coin_nouns.filter((n) => /meme|coins$|tokens$/i.test(n));
@@ -117,6 +128,7 @@ function buildRegexes(ctx: CatalogueContext): Pick<
     tickerWordAfter: new RegExp(`^\\s+(?:${alternation(ctx.ticker_word_followers)})${end}`, 'u'),
     tickerNounAfter: new RegExp(`^\\s*(?:${alternation(['token', 'tokens', 'coin', 'coins', 'price', 'holders', 'airdrop'])})${end}`, 'u'),
     chainCues: cueRegex(ctx.chain_cues),
+    projectCues: cueRegex(ctx.project_cues ?? DEFAULT_PROJECT_CUES),
     descriptorBetween: new RegExp(
       `^(?:['’]s\\s*$|(?:['’]s)?[\\s-]*(?:(?:${alternation(ctx.descriptor_words)})[\\s-]*){1,3}$)`,
       'u',
@@ -138,6 +150,7 @@ function compileCoin(entry: CoinEntry): CompiledCoin {
     tickerLowercaseOk: entry.ticker_lowercase_ok === true,
     quoteCurrency: entry.quote_currency === true,
     contextCues: entry.context_cues && entry.context_cues.length > 0 ? cueRegex(entry.context_cues) : undefined,
+    reverseCues: entry.reverse_cues && entry.reverse_cues.length > 0 ? cueRegex(entry.reverse_cues) : undefined,
   };
 }
 

@@ -135,6 +135,7 @@ function checkPhrase(scan: Scan, phrase: Phrase, first: Token, last: Token): Ver
   const coin = phrase.coin;
   // "$HTX" and "(HTX)" are written as tickers: the exchange of the same name does not block them.
   if (!coin) return first.sigil === '$' || inParens(scan, first) ? NO : { ok: true, how: phrase.blockLabel, needsList: false };
+  if (phrase.kind !== 'ticker' && first.sigil === '' && namesSomethingElse(scan, coin, last)) return NO;
   switch (phrase.kind) {
     case 'ticker':
       return phrase.words.length === 1 ? checkTicker(scan, coin, first, phrase.raw) : exactCase(scan, first, last);
@@ -154,6 +155,12 @@ function checkPhrase(scan: Scan, phrase: Phrase, first: Token, last: Token): Ver
         return { ok: true, how: 'name with crypto context', needsList: false };
       }
       if (tickerWrittenNear(scan, coin, last.end)) return { ok: true, how: 'name with its ticker in the title', needsList: false };
+      // Position: the name opening a title about a protocol event is its subject ("Harmony Loses $100m ... Bridge Hack").
+      if (phrase.kind === 'weak' || phrase.kind === 'proper') {
+        if (scan.tokens[0] === first && scan.compiled.projectCues.test(scan.text.slice(last.end))) {
+          return { ok: true, how: 'name opening a title about its protocol', needsList: false };
+        }
+      }
       return { ok: true, how: 'name in a list of coins', needsList: true };
     }
     case 'word': {
@@ -173,6 +180,22 @@ function checkPhrase(scan: Scan, phrase: Phrase, first: Token, last: Token): Ver
     case 'block':
       return NO;
   }
+}
+
+// "Shiba Inu, who ...", "Pepe who": a relative pronoun after the name makes it a being, not a coin.
+const BEING_AFTER_RE = /^,?\s+(?:who|whose)(?![\p{L}\p{N}])/iu;
+
+/**
+ * Reverse cues: the name is used for something else in this title, an animal or a person ("Kabosu, Shiba Inu Who
+ * Helped Define the Doge Meme, Dies at 18"). The ticker written in the title or a coin noun after the name overrides.
+ */
+function namesSomethingElse(scan: Scan, coin: CompiledCoin, last: Token): boolean {
+  const after = scan.text.slice(last.end, last.end + 24);
+  const cued = BEING_AFTER_RE.test(after) || (coin.reverseCues !== undefined && coin.reverseCues.test(scan.text));
+  if (!cued) return false;
+  if (scan.compiled.strongContextAfter.test(after)) return false;
+  for (const t of scan.tokens) if (coin.tickers.has(t.text) && t.text.length > 1) return false;
+  return true;
 }
 
 /** Every word the catalogue capitalises is capitalised in the text too (a hashtag counts as capitalised). */
@@ -213,6 +236,30 @@ function afterBlock(scan: Scan, t: Token): boolean {
   return scan.lastBlockEnd >= 0 && /^\s*\($/.test(scan.text.slice(scan.lastBlockEnd, t.start));
 }
 
+// An unknown upper-case word followed (within two words) by a coin noun: "TER Gold-Backed Token", "ZORA tokens".
+const COIN_NOUN_AFTER_RE =
+  /^(?:\s+[\p{L}\p{N}][\p{L}\p{N}-]*){0,2}?\s+(?:[tT]okens?|TOKENS?|[cC]oin|[mM]eme ?coins?|[sS]tablecoin)(?![\p{L}\p{N}])/u;
+const POSSESSIVE_BEFORE_RE = /(\p{Lu}[\p{L}\p{N}.]*)['’]s\s+$/u;
+const NEW_TICKER_RE = /^[A-Z][A-Z0-9]{2,9}$/;
+
+/**
+ * A ticker the catalogue does not know, proven by its position rather than by a $ or parentheses: "Midnight's NIGHT"
+ * (a project's own token) or "TER Gold-Backed Token". Never in a shouted title, never a known acronym or stock.
+ */
+function unknownByPosition(scan: Scan, t: Token): Mention | undefined {
+  const { compiled } = scan;
+  if (t.sigil !== '' || t.hashPart || !NEW_TICKER_RE.test(t.text) || casingOf(scan).allCaps) return undefined;
+  if (compiled.acronymStoplist.has(t.text) || compiled.stockTickers.has(t.text) || FIAT.has(t.text)) return undefined;
+  // A known coin's ticker that its own rules rejected ("NEAR a bottom") stays rejected.
+  if (compiled.byTicker.has(t.text)) return undefined;
+  const owner = POSSESSIVE_BEFORE_RE.exec(scan.text.slice(Math.max(0, t.start - 40), t.start));
+  if (owner) return mention(undefined, t.text, t.text, span(scan, t, t), `ticker of ${owner[1] ?? 'a project'}, not in the catalogue`, scan);
+  if (COIN_NOUN_AFTER_RE.test(scan.text.slice(t.end, t.end + 40))) {
+    return mention(undefined, t.text, t.text, span(scan, t, t), 'ticker followed by "token", not in the catalogue', scan);
+  }
+  return undefined;
+}
+
 /** A cashtag or "Name (TICKER)" for a coin the catalogue does not know. */
 function unknownCoin(scan: Scan, i: number): Mention | undefined {
   const t = scan.tokens[i] as Token;
@@ -222,6 +269,7 @@ function unknownCoin(scan: Scan, i: number): Mention | undefined {
     if (compiled.stockTickers.has(sym) || compiled.acronymStoplist.has(sym)) return undefined;
     return mention(undefined, sym, sym, span(scan, t, t), 'cashtag of a coin not in the catalogue', scan);
   }
+  if (t.sigil === '' && !inParens(scan, t)) return unknownByPosition(scan, t);
   if (
     t.sigil !== '' ||
     !UNKNOWN_TICKER_RE.test(t.text) ||
@@ -313,14 +361,30 @@ function resolveLists(text: string, mentions: Mention[]): Mention[] {
 
 /**
  * "Bitcoin Hyper (HYPER)", "Little Pepe (LILPEPE)": a new coin whose name contains a known one. The known coin
- * matched inside the new coin's name is part of that name, not a mention of its own.
+ * matched inside the new coin's name is part of that name, not a mention of its own. This holds whether or not the
+ * catalogue knows the new coin's ticker.
  */
-function dropNamesOfUnknownCoins(found: Array<{ m: Mention; tokenIndex: number }>): void {
-  for (const u of found) {
-    if (u.m.coin !== undefined || !u.m.how.includes('parenthesised')) continue;
+function dropNamesOfNewCoins(scan: Scan, found: Array<{ m: Mention; tokenIndex: number }>): void {
+  for (const u of [...found]) {
+    if (!u.m.how.includes('parenthesised')) continue;
+    let nameStart = u.m.start;
+    if (u.m.coin !== undefined) {
+      // A known ticker in "(...)": its name is the run of capitalised words right before "(".
+      for (let k = u.tokenIndex - 1; k >= 0; k--) {
+        const w = scan.tokens[k] as Token;
+        const next = scan.tokens[k + 1] as Token;
+        const gap = scan.text.slice(w.end, next.start);
+        if (!/^[\s(]*$/.test(gap) || !isCapitalised(w.text) || w.sigil !== '') break;
+        nameStart = w.start;
+      }
+    }
+    const nameEnd = (scan.tokens[u.tokenIndex] as Token).start - 1; // the "("
     for (let k = found.length - 1; k >= 0; k--) {
       const f = found[k] as { m: Mention };
-      if (f.m.coin !== undefined && f.m.start >= u.m.start && f.m.end <= u.m.end) found.splice(k, 1);
+      const inside = f.m.start >= nameStart && f.m.end <= nameEnd;
+      // Only a part of a longer name: "Bitcoin" in "Bitcoin Hyper (HYPER)", not "Pepe" alone in "Pepe (PEPE)".
+      const part = f.m.start > nameStart || /\p{L}/u.test(scan.text.slice(f.m.end, nameEnd));
+      if (f.m !== u.m && f.m.symbol !== u.m.symbol && f.m.coin !== undefined && inside && part) found.splice(k, 1);
     }
   }
 }
@@ -359,7 +423,7 @@ export function findMentions(compiled: CompiledCatalogue, raw: string): TextMent
   }
 
   if (found.length === 0) return { text, mentions: [] };
-  dropNamesOfUnknownCoins(found);
+  dropNamesOfNewCoins(scan, found);
   const others = (m: Mention): boolean => found.some((f) => f.m.symbol !== m.symbol && !f.m.coin?.quoteCurrency);
   const kept = found.filter((f) => !isQuote(scan, f.m, f.tokenIndex, others(f.m))).map((f) => f.m);
   return { text, mentions: kept.some((m) => m.needsList) ? resolveLists(text, kept) : kept };
