@@ -123,7 +123,9 @@ const ACRONYMS = new Set(
 for (const a of [...curated.context.acronym_stoplist, ...curated.context.stock_tickers]) ACRONYMS.add(a.toUpperCase());
 
 // --- turn a listed coin into a catalogue entry ---
-const SUFFIX_RE = /\s+(?:Token|Coin|Protocol|Network|Finance|DAO|Chain|Labs|Swap|Exchange Token)$/;
+// "Cetus Protocol" is called "Cetus". Not "X Token"/"X Coin": there X is usually a company ("Voyager Token", "KuCoin
+// Token") and headlines about the company are not about its token.
+const SUFFIX_RE = /\s+(?:Protocol|Network|Finance|DAO|Chain|Labs|Swap)$/;
 const SYMBOL_RE = /^[A-Z0-9][A-Z0-9_]*$/;
 const CRYPTO_WORD_RE = /\b(?:Token|Coin|Protocol|Network|Finance|DAO|Chain|Swap|Labs|Wrapped|Staked|Bridged|Dollar|USD|Inu|Doge|Pepe|Shiba)\b/;
 
@@ -135,8 +137,19 @@ function cleanName(name: string): string {
     .trim();
 }
 
-function usableForm(form: string): boolean {
+// Words of the big coins' names: a little-known coin whose name holds one ("Strategic Bitcoin Reserve", "Solana Swap")
+// would steal the big coin's mentions, because the longest phrase wins.
+const bigNameWords = new Set<string>();
+for (const c of curated.coins.slice(0, 150)) {
+  for (const f of [c.name, ...c.aliases, ...(c.cased_aliases ?? [])]) {
+    for (const w of f.split(/\s+/)) if (w.length >= 4 && /\p{Ll}/u.test(w)) bigNameWords.add(w.toLowerCase());
+  }
+}
+bigNameWords.add('trump');
+
+function usableForm(form: string, news = 0): boolean {
   const lower = form.toLowerCase();
+  if (news < 300 && lower.split(/\s+/).some((w) => bigNameWords.has(w))) return false;
   return (
     form.length >= 3 &&
     form.length <= 40 &&
@@ -174,9 +187,9 @@ function generated(symbol: string, rawName: string, news: number, extra: Partial
   if (!SYMBOL_RE.test(symbol) || claimed.has(symbol.toLowerCase()) || ACRONYMS.has(symbol)) return undefined;
   const name = cleanName(rawName);
   const forms: string[] = [];
-  if (name.toUpperCase() !== symbol && usableForm(name)) forms.push(name);
+  if (name.toUpperCase() !== symbol && usableForm(name, news)) forms.push(name);
   const short = name.replace(SUFFIX_RE, '');
-  if (short !== name && short.toUpperCase() !== symbol && usableForm(short)) forms.push(short);
+  if (short !== name && short.toUpperCase() !== symbol && usableForm(short, news)) forms.push(short);
 
   const entry: CoinEntry = { symbol, name: forms[0] ?? symbol, aliases: [], ...extra, news_count: news };
   const cased: string[] = [];

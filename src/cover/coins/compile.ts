@@ -79,12 +79,11 @@ export interface CompiledCatalogue {
   descriptorBetween: RegExp;
 }
 
-// Nouns that make an ordinary word a coin's name ("Threshold network", "Rally token"); verbs such as "hits" or
-// "surges" do not, because "Bitcoin Rally Hits $100K" is about a rally.
+// Nouns that only a coin takes ("Rally token", "Threshold price"). Verbs such as "hits" do not count ("Bitcoin Rally
+// Hits $100K" is about a rally), nor nouns an adjective takes as well ("Decentralized Ecosystem", "Open Network").
 const DEFAULT_STRONG_CONTEXT = [
-  'token', 'tokens', 'coin', 'coins', 'price', 'prices', 'network', 'protocol', 'blockchain', 'mainnet', 'testnet',
-  'airdrop', 'DAO', 'staking', 'ecosystem', 'foundation', 'labs', 'TVL', 'holders', 'whales', 'chain', 'exploit',
-  'exploited', 'hack', 'hacked', 'price prediction', 'market cap', 'listing', 'futures', 'ETF',
+  'token', 'tokens', 'coin', 'coins', 'price', 'prices', 'mainnet', 'testnet', 'airdrop', 'TVL', 'holders', 'whales',
+  'price prediction', 'market cap', 'ETF', 'ETFs', 'memecoin', 'tokenomics',
 ];
 
 // Protocol events: a title that opens with "Harmony" and speaks of a bridge hack is about the chain.
