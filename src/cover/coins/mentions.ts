@@ -97,6 +97,9 @@ function tickerMarked(scan: Scan, t: Token): string | undefined {
 type Verdict = { ok: false } | { ok: true; how: string; needsList: boolean };
 const NO: Verdict = { ok: false };
 
+// "USD-M", "COIN-M", "USDT-M": the margin currency of a perpetuals market, market notation rather than a coin.
+const MARGIN_NOTATION_AFTER_RE = /^-M(?![\p{L}\p{N}])/u;
+
 function checkTicker(scan: Scan, coin: CompiledCoin, t: Token, raw: string): Verdict {
   const marked = tickerMarked(scan, t);
   if (t.sigil === '$' || t.sigil === '#') return { ok: true, how: marked ?? 'ticker', needsList: false };
@@ -135,6 +138,7 @@ function checkPhrase(scan: Scan, phrase: Phrase, first: Token, last: Token): Ver
   const coin = phrase.coin;
   // "$HTX" and "(HTX)" are written as tickers: the exchange of the same name does not block them.
   if (!coin) return first.sigil === '$' || inParens(scan, first) ? NO : { ok: true, how: phrase.blockLabel, needsList: false };
+  if (first.sigil === '' && MARGIN_NOTATION_AFTER_RE.test(scan.text.slice(last.end, last.end + 3))) return NO;
   if (phrase.kind !== 'ticker' && first.sigil === '' && namesSomethingElse(scan, coin, last)) return NO;
   switch (phrase.kind) {
     case 'ticker':
@@ -258,6 +262,20 @@ function unknownByPosition(scan: Scan, t: Token): Mention | undefined {
     return mention(undefined, t.text, t.text, span(scan, t, t), 'ticker followed by "token", not in the catalogue', scan);
   }
   return undefined;
+}
+
+// "AAVEv3", "UNIv2", "KNCv2", "$CRVv2": a known ticker with a version written onto it.
+const VERSIONED_RE = /^([A-Z][A-Z0-9]{1,9}?)[vV]\d{1,2}$/;
+
+/** A known ticker with a version or product suffix names the coin ("AAVEv3" is Aave's v3, so AAVE). */
+function versionedTicker(scan: Scan, i: number): Mention | undefined {
+  const t = scan.tokens[i] as Token;
+  const m = VERSIONED_RE.exec(t.text);
+  const base = m?.[1];
+  if (!base || base.length < 3) return undefined;
+  const coin = scan.compiled.byTicker.get(base);
+  if (!coin) return undefined;
+  return mention(coin, coin.entry.symbol, coin.entry.name, span(scan, t, t), `"${base}" with a version suffix`, scan);
 }
 
 /** A cashtag or "Name (TICKER)" for a coin the catalogue does not know. */
@@ -389,6 +407,23 @@ function dropNamesOfNewCoins(scan: Scan, found: Array<{ m: Mention; tokenIndex: 
   }
 }
 
+// "Sky (formerly MakerDAO)", "Sonic (ex-Fantom)": the old name of the coin just named is not a second coin.
+const FORMERLY_RE = /\((?:formerly|previously|ex-|prev\.|once)\s*[^)]*\)/giu;
+
+function dropFormerNames(text: string, found: Array<{ m: Mention }>): void {
+  if (!text.includes('(')) return;
+  for (const paren of text.matchAll(FORMERLY_RE)) {
+    const start = paren.index;
+    const end = start + paren[0].length;
+    const before = found.filter((f) => f.m.end <= start);
+    if (before.length === 0) continue;
+    for (let k = found.length - 1; k >= 0; k--) {
+      const f = found[k] as { m: Mention };
+      if (f.m.start > start && f.m.end <= end) found.splice(k, 1);
+    }
+  }
+}
+
 /** Every coin mention of `raw` (a title or subtitle), in reading order. */
 export function findMentions(compiled: CompiledCatalogue, raw: string): TextMentions {
   const text = normalizeHeadline(raw);
@@ -415,14 +450,15 @@ export function findMentions(compiled: CompiledCatalogue, raw: string): TextMent
       break;
     }
     if (consumed === 0) {
-      const unknown = unknownCoin(scan, i);
-      if (unknown) found.push({ m: unknown, tokenIndex: i });
+      const found1 = versionedTicker(scan, i) ?? unknownCoin(scan, i);
+      if (found1) found.push({ m: found1, tokenIndex: i });
       consumed = 1;
     }
     i += consumed;
   }
 
   if (found.length === 0) return { text, mentions: [] };
+  dropFormerNames(text, found);
   dropNamesOfNewCoins(scan, found);
   const others = (m: Mention): boolean => found.some((f) => f.m.symbol !== m.symbol && !f.m.coin?.quoteCurrency);
   const kept = found.filter((f) => !isQuote(scan, f.m, f.tokenIndex, others(f.m))).map((f) => f.m);
