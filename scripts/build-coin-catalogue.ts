@@ -167,6 +167,11 @@ function tickerFlags(symbol: string, news: number): Pick<CoinEntry, 'ticker_is_c
   return { ...(word ? { ticker_is_common_word: true } : {}), ...(needsMarker ? { ticker_needs_marker: true } : {}) };
 }
 
+// Same coin, renamed since the icon set was drawn (the icon set keeps the old name): KuCoin Shares -> KuCoin Token,
+// Melon -> Enzyme, FunFair -> FUNToken, Ambrosus -> AirDAO, Bonfida -> FIDA, Pundi X (NPXS), Monaco/Crypto.com (MCO),
+// Paxos Standard (PAX), Santiment (SAN), ETHLend (LEND, Aave's first token).
+const RENAMED_SAME_COIN = new Set(['KCS', 'MLN', 'FUN', 'AMB', 'FIDA', 'NPXS', 'MCO', 'PAX', 'SAN', 'LEND']);
+
 function iconFor(symbols: string[], names: string[]): string | undefined {
   const norm = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]/g, '');
   const wanted = names.map(norm).filter((n) => n.length > 0);
@@ -175,7 +180,8 @@ function iconFor(symbols: string[], names: string[]): string | undefined {
     if (!m || !iconFiles.has(m.symbol.toLowerCase())) continue;
     const n = norm(m.name);
     // The same ticker is not enough: many coins share one. The icon's coin must have one of our names.
-    if (wanted.some((w) => w === n || (w.length >= 4 && n.startsWith(w)) || (n.length >= 4 && w.startsWith(n)))) {
+    const sameName = wanted.some((w) => w === n || (w.length >= 4 && n.startsWith(w)) || (n.length >= 4 && w.startsWith(n)));
+    if (sameName || RENAMED_SAME_COIN.has(sym.toUpperCase())) {
       return m.symbol.toLowerCase();
     }
   }

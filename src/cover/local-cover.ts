@@ -1,3 +1,4 @@
+import { coinRefFor } from './coin-ref.js';
 import { randomInt } from 'node:crypto';
 import { copyFileSync } from 'node:fs';
 import type { Services } from '../app.js';
@@ -63,7 +64,6 @@ export async function makeCover(s: Services, req: CoverRequest): Promise<CoverMa
   const outPath = req.out ? await s.paths.resolve(req.out, { forWrite: true }) : null;
   const route = req.route ?? routeCover(s.coins.detector, s.loraResolver, title, subtitle);
   const primary = route.coins.find((c) => c.primary) ?? null;
-  const entry = primary ? s.coins.catalogue.bySymbol(primary.symbol) : undefined;
   const userLogo = primary ? s.store.logos.get(primary.symbol) : undefined;
   // An explicit seed makes the cover a pure function of its inputs (reproducible); without one, the variety
   // engine steers the palette away from the recent covers of the same coin.
@@ -75,7 +75,7 @@ export async function makeCover(s: Services, req: CoverRequest): Promise<CoverMa
     width: req.width,
     height: req.height,
     seed,
-    coin: primary ? { symbol: primary.symbol, name: primary.name, ...(entry?.brand_color ? { brand_color: entry.brand_color } : {}) } : null,
+    coin: primary ? coinRefFor(primary, s.coins.catalogue) : null,
     ...(userLogo ? { userLogo: await readLogo(userLogo.blob_path) } : {}),
     recentPalettes: recent,
     ...(req.style ? { style: req.style } : {}),
