@@ -5,7 +5,7 @@ import type { Services } from '../app.js';
 import { LoraloopError } from '../core/errors.js';
 import type { CoverRecord } from '../store/repos/covers.js';
 import type { RenderOutput } from './render/renderer.js';
-import { routeCover, type RouteResult } from './route.js';
+import { routeCoverChecked, type RouteResult } from './route.js';
 
 /** How many recent covers of the same coin the variety engine steers away from. */
 export const VARIETY_WINDOW = 24;
@@ -62,7 +62,7 @@ export async function makeCover(s: Services, req: CoverRequest): Promise<CoverMa
     throw new LoraloopError('INVALID_INPUT', `The subtitle is longer than ${MAX_TITLE_CHARS} characters.`, { hint: 'Shorten the subtitle.' });
   }
   const outPath = req.out ? await s.paths.resolve(req.out, { forWrite: true }) : null;
-  const route = req.route ?? routeCover(s.coins.detector, s.loraResolver, title, subtitle);
+  const route = req.route ?? (await routeCoverChecked(s.coins.detector, s.loraResolver, title, subtitle, s.coins.secondOpinion));
   const primary = route.coins.find((c) => c.primary) ?? null;
   const userLogo = primary ? s.store.logos.get(primary.symbol) : undefined;
   // An explicit seed makes the cover a pure function of its inputs (reproducible); without one, the variety

@@ -28,6 +28,18 @@ export interface Mention {
 export interface TextMentions {
   text: string;
   mentions: Mention[];
+  /** Names the rules saw but did not count, for want of proof either way: where a second opinion may help. */
+  doubts: Doubt[];
+}
+
+/** A coin name the rules left out without being sure it is not the coin. */
+export interface Doubt {
+  symbol: string;
+  name: string;
+  /** The text matched, e.g. "Harmony". */
+  text: string;
+  /** Why it was left out. */
+  why: string;
 }
 
 // Between two list items: ", " / " and " / ", and " / " & " / "/" / " vs " (Portuguese/Spanish "e"/"y").
@@ -48,6 +60,8 @@ interface Scan {
   lastBlockEnd: number;
   /** Computed on first use: most headlines never need it. */
   casingCache: Casing | undefined;
+  /** Names left out for want of proof (see {@link Doubt}). */
+  doubts: Doubt[];
 }
 
 function casingOf(scan: Scan): Casing {
@@ -139,7 +153,10 @@ function checkPhrase(scan: Scan, phrase: Phrase, first: Token, last: Token): Ver
   // "$HTX" and "(HTX)" are written as tickers: the exchange of the same name does not block them.
   if (!coin) return first.sigil === '$' || inParens(scan, first) ? NO : { ok: true, how: phrase.blockLabel, needsList: false };
   if (first.sigil === '' && MARGIN_NOTATION_AFTER_RE.test(scan.text.slice(last.end, last.end + 3))) return NO;
-  if (phrase.kind !== 'ticker' && first.sigil === '' && namesSomethingElse(scan, coin, last)) return NO;
+  if (phrase.kind !== 'ticker' && first.sigil === '' && namesSomethingElse(scan, coin, last)) {
+    doubt(scan, coin, first, last, 'the title uses the name for something else (an animal or a person)');
+    return NO;
+  }
   switch (phrase.kind) {
     case 'ticker':
       return phrase.words.length === 1 ? checkTicker(scan, coin, first, phrase.raw) : exactCase(scan, first, last);
@@ -200,6 +217,10 @@ function namesSomethingElse(scan: Scan, coin: CompiledCoin, last: Token): boolea
   if (scan.compiled.strongContextAfter.test(after)) return false;
   for (const t of scan.tokens) if (coin.tickers.has(t.text) && t.text.length > 1) return false;
   return true;
+}
+
+function doubt(scan: Scan, coin: CompiledCoin, first: Token, last: Token, why: string): void {
+  scan.doubts.push({ symbol: coin.entry.symbol, name: coin.entry.name, text: scan.text.slice(first.start, last.end), why });
 }
 
 /** Every word the catalogue capitalises is capitalised in the text too (a hashtag counts as capitalised). */
@@ -377,6 +398,19 @@ function resolveLists(text: string, mentions: Mention[]): Mention[] {
   return mentions.filter((m) => !m.needsList);
 }
 
+/** The list-dependent mentions no list accepted: common-word names the rules could not decide on. */
+function unresolved(mentions: readonly Mention[]): Doubt[] {
+  const out: Doubt[] = [];
+  for (const m of mentions) {
+    if (!m.needsList || !m.coin) continue;
+    const text = m.how.replace(/^"(.*)" \(.*$/, '$1');
+    // Ordinary words naming little-known coins ("Rally", "Status") are words unless proven: the rules are sure of that.
+    if (m.coin.entry.word_aliases?.includes(text)) continue;
+    out.push({ symbol: m.symbol, name: m.name, text, why: 'a common-word name without crypto context' });
+  }
+  return out;
+}
+
 /**
  * "Bitcoin Hyper (HYPER)", "Little Pepe (LILPEPE)": a new coin whose name contains a known one. The known coin
  * matched inside the new coin's name is part of that name, not a mention of its own. This holds whether or not the
@@ -428,7 +462,7 @@ function dropFormerNames(text: string, found: Array<{ m: Mention }>): void {
 export function findMentions(compiled: CompiledCatalogue, raw: string): TextMentions {
   const text = normalizeHeadline(raw);
   const tokens = tokenize(text, compiled.isKnownTicker);
-  const scan: Scan = { text, tokens, compiled, lastBlockEnd: -1, casingCache: undefined };
+  const scan: Scan = { text, tokens, compiled, lastBlockEnd: -1, casingCache: undefined, doubts: [] };
 
   const found: Array<{ m: Mention; tokenIndex: number }> = [];
   for (let i = 0; i < tokens.length; ) {
@@ -457,10 +491,12 @@ export function findMentions(compiled: CompiledCatalogue, raw: string): TextMent
     i += consumed;
   }
 
-  if (found.length === 0) return { text, mentions: [] };
+  if (found.length === 0) return { text, mentions: [], doubts: scan.doubts };
   dropFormerNames(text, found);
   dropNamesOfNewCoins(scan, found);
   const others = (m: Mention): boolean => found.some((f) => f.m.symbol !== m.symbol && !f.m.coin?.quoteCurrency);
   const kept = found.filter((f) => !isQuote(scan, f.m, f.tokenIndex, others(f.m))).map((f) => f.m);
-  return { text, mentions: kept.some((m) => m.needsList) ? resolveLists(text, kept) : kept };
+  if (!kept.some((m) => m.needsList)) return { text, mentions: kept, doubts: scan.doubts };
+  const mentions = resolveLists(text, kept);
+  return { text, mentions, doubts: [...scan.doubts, ...unresolved(kept)] };
 }
