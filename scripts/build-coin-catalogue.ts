@@ -1,7 +1,7 @@
 /**
  * Regenerate data/coins.json, the coin catalogue the detector loads, from public lists kept in data/catalogue/:
  *
- *   npx tsx scripts/build-coin-catalogue.ts [--words /usr/share/dict/words]
+ *   npx tsx scripts/build-coin-catalogue.ts [--words /usr/share/dict/words] [--out data/coins.json]
  *
  * Inputs (see data/catalogue/SOURCES.md):
  * - curated.json: hand-tuned entries (the coins news names most, with their look-alikes and rule word lists). They win.
@@ -24,6 +24,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dataDir = join(root, 'data', 'catalogue');
 const wordsArg = process.argv.indexOf('--words');
 const wordsPath = wordsArg > 0 ? (process.argv[wordsArg + 1] ?? '') : '/usr/share/dict/words';
+const outArg = process.argv.indexOf('--out');
+const outPath = outArg > 0 ? (process.argv[outArg + 1] ?? '') : join(root, 'data', 'coins.json');
 
 if (!existsSync(wordsPath)) {
   process.stderr.write(`No word list at ${wordsPath}. Install Debian's wamerican (apt-get install wamerican) or pass --words FILE.\n`);
@@ -212,8 +214,11 @@ function generated(symbol: string, rawName: string, news: number, extra: Partial
     const isWordy = words.every((w) => isWordLike(w) || /^\d+$/.test(w)) && !CRYPTO_WORD_RE.test(form);
     if (form === entry.name) nameIsWord = isWordy;
     // Three ordinary words in a row ("Smooth Love Potion") are a name already; one or two are not.
+    // A one-word name of a coin the news hardly names ("Roundtable", news count 0) is more likely something else
+    // with that name: it needs the same proof as a word.
+    const obscure = words.length === 1 && news < 50;
     if (!/\p{Ll}/u.test(form)) entry.aliases.push(form); // upper-case names behave like tickers
-    else (isWordy && words.length <= 2 ? wordy : cased).push(form);
+    else ((isWordy && words.length <= 2) || obscure ? wordy : cased).push(form);
     claim(form);
   }
   if (entry.name !== symbol && !entry.aliases.includes(entry.name) && cased.length + wordy.length === 0) entry.aliases.push(entry.name);
@@ -278,5 +283,5 @@ const text =
   '{\n' +
   ` "schema_version": 1,\n "description": ${JSON.stringify(out.description)},\n "sources": ${JSON.stringify(out.sources)},\n` +
   ` "coins": [\n${lines}\n ],\n "non_coins": ${JSON.stringify(out.non_coins)},\n "context": ${JSON.stringify(out.context)}\n}\n`;
-writeFileSync(join(root, 'data', 'coins.json'), text);
-process.stderr.write(`data/coins.json: ${coins.length} curated + ${added.length} generated = ${out.coins.length} coins\n`);
+writeFileSync(outPath, text);
+process.stderr.write(`${outPath}: ${coins.length} curated + ${added.length} generated = ${out.coins.length} coins\n`);

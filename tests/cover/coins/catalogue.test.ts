@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -106,4 +107,17 @@ describe('coin catalogue', () => {
     expect(err.message).toContain('not valid JSON');
     expect(thrown(() => loadCoinCatalogue(join(dir, 'absent.json'))).code).toBe('NOT_FOUND');
   });
+});
+
+describe('regenerating the catalogue', () => {
+  const words = '/usr/share/dict/words';
+  it.skipIf(!existsSync(words))('reproduces the committed data/coins.json from the lists in data/catalogue/', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'coins-')), 'coins.json');
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    execFileSync(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'build-coin-catalogue.ts'), '--out', out], {
+      cwd: root,
+      stdio: 'pipe',
+    });
+    expect(readFileSync(out, 'utf8')).toBe(readFileSync(join(root, 'data', 'coins.json'), 'utf8'));
+  }, 60_000);
 });
