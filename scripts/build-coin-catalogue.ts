@@ -18,7 +18,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseCoinCatalogue, type CoinEntry } from '../src/cover/coins/catalogue.js';
+import { catalogueChecksum, parseCoinCatalogue, type CoinEntry } from '../src/cover/coins/catalogue.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dataDir = join(root, 'data', 'catalogue');
@@ -284,4 +284,6 @@ const text =
   ` "schema_version": 1,\n "description": ${JSON.stringify(out.description)},\n "sources": ${JSON.stringify(out.sources)},\n` +
   ` "coins": [\n${lines}\n ],\n "non_coins": ${JSON.stringify(out.non_coins)},\n "context": ${JSON.stringify(out.context)}\n}\n`;
 writeFileSync(outPath, text);
+// The app trusts these exact bytes without validating them again (see loadCoinCatalogue).
+writeFileSync(`${outPath}.sha256`, `${catalogueChecksum(text)}\n`);
 process.stderr.write(`${outPath}: ${coins.length} curated + ${added.length} generated = ${out.coins.length} coins\n`);

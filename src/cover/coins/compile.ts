@@ -96,7 +96,10 @@ const DEFAULT_PROJECT_CUES = [
 const PHRASE_SPLIT_RE = /\p{L}[\p{L}\p{M}\p{N}]*(?:\.(?=[\p{L}\p{N}])[\p{L}\p{M}\p{N}]+)*|\p{N}+(?:[.,](?=\p{N})\p{N}+)*[\p{L}\p{N}]*/gu;
 const KIND_STRENGTH: Record<PhraseKind, number> = { block: 8, ticker: 7, name: 6, cased: 5, weak: 4, proper: 3, word: 2, person: 1 };
 
+const ONE_WORD_RE = /^\p{L}[\p{L}\p{M}\p{N}]*$/u;
+
 function rawWords(phrase: string): string[] {
+  if (ONE_WORD_RE.test(phrase)) return [phrase]; // most names and tickers: skip the general split
   return phrase.match(PHRASE_SPLIT_RE) ?? [];
 }
 
@@ -186,20 +189,17 @@ export function compileCatalogue(catalogue: CoinCatalogue): CompiledCatalogue {
       if (!byTicker.has(t)) byTicker.set(t, coin);
       add(t, 'ticker', coin);
     }
-    const weak = new Set(e.weak_aliases ?? []);
-    const cased = new Set(e.cased_aliases ?? []);
-    const proper = new Set(e.context_aliases ?? []);
-    const person = new Set(e.person_aliases ?? []);
-    const word = new Set(e.word_aliases ?? []);
-    for (const n of [e.name, ...e.aliases]) {
-      if (weak.has(n) || cased.has(n) || person.has(n) || proper.has(n) || word.has(n)) continue;
-      add(n, 'name', coin);
-    }
-    for (const n of cased) add(n, 'cased', coin);
-    for (const n of weak) add(n, 'weak', coin);
-    for (const n of proper) add(n, 'proper', coin);
-    for (const n of word) add(n, 'word', coin);
-    for (const n of person) add(n, 'person', coin);
+    // Most coins have only a name and plain aliases: build the set of special forms only when there are any
+    // (this loop runs for every catalogued coin on each cold start).
+    const specialLists = [e.cased_aliases, e.weak_aliases, e.context_aliases, e.word_aliases, e.person_aliases];
+    const special = specialLists.some((l) => l !== undefined && l.length > 0) ? new Set(specialLists.flatMap((l) => l ?? [])) : undefined;
+    if (!special?.has(e.name)) add(e.name, 'name', coin);
+    for (const n of e.aliases) if (!special?.has(n)) add(n, 'name', coin);
+    for (const n of e.cased_aliases ?? []) add(n, 'cased', coin);
+    for (const n of e.weak_aliases ?? []) add(n, 'weak', coin);
+    for (const n of e.context_aliases ?? []) add(n, 'proper', coin);
+    for (const n of e.word_aliases ?? []) add(n, 'word', coin);
+    for (const n of e.person_aliases ?? []) add(n, 'person', coin);
     for (const x of e.excludes ?? []) add(x, 'block', undefined, `look-alike "${x}" (not ${e.symbol})`);
   }
   for (const nc of catalogue.nonCoins) {
