@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { LoraloopError } from '../../../src/core/errors.js';
-import { defaultCataloguePath, loadCoinCatalogue, parseCoinCatalogue } from '../../../src/cover/coins/catalogue.js';
+import { catalogueChecksum, defaultCataloguePath, loadCoinCatalogue, parseCoinCatalogue } from '../../../src/cover/coins/catalogue.js';
 
 const devSet = fileURLToPath(new URL('../../../../shared/eval/crypto_headlines.dev.jsonl', import.meta.url));
 
@@ -120,4 +120,24 @@ describe('regenerating the catalogue', () => {
     });
     expect(readFileSync(out, 'utf8')).toBe(readFileSync(join(root, 'data', 'coins.json'), 'utf8'));
   }, 60_000);
+});
+
+describe('loading a catalogue file', () => {
+  const entry = { symbol: 'BTC', name: 'Bitcoin', aliases: [], brand_color: 'orange' };
+  it('validates a file whose bytes do not match the checksum the generator wrote (a hand edit)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cat-'));
+    const file = join(dir, 'coins.json');
+    writeFileSync(file, JSON.stringify(minimal([entry])));
+    writeFileSync(`${file}.sha256`, `${'0'.repeat(64)}\n`);
+    expect(thrown(() => loadCoinCatalogue(file)).code).toBe('CONFIG_INVALID');
+  });
+
+  it('trusts the exact bytes the generator validated, so a cold start does not validate them twice', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cat-'));
+    const file = join(dir, 'coins.json');
+    const text = JSON.stringify(minimal([{ ...entry, brand_color: '#f7931a' }]));
+    writeFileSync(file, text);
+    writeFileSync(`${file}.sha256`, `${catalogueChecksum(text)}\n`);
+    expect(loadCoinCatalogue(file).bySymbol('btc')?.name).toBe('Bitcoin');
+  });
 });
