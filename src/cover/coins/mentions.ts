@@ -402,10 +402,13 @@ function resolveLists(text: string, mentions: Mention[]): Mention[] {
 function unresolved(mentions: readonly Mention[]): Doubt[] {
   const out: Doubt[] = [];
   for (const m of mentions) {
-    if (!m.needsList || !m.coin) continue;
+    // An ambiguous ticker without a $ or parentheses ("WHY", "A") is a word: the rules are sure of that too.
+    if (!m.needsList || !m.coin || m.how.includes('ticker')) continue;
     const text = m.how.replace(/^"(.*)" \(.*$/, '$1');
     // Ordinary words naming little-known coins ("Rally", "Status") are words unless proven: the rules are sure of that.
     if (m.coin.entry.word_aliases?.includes(text)) continue;
+    // A coin named by a lower-case word ("why"): the word is far likelier; not worth a model call.
+    if (m.coin.entry.name === m.coin.entry.name.toLowerCase()) continue;
     out.push({ symbol: m.symbol, name: m.name, text, why: 'a common-word name without crypto context' });
   }
   return out;
