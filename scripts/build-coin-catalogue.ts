@@ -199,9 +199,9 @@ function generated(symbol: string, rawName: string, news: number, extra: Partial
   if (!SYMBOL_RE.test(symbol) || claimed.has(symbol.toLowerCase()) || ACRONYMS.has(symbol)) return undefined;
   const name = cleanName(rawName);
   const forms: string[] = [];
-  if (name.toUpperCase() !== symbol && usableForm(name, news)) forms.push(name);
+  if (name !== symbol && usableForm(name, news)) forms.push(name);
   const short = name.replace(SUFFIX_RE, '');
-  if (short !== name && short.toUpperCase() !== symbol && usableForm(short, news)) forms.push(short);
+  if (short !== name && short !== symbol && usableForm(short, news)) forms.push(short);
 
   const entry: CoinEntry = { symbol, name: forms[0] ?? symbol, aliases: [], ...extra, news_count: news };
   const cased: string[] = [];
@@ -257,7 +257,7 @@ const add = (e: CoinEntry | undefined): void => {
 for (const g of gecko.coins) add(generated(g.symbol.toUpperCase(), g.name, newsBySymbol.get(g.symbol.toUpperCase()) ?? 0, { rank: g.rank, coingecko_id: g.coingecko_id }));
 for (const p of [...panic].sort((a, b) => b.news - a.news)) {
   // A currency CryptoPanic knows only by its ticker, and that no news item tags, is noise.
-  if (p.name.toUpperCase() === p.code.toUpperCase() && p.news < 10) continue;
+  if (p.name === p.code && p.news < 10) continue;
   add(generated(p.code.toUpperCase(), p.name, p.news, {}));
 }
 for (const m of manifest) add(generated(m.symbol.toUpperCase(), m.name, newsBySymbol.get(m.symbol.toUpperCase()) ?? 0, {}));
