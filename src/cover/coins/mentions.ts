@@ -5,73 +5,27 @@
  * "Name (TICKER)" pairs of coins we do not know still count.
  */
 import type { CompiledCatalogue, CompiledCoin, Phrase } from './compile.js';
-import { analyseCasing, normalizeHeadline, tokenize, type Casing, type Token } from './text.js';
+import { dropFormerNames, dropNamesOfNewCoins, unknownCoin, versionedTicker } from './new-coins.js';
+import {
+  afterBlock,
+  casingOf,
+  FIAT,
+  inParens,
+  isCapitalised,
+  LIST_SEP_RE,
+  mention,
+  span,
+  spellsInitials,
+  type Doubt,
+  type Mention,
+  type Scan,
+  type TextMentions,
+} from './scan.js';
+import { normalizeHeadline, tokenize, type Token } from './text.js';
 
-/** One place in the text that names a coin. */
-export interface Mention {
-  /** The catalogue coin, or undefined for an unknown coin found by its cashtag or "(TICKER)". */
-  coin: CompiledCoin | undefined;
-  symbol: string;
-  name: string;
-  /** Character offsets in the normalised text. */
-  start: number;
-  end: number;
-  /** Why it counts, for people reading the result. */
-  how: string;
-  /** Written as a possessive ("Ethereum's"). */
-  possessive: boolean;
-  /** Counts only if it stands in a list next to an accepted coin ("Aster, Starknet, and Zcash"). */
-  needsList: boolean;
-}
+export { LIST_SEP_RE, type Doubt, type Mention, type TextMentions } from './scan.js';
 
-/** The mentions of one text plus the normalised text their offsets point into. */
-export interface TextMentions {
-  text: string;
-  mentions: Mention[];
-  /** Names the rules saw but did not count, for want of proof either way: where a second opinion may help. */
-  doubts: Doubt[];
-}
-
-/** A coin name the rules left out without being sure it is not the coin. */
-export interface Doubt {
-  symbol: string;
-  name: string;
-  /** The text matched, e.g. "Harmony". */
-  text: string;
-  /** Why it was left out. */
-  why: string;
-}
-
-// Between two list items: ", " / " and " / ", and " / " & " / "/" / " vs " (Portuguese/Spanish "e"/"y").
-/** Text between two items of a list of coins. */
-export const LIST_SEP_RE = /^\s*(?:,\s*(?:[aA]nd\s+|&\s*|[oO]r\s+)?|&|\/|\+|(?:[aA]nd|AND|[oO]r|vs\.?|[vV]ersus|e|y)(?=\s))\s*$/u;
-const POSSESSIVE_RE = /^(?:['’]s|(?<=s)['’])(?![\p{L}\p{N}])/u;
 const PURE_NUMBER_RE = /^\p{N}+(?:[.,]\p{N}+)*$/u;
-const UNKNOWN_TICKER_RE = /^[A-Z][A-Z0-9]{1,9}$/;
-// Unknown cashtags must be upper case: "$VINE" is a coin, "$data" and "$schema" are code.
-const CASHTAG_TICKER_RE = /^[A-Z][A-Z0-9]{1,9}$/;
-const FIAT = new Set(['USD', 'EUR', 'KRW', 'JPY', 'GBP', 'TRY', 'BRL', 'INR', 'AUD', 'CAD']);
-
-interface Scan {
-  text: string;
-  tokens: Token[];
-  compiled: CompiledCatalogue;
-  /** End offset of the last exchange/company match: "Bitcoin Depot (BTM)" is its stock ticker, not Bytom. */
-  lastBlockEnd: number;
-  /** Computed on first use: most headlines never need it. */
-  casingCache: Casing | undefined;
-  /** Names left out for want of proof (see {@link Doubt}). */
-  doubts: Doubt[];
-}
-
-function casingOf(scan: Scan): Casing {
-  return (scan.casingCache ??= analyseCasing(scan.tokens));
-}
-
-function isCapitalised(word: string): boolean {
-  const first = word[0] ?? '';
-  return first !== first.toLowerCase();
-}
 
 function phraseAt(scan: Scan, i: number, phrase: Phrase): boolean {
   const { tokens, text } = scan;
@@ -83,10 +37,6 @@ function phraseAt(scan: Scan, i: number, phrase: Phrase): boolean {
     if (!/^[\s\-–.&]{0,3}$/.test(text.slice(prev.end, cur.start)) || text.slice(prev.end, cur.start).includes('\n')) return false;
   }
   return true;
-}
-
-function inParens(scan: Scan, t: Token): boolean {
-  return scan.text[t.start - 1] === '(' && scan.text[t.end] === ')';
 }
 
 function inPair(scan: Scan, t: Token): boolean {
@@ -240,133 +190,6 @@ function exactCase(scan: Scan, first: Token, last: Token): Verdict {
   return written.toUpperCase() === written ? { ok: true, how: 'upper-case name', needsList: false } : NO;
 }
 
-/**
- * "Securities and Exchange Commission (SEC)", "Bank of Japan (BOJ)": a parenthesised word that spells the initials of
- * the words before it is an acronym, not a ticker. A coin written out in full ("Basic Attention Token (BAT)") is
- * already a name match, so nothing is lost.
- */
-function spellsInitials(scan: Scan, t: Token): boolean {
-  const i = scan.tokens.indexOf(t);
-  if (i <= 0 || t.text.length < 2) return false;
-  const before = scan.tokens.slice(Math.max(0, i - 8), i);
-  const capitalInitials = before
-    .filter((w) => isCapitalised(w.text))
-    .map((w) => w.text[0])
-    .join('');
-  const allInitials = before.map((w) => (w.text[0] ?? '').toUpperCase()).join('');
-  return capitalInitials.endsWith(t.text) || allInitials.endsWith(t.text);
-}
-
-function afterBlock(scan: Scan, t: Token): boolean {
-  return scan.lastBlockEnd >= 0 && /^\s*\($/.test(scan.text.slice(scan.lastBlockEnd, t.start));
-}
-
-// An unknown upper-case word followed (within two words) by a coin noun: "TER Gold-Backed Token", "ZORA tokens".
-const COIN_NOUN_AFTER_RE =
-  /^(?:\s+[\p{L}\p{N}][\p{L}\p{N}-]*){0,2}?\s+(?:[tT]okens?|TOKENS?|[cC]oin|[mM]eme ?coins?|[sS]tablecoin)(?![\p{L}\p{N}])/u;
-const POSSESSIVE_BEFORE_RE = /(\p{Lu}[\p{L}\p{N}.]*)['’]s\s+$/u;
-const NEW_TICKER_RE = /^[A-Z][A-Z0-9]{2,9}$/;
-
-/**
- * A ticker the catalogue does not know, proven by its position rather than by a $ or parentheses: "Midnight's NIGHT"
- * (a project's own token) or "TER Gold-Backed Token". Never in a shouted title, never a known acronym or stock.
- */
-function unknownByPosition(scan: Scan, t: Token): Mention | undefined {
-  const { compiled } = scan;
-  if (t.sigil !== '' || t.hashPart || !NEW_TICKER_RE.test(t.text) || casingOf(scan).allCaps) return undefined;
-  if (compiled.acronymStoplist.has(t.text) || compiled.stockTickers.has(t.text) || FIAT.has(t.text)) return undefined;
-  // A known coin's ticker that its own rules rejected ("NEAR a bottom") stays rejected.
-  if (compiled.byTicker.has(t.text)) return undefined;
-  const owner = POSSESSIVE_BEFORE_RE.exec(scan.text.slice(Math.max(0, t.start - 40), t.start));
-  if (owner) return mention(undefined, t.text, t.text, span(scan, t, t), `ticker of ${owner[1] ?? 'a project'}, not in the catalogue`, scan);
-  if (COIN_NOUN_AFTER_RE.test(scan.text.slice(t.end, t.end + 40))) {
-    return mention(undefined, t.text, t.text, span(scan, t, t), 'ticker followed by "token", not in the catalogue', scan);
-  }
-  return undefined;
-}
-
-// "AAVEv3", "UNIv2", "KNCv2", "$CRVv2": a known ticker with a version written onto it.
-const VERSIONED_RE = /^([A-Z][A-Z0-9]{1,9}?)[vV]\d{1,2}$/;
-
-/** A known ticker with a version or product suffix names the coin ("AAVEv3" is Aave's v3, so AAVE). */
-function versionedTicker(scan: Scan, i: number): Mention | undefined {
-  const t = scan.tokens[i] as Token;
-  const m = VERSIONED_RE.exec(t.text);
-  const base = m?.[1];
-  if (!base || base.length < 3) return undefined;
-  const coin = scan.compiled.byTicker.get(base);
-  if (!coin) return undefined;
-  return mention(coin, coin.entry.symbol, coin.entry.name, span(scan, t, t), `"${base}" with a version suffix`, scan);
-}
-
-/** A cashtag or "Name (TICKER)" for a coin the catalogue does not know. */
-function unknownCoin(scan: Scan, i: number): Mention | undefined {
-  const t = scan.tokens[i] as Token;
-  const { compiled } = scan;
-  if (t.sigil === '$' && CASHTAG_TICKER_RE.test(t.text)) {
-    const sym = t.text.toUpperCase();
-    if (compiled.stockTickers.has(sym) || compiled.acronymStoplist.has(sym)) return undefined;
-    return mention(undefined, sym, sym, span(scan, t, t), 'cashtag of a coin not in the catalogue', scan);
-  }
-  if (t.sigil === '' && !inParens(scan, t)) return unknownByPosition(scan, t);
-  if (
-    t.sigil !== '' ||
-    !UNKNOWN_TICKER_RE.test(t.text) ||
-    !inParens(scan, t) ||
-    afterBlock(scan, t) ||
-    compiled.acronymStoplist.has(t.text) ||
-    compiled.stockTickers.has(t.text)
-  ) {
-    return undefined;
-  }
-  // The name: the capitalised words right before "(".
-  const nameWords: Token[] = [];
-  for (let k = i - 1; k >= 0 && nameWords.length < 4; k--) {
-    const w = scan.tokens[k] as Token;
-    const gap = scan.text.slice(w.end, (nameWords[0] ?? t).start - (nameWords.length === 0 ? 1 : 0));
-    if (!/^\s*$/.test(gap) || !isCapitalised(w.text) || w.sigil !== '') break;
-    nameWords.unshift(w);
-  }
-  if (nameWords.length === 0) return undefined;
-  if (spellsInitials(scan, t)) return undefined;
-  const name = nameWords.map((w) => w.text).join(' ');
-  const [, end] = span(scan, t, t);
-  const start = (nameWords[0] as Token).start;
-  return mention(undefined, t.text, name, [start, end], 'parenthesised ticker of a coin not in the catalogue', scan);
-}
-
-/** The text span of a match: with its sigil, and with the parentheses of "(TICKER)". */
-function span(scan: Scan, first: Token, last: Token): [number, number] {
-  let start = first.start - (first.sigil ? 1 : 0);
-  let end = last.end;
-  if (scan.text[start - 1] === '(' && scan.text[end] === ')') {
-    start--;
-    end++;
-  }
-  return [start, end];
-}
-
-function mention(
-  coin: CompiledCoin | undefined,
-  symbol: string,
-  name: string,
-  [start, end]: [number, number],
-  how: string,
-  scan: Scan,
-  needsList = false,
-): Mention {
-  return {
-    coin,
-    symbol,
-    name,
-    start,
-    end,
-    how: `"${scan.text.slice(start, end)}" (${how})`,
-    possessive: POSSESSIVE_RE.test(scan.text.slice(end, end + 3)),
-    needsList,
-  };
-}
-
 /** "660 USDT" and "BTC/USDT" quote a price; they are not about the stablecoin. */
 function isQuote(scan: Scan, m: Mention, tokenIndex: number, others: boolean): boolean {
   const t = scan.tokens[tokenIndex] as Token;
@@ -412,53 +235,6 @@ function unresolved(mentions: readonly Mention[]): Doubt[] {
     out.push({ symbol: m.symbol, name: m.name, text, why: 'a common-word name without crypto context' });
   }
   return out;
-}
-
-/**
- * "Bitcoin Hyper (HYPER)", "Little Pepe (LILPEPE)": a new coin whose name contains a known one. The known coin
- * matched inside the new coin's name is part of that name, not a mention of its own. This holds whether or not the
- * catalogue knows the new coin's ticker.
- */
-function dropNamesOfNewCoins(scan: Scan, found: Array<{ m: Mention; tokenIndex: number }>): void {
-  for (const u of [...found]) {
-    if (!u.m.how.includes('parenthesised')) continue;
-    let nameStart = u.m.start;
-    if (u.m.coin !== undefined) {
-      // A known ticker in "(...)": its name is the run of capitalised words right before "(".
-      for (let k = u.tokenIndex - 1; k >= 0; k--) {
-        const w = scan.tokens[k] as Token;
-        const next = scan.tokens[k + 1] as Token;
-        const gap = scan.text.slice(w.end, next.start);
-        if (!/^[\s(]*$/.test(gap) || !isCapitalised(w.text) || w.sigil !== '') break;
-        nameStart = w.start;
-      }
-    }
-    const nameEnd = (scan.tokens[u.tokenIndex] as Token).start - 1; // the "("
-    for (let k = found.length - 1; k >= 0; k--) {
-      const f = found[k] as { m: Mention };
-      const inside = f.m.start >= nameStart && f.m.end <= nameEnd;
-      // Only a part of a longer name: "Bitcoin" in "Bitcoin Hyper (HYPER)", not "Pepe" alone in "Pepe (PEPE)".
-      const part = f.m.start > nameStart || /\p{L}/u.test(scan.text.slice(f.m.end, nameEnd));
-      if (f.m !== u.m && f.m.symbol !== u.m.symbol && f.m.coin !== undefined && inside && part) found.splice(k, 1);
-    }
-  }
-}
-
-// "Sky (formerly MakerDAO)", "Sonic (ex-Fantom)": the old name of the coin just named is not a second coin.
-const FORMERLY_RE = /\((?:formerly|previously|ex-|prev\.|once)\s*[^)]*\)/giu;
-
-function dropFormerNames(text: string, found: Array<{ m: Mention }>): void {
-  if (!text.includes('(')) return;
-  for (const paren of text.matchAll(FORMERLY_RE)) {
-    const start = paren.index;
-    const end = start + paren[0].length;
-    const before = found.filter((f) => f.m.end <= start);
-    if (before.length === 0) continue;
-    for (let k = found.length - 1; k >= 0; k--) {
-      const f = found[k] as { m: Mention };
-      if (f.m.start > start && f.m.end <= end) found.splice(k, 1);
-    }
-  }
 }
 
 /** Every coin mention of `raw` (a title or subtitle), in reading order. */
