@@ -126,6 +126,9 @@ function checkPhrase(scan: Scan, phrase: Phrase, first: Token, last: Token): Ver
         return { ok: true, how: 'name with crypto context', needsList: false };
       }
       if (tickerWrittenNear(scan, coin, last.end)) return { ok: true, how: 'name with its ticker in the title', needsList: false };
+      if (DESCRIBED_BEFORE_RE.test(scan.text.slice(Math.max(0, first.start - 28), first.start))) {
+        return { ok: true, how: 'name introduced by what it is', needsList: false };
+      }
       // Position: the name opening a title about a protocol event is its subject ("Harmony Loses $100m ... Bridge Hack").
       if (phrase.kind === 'weak' || phrase.kind === 'proper') {
         if (scan.tokens[0] === first && scan.compiled.projectCues.test(scan.text.slice(last.end))) {
@@ -137,6 +140,9 @@ function checkPhrase(scan: Scan, phrase: Phrase, first: Token, last: Token): Ver
     case 'word': {
       if (!capitalsMatch(scan, phrase, first)) return NO;
       if (first.sigil !== '') return { ok: true, how: 'hashtag name', needsList: false };
+      if (DESCRIBED_BEFORE_RE.test(scan.text.slice(Math.max(0, first.start - 28), first.start))) {
+        return { ok: true, how: 'name introduced by what it is', needsList: false };
+      }
       if (scan.compiled.strongContextAfter.test(scan.text.slice(last.end, last.end + 24))) {
         return { ok: true, how: 'name followed by a coin noun', needsList: false };
       }
@@ -152,6 +158,11 @@ function checkPhrase(scan: Scan, phrase: Phrase, first: Token, last: Token): Ver
       return NO;
   }
 }
+
+// "Bitcoin sidechain Plasma", "Ethereum layer-2 Linea", "DeFi protocol Cetus", "Solana memecoin Bonk": a capitalised
+// name right after the kind of thing it is names that project, however ordinary the word.
+const DESCRIBED_BEFORE_RE =
+  /(?:^|[\s'’(-])(?:[sS]ide ?chain|[lL]ayer[- ]?(?:1|2|[oO]ne|[tT]wo)|L[12]|[rR]ollup|[bB]lockchain|[nN]etwork|[pP]rotocol|DEX|[mM]eme ?coin|[sS]tablecoin issuer|[lL]ending platform)\s+$/u;
 
 // "Shiba Inu, who ...", "Pepe who": a relative pronoun after the name makes it a being, not a coin.
 const BEING_AFTER_RE = /^,?\s+(?:who|whose)(?![\p{L}\p{N}])/iu;
