@@ -5,7 +5,7 @@
  *   npm run eval:route -- FILE.jsonl   # one file only
  *
  * Sets: ../shared/eval/crypto_headlines.dev.jsonl (beside the repository) and data/eval/headlines.own.jsonl (our own
- * 663 judged headlines; see data/eval/README.md). The own set's `split` says which rows rules may be tuned on ("tune")
+ * 791 judged headlines; see data/eval/README.md). The own set's `split` says which rows rules may be tuned on ("tune")
  * and which are only ever reported ("holdout"). The repository root is found by walking up from this script, so it
  * works from scripts/ and dist/scripts/ alike.
  */
