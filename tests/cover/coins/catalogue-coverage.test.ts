@@ -39,6 +39,11 @@ describe('disambiguation from context', () => {
     expect(coins('Harmony Of Views At Davos On Stablecoins')).toEqual([]);
   });
 
+  it('takes a common-word name right after what it is ("sidechain Plasma") as that project', () => {
+    expect(coins('Stablecoin-Focused Bitcoin Sidechain Plasma Draws $373M in Token Sale')).toEqual(['BTC', 'XPL']);
+    expect(coins('Plasma TV Sales Slump as Prices Fall')).toEqual([]);
+  });
+
   it('does not take an animal, a person or a wallet product for the coin', () => {
     expect(coins('Kabosu, Shiba Inu Who Helped Define the Doge Meme, Dies at 18')).toEqual([]);
     expect(coins('Shiba Inu price jumps as SHIB burn rate soars')).toEqual(['SHIB']);
