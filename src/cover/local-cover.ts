@@ -1,9 +1,9 @@
-import { coinRefFor } from './coin-ref.js';
 import { randomInt } from 'node:crypto';
 import { copyFileSync } from 'node:fs';
 import type { Services } from '../app.js';
 import { LoraloopError } from '../core/errors.js';
 import type { CoverRecord } from '../store/repos/covers.js';
+import { coinRefFor } from './coin-ref.js';
 import type { RenderOutput } from './render/renderer.js';
 import { routeCoverChecked, type RouteResult } from './route.js';
 
