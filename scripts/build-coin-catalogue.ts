@@ -216,7 +216,8 @@ function generated(symbol: string, rawName: string, news: number, extra: Partial
     // Three ordinary words in a row ("Smooth Love Potion") are a name already; one or two are not.
     // A one-word name of a coin the news hardly names ("Roundtable", news count 0) is more likely something else
     // with that name: it needs the same proof as a word.
-    const obscure = words.length === 1 && news < 50;
+    // (Inner capitals, as in "crvUSD" or "WazirX", make a name distinctive whatever the news count.)
+    const obscure = words.length === 1 && news < 50 && !/\p{Ll}\p{Lu}/u.test(form);
     if (!/\p{Ll}/u.test(form)) entry.aliases.push(form); // upper-case names behave like tickers
     else ((isWordy && words.length <= 2) || obscure ? wordy : cased).push(form);
     claim(form);

@@ -48,6 +48,18 @@ export function versionedTicker(scan: Scan, i: number): Mention | undefined {
   return mention(coin, coin.entry.symbol, coin.entry.name, span(scan, t, t), `"${base}" with a version suffix`, scan);
 }
 
+// "crvUSD", "frxUSD", "rsETH", "jitoSOL", "cbBTC": a lower-case prefix on a big coin's ticker or a fiat code is a
+// stablecoin, liquid-staking or wrapped token of its own (rule 5: wrapped tokens keep their own ticker).
+const DERIVATIVE_RE = /^[a-z]{1,6}(USD|EUR|ETH|BTC|SOL|BNB|AVAX|DOT|ATOM|NEAR|SUI|APT|TON|XRP|ADA|HYPE)$/;
+
+function derivativeToken(scan: Scan, t: Token): Mention | undefined {
+  if (t.hashPart || !DERIVATIVE_RE.test(t.text) || casingOf(scan).allCaps) return undefined;
+  const sym = t.text.toUpperCase();
+  const known = scan.compiled.byTicker.get(sym);
+  const how = `${t.text}, a token built on ${DERIVATIVE_RE.exec(t.text)?.[1] ?? 'another asset'}`;
+  return mention(known, known?.entry.symbol ?? sym, known?.entry.name ?? t.text, span(scan, t, t), how, scan);
+}
+
 /** A cashtag or "Name (TICKER)" for a coin the catalogue does not know. */
 export function unknownCoin(scan: Scan, i: number): Mention | undefined {
   const t = scan.tokens[i] as Token;
@@ -57,6 +69,8 @@ export function unknownCoin(scan: Scan, i: number): Mention | undefined {
     if (compiled.stockTickers.has(sym) || compiled.acronymStoplist.has(sym)) return undefined;
     return mention(undefined, sym, sym, span(scan, t, t), 'cashtag of a coin not in the catalogue', scan);
   }
+  const derivative = derivativeToken(scan, t);
+  if (derivative) return derivative;
   if (t.sigil === '' && !inParens(scan, t)) return unknownByPosition(scan, t);
   if (
     t.sigil !== '' ||
@@ -91,7 +105,8 @@ export function unknownCoin(scan: Scan, i: number): Mention | undefined {
  */
 export function dropNamesOfNewCoins(scan: Scan, found: Array<{ m: Mention; tokenIndex: number }>): void {
   for (const u of [...found]) {
-    if (!u.m.how.includes('parenthesised')) continue;
+    // "(HYPER)", "(stETH)": whatever matched inside parentheses, written as the ticker of the name before it.
+    if (!u.m.how.includes('parenthesised') && scan.text[u.m.start] !== '(') continue;
     let nameStart = u.m.start;
     if (u.m.coin !== undefined) {
       // A known ticker in "(...)": its name is the run of capitalised words right before "(".

@@ -24,7 +24,7 @@ describe('the generated catalogue', () => {
     expect(threshold?.name_is_word).toBe(true);
     expect(catalogue.bySymbol('CTSI')?.name_is_word).toBeUndefined();
     expect(coins('Bitcoin Rally Hits Threshold for Record Inflows')).toEqual(['BTC']);
-    expect(coins('Threshold token jumps 12% as tBTC supply grows')).toEqual(['T']);
+    expect(coins('Threshold token jumps 12% as tBTC supply grows')).toEqual(['T', 'TBTC']);
     expect(coins('Trust in a Decentralized Ecosystem')).toEqual([]);
   });
 
@@ -64,5 +64,12 @@ describe('disambiguation from context', () => {
     expect(coins('Bhutan Debuts TER Gold-Backed Token on Solana')).toEqual(['SOL', 'TER']);
     expect(coins('The SEC\u2019s CEO Roundtable Draws Crowds')).toEqual([]);
     expect(coins('Sky (formerly MakerDAO) launches USDS rewards')).toEqual(['SKY', 'USDS']);
+  });
+
+  it('keeps stablecoins, staking and wrapped tokens apart from the coin they are built on', () => {
+    expect(coins('Curve\u2019s crvUSD Depegs Briefly')).toEqual(['CRV', 'CRVUSD']);
+    expect(coins('Kelp rsETH Exploit Drains $2M')).toEqual(['RSETH']);
+    expect(coins('Lido Staked ETH (stETH) Sees Record Outflows')).toEqual(['STETH']);
+    expect(coins('xAI Raises $6B as eBay Adds Payments')).toEqual([]);
   });
 });
