@@ -159,26 +159,35 @@ function compileCoin(entry: CoinEntry): CompiledCoin {
 /** Build the lookup structure for a catalogue. Pure; call once per detector. */
 export function compileCatalogue(catalogue: CoinCatalogue): CompiledCatalogue {
   const index = new Map<string, Phrase[]>();
-  const seen = new Set<string>();
+  // This runs for ~6,500 names on every cold start, interpreted: plain loops, no per-name key strings or closures.
+  const push = (words: string[], raw: string, capitals: boolean[], kind: PhraseKind, coin: CompiledCoin | undefined, blockLabel: string): void => {
+    const first = words[0] as string;
+    const list = index.get(first);
+    if (list === undefined) {
+      index.set(first, [{ words, raw, capitals, kind, coin, blockLabel }]);
+      return;
+    }
+    // The same phrase of the same kind for the same coin (a name repeated among its aliases) is indexed once.
+    for (const p of list) {
+      if (p.coin === coin && p.kind === kind && p.blockLabel === blockLabel && p.words.join(' ') === words.join(' ')) return;
+    }
+    list.push({ words, raw, capitals, kind, coin, blockLabel });
+  };
   const add = (raw: string, kind: PhraseKind, coin: CompiledCoin | undefined, blockLabel = ''): void => {
     const rw = rawWords(raw);
-    const ws = rw.map((w) => w.toLowerCase());
-    if (ws.length === 0) return;
-    const capitals = rw.map((w) => /^\p{Lu}/u.test(w));
-    // A name written with no lower-case letter ("XRPL", "BSC", "JUST") behaves like a ticker.
-    const effective: PhraseKind = kind !== 'block' && kind !== 'person' && !/\p{Ll}/u.test(raw) ? 'ticker' : kind;
-    const variants: Array<[string[], boolean[]]> = [[ws, capitals]];
-    // "#EthereumClassic" and "ethereumclassic" reach us as one word: index the squashed form too.
-    if (ws.length > 1) variants.push([[ws.join('')], [capitals[0] === true]]);
-    for (const [v, caps] of variants) {
-      const key = `${v.join(' ')}|${effective}|${coin?.entry.symbol ?? blockLabel}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      const first = v[0] as string;
-      let list = index.get(first);
-      if (!list) index.set(first, (list = []));
-      list.push({ words: v, raw, capitals: caps, kind: effective, coin, blockLabel });
+    if (rw.length === 0) return;
+    const ws: string[] = [];
+    const capitals: boolean[] = [];
+    for (const w of rw) {
+      ws.push(w.toLowerCase());
+      const c = w[0] as string;
+      capitals.push(c !== c.toLowerCase());
     }
+    // A name written with no lower-case letter ("XRPL", "BSC", "JUST") behaves like a ticker.
+    const effective: PhraseKind = kind !== 'block' && kind !== 'person' && raw === raw.toUpperCase() && !/\p{Ll}/u.test(raw) ? 'ticker' : kind;
+    push(ws, raw, capitals, effective, coin, blockLabel);
+    // "#EthereumClassic" and "ethereumclassic" reach us as one word: index the squashed form too.
+    if (ws.length > 1) push([ws.join('')], raw, [capitals[0] === true], effective, coin, blockLabel);
   };
 
   const coins = catalogue.coins.map(compileCoin);
@@ -206,7 +215,7 @@ export function compileCatalogue(catalogue: CoinCatalogue): CompiledCatalogue {
     for (const n of [nc.name, ...nc.aliases]) add(n, 'block', undefined, `${nc.kind} ${nc.name}, not a coin`);
   }
   for (const list of index.values()) {
-    list.sort((a, b) => b.words.length - a.words.length || KIND_STRENGTH[b.kind] - KIND_STRENGTH[a.kind]);
+    if (list.length > 1) list.sort((a, b) => b.words.length - a.words.length || KIND_STRENGTH[b.kind] - KIND_STRENGTH[a.kind]);
   }
   return {
     coins,
