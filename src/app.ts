@@ -3,6 +3,7 @@ import { createLogger, type Logger } from './core/logger.js';
 import { createPathGuard, type PathGuard } from './core/paths.js';
 import { loadCoinCatalogue, type CoinCatalogue } from './cover/coins/catalogue.js';
 import { createCoinDetector, type CoinDetector } from './cover/coins/detect.js';
+import { createCoinSecondOpinion, type CoinSecondOpinion } from './cover/coins/second-opinion.js';
 import { stopBatches } from './cover/batch.js';
 import { createBackendRegistry, type BackendRegistry, type GenerationOptions } from './cover/backends/registry.js';
 import type { LoraResolver } from './cover/lora-resolver.js';
@@ -25,7 +26,8 @@ export interface Services {
   fetch: typeof fetch;
   store: Store;
   paths: PathGuard;
-  coins: { catalogue: CoinCatalogue; detector: CoinDetector };
+  /** secondOpinion: only with an OpenAI-compatible model configured (OPENAI_API_KEY); asked only about doubts. */
+  coins: { catalogue: CoinCatalogue; detector: CoinDetector; secondOpinion?: CoinSecondOpinion };
   renderer: CoverRenderer;
   loraResolver: LoraResolver;
   /** Poll interval, lease and webhook URL of the training runner (tests shorten them). */
@@ -77,7 +79,21 @@ export function createApp(config: Config, tools: readonly ToolDefinition[], over
     fetch: overrides.fetch ?? globalThis.fetch,
     store,
     paths: overrides.paths ?? createPathGuard(config.allowedRoots),
-    coins: overrides.coins ?? { catalogue, detector: createCoinDetector(catalogue) },
+    coins: overrides.coins ?? {
+      catalogue,
+      detector: createCoinDetector(catalogue),
+      ...(config.openai.apiKey
+        ? {
+            secondOpinion: createCoinSecondOpinion({
+              apiKey: config.openai.apiKey,
+              ...(config.openai.baseUrl ? { baseUrl: config.openai.baseUrl } : {}),
+              model: config.openai.llmModel,
+              fetch: overrides.fetch ?? globalThis.fetch,
+              logger,
+            }),
+          }
+        : {}),
+    },
     renderer: overrides.renderer ?? createCoverRenderer(),
     loraResolver: overrides.loraResolver ?? createLoraResolver(store),
     trainingOptions: overrides.trainingOptions ?? (config.replicate.webhookUrl ? { webhookUrl: config.replicate.webhookUrl } : {}),

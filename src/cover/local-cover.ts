@@ -3,8 +3,9 @@ import { copyFileSync } from 'node:fs';
 import type { Services } from '../app.js';
 import { LoraloopError } from '../core/errors.js';
 import type { CoverRecord } from '../store/repos/covers.js';
+import { coinRefFor } from './coin-ref.js';
 import type { RenderOutput } from './render/renderer.js';
-import { routeCover, type RouteResult } from './route.js';
+import { routeCoverChecked, type RouteResult } from './route.js';
 
 /** How many recent covers of the same coin the variety engine steers away from. */
 export const VARIETY_WINDOW = 24;
@@ -61,9 +62,8 @@ export async function makeCover(s: Services, req: CoverRequest): Promise<CoverMa
     throw new LoraloopError('INVALID_INPUT', `The subtitle is longer than ${MAX_TITLE_CHARS} characters.`, { hint: 'Shorten the subtitle.' });
   }
   const outPath = req.out ? await s.paths.resolve(req.out, { forWrite: true }) : null;
-  const route = req.route ?? routeCover(s.coins.detector, s.loraResolver, title, subtitle);
+  const route = req.route ?? (await routeCoverChecked(s.coins.detector, s.loraResolver, title, subtitle, s.coins.secondOpinion));
   const primary = route.coins.find((c) => c.primary) ?? null;
-  const entry = primary ? s.coins.catalogue.bySymbol(primary.symbol) : undefined;
   const userLogo = primary ? s.store.logos.get(primary.symbol) : undefined;
   // An explicit seed makes the cover a pure function of its inputs (reproducible); without one, the variety
   // engine steers the palette away from the recent covers of the same coin.
@@ -75,7 +75,7 @@ export async function makeCover(s: Services, req: CoverRequest): Promise<CoverMa
     width: req.width,
     height: req.height,
     seed,
-    coin: primary ? { symbol: primary.symbol, name: primary.name, ...(entry?.brand_color ? { brand_color: entry.brand_color } : {}) } : null,
+    coin: primary ? coinRefFor(primary, s.coins.catalogue) : null,
     ...(userLogo ? { userLogo: await readLogo(userLogo.blob_path) } : {}),
     recentPalettes: recent,
     ...(req.style ? { style: req.style } : {}),

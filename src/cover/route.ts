@@ -1,4 +1,5 @@
 import type { CoinDetector, DetectedCoin } from './coins/detect.js';
+import { mergeConfirmed, type CoinSecondOpinion } from './coins/second-opinion.js';
 import type { ActiveLora, LoraResolver } from './lora-resolver.js';
 
 export interface RouteResult {
@@ -12,7 +13,34 @@ export interface RouteResult {
  * else a multi-coin or general LoRA, else none. The reasoning says which rule decided.
  */
 export function routeCover(detector: CoinDetector, loras: LoraResolver, title: string, subtitle?: string): RouteResult {
-  const coins = detector.detect(title, subtitle);
+  return routeCoins(detector.detect(title, subtitle), loras);
+}
+
+/**
+ * routeCover with the optional second opinion: when the rules are unsure about a common-word name and a model is
+ * configured, the model settles those names (and only those). When the rules are sure, or no model is configured,
+ * this is exactly routeCover and makes no call.
+ */
+export async function routeCoverChecked(
+  detector: CoinDetector,
+  loras: LoraResolver,
+  title: string,
+  subtitle: string | undefined,
+  secondOpinion: CoinSecondOpinion | undefined,
+): Promise<RouteResult> {
+  if (!secondOpinion) return routeCover(detector, loras, title, subtitle);
+  const analysis = detector.analyse(title, subtitle);
+  if (analysis.doubts.length === 0) return routeCoins(analysis.coins, loras);
+  const confirmed = await secondOpinion.confirm(title, subtitle, analysis);
+  const asked = analysis.doubts.map((d) => `"${d.text}"`).join(', ');
+  const note = confirmed.length
+    ? `The rules were unsure about ${asked}; a second opinion (${secondOpinion.model}) confirmed ${confirmed.map((d) => d.symbol).join(', ')}.`
+    : `The rules were unsure about ${asked}; the second opinion (${secondOpinion.model}) added no coin.`;
+  const routed = routeCoins(mergeConfirmed(analysis.coins, confirmed, secondOpinion.model), loras);
+  return { ...routed, reasoning: `${note} ${routed.reasoning}` };
+}
+
+function routeCoins(coins: DetectedCoin[], loras: LoraResolver): RouteResult {
   const primary = coins.filter((c) => c.primary);
   const parts: string[] = [];
   if (coins.length === 0) {

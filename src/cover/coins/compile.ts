@@ -11,12 +11,13 @@ import { anyCase } from './text.js';
  * - `name`: a distinctive name, any letter case ("Bitcoin", "bitcoin").
  * - `cased`: a name that is also a word; it must be capitalised ("Ripple").
  * - `weak`: a common word ("Optimism"); capitalised, and with crypto context where capitals prove nothing.
+ * - `word`: an ordinary word naming a less-known coin ("Threshold"): capitalised and with strong context only.
  * - `proper`: also the proper name of something else ("Jupiter", "Sky News"): capitalised and always with context.
  * - `person`: a person's name ("Trump"): only "<Name> memecoins" and alike.
  * - `ticker`: an upper-case form, with the coin's ticker flags (upper-case names such as "XRPL" are tickers too).
  * - `block`: an exchange, company or look-alike phrase; it matches to stop a coin matching inside it.
  */
-export type PhraseKind = 'block' | 'ticker' | 'name' | 'cased' | 'weak' | 'proper' | 'person';
+export type PhraseKind = 'block' | 'ticker' | 'name' | 'cased' | 'weak' | 'proper' | 'word' | 'person';
 
 /** A catalogue coin with its flags resolved for speed. */
 export interface CompiledCoin {
@@ -30,6 +31,8 @@ export interface CompiledCoin {
   quoteCurrency: boolean;
   /** For ticker_needs_context coins with their own cue words; undefined means the catalogue's chain cues. */
   contextCues: RegExp | undefined;
+  /** Words that show the coin's name means something else in this title ("dog" for Shiba Inu). */
+  reverseCues: RegExp | undefined;
 }
 
 /** One matchable phrase. */
@@ -62,20 +65,41 @@ export interface CompiledCatalogue {
   personNounAfter: RegExp;
   /** After a weak alias: a possessive or a context word ("token", "price", "network"). */
   weakContextAfter: RegExp;
+  /** After a word alias: a noun that only a coin takes ("token", "price", "network"), never a verb. */
+  strongContextAfter: RegExp;
   /** After a common-word ticker: a word showing it is the English word ("NEAR a bottom"). */
   tickerWordAfter: RegExp;
   /** After an ambiguous ticker: "token", "coin", "price". */
   tickerNounAfter: RegExp;
   /** Anywhere in the title: chain words that let an acronym-like ticker count ("51% attack"). */
   chainCues: RegExp;
+  /** Anywhere in the title: protocol-event words that make a common-word name opening the title its subject. */
+  projectCues: RegExp;
   /** Text between two coin mentions that makes the first describe the second ("Solana meme coin Dogwifhat"). */
   descriptorBetween: RegExp;
 }
 
+// Nouns that only a coin takes ("Rally token", "Threshold price"). Verbs such as "hits" do not count ("Bitcoin Rally
+// Hits $100K" is about a rally), nor nouns an adjective takes as well ("Decentralized Ecosystem", "Open Network").
+const DEFAULT_STRONG_CONTEXT = [
+  'token', 'tokens', 'coin', 'coins', 'price', 'prices', 'mainnet', 'testnet', 'airdrop', 'TVL', 'holders', 'whales',
+  'price prediction', 'market cap', 'ETF', 'ETFs', 'memecoin', 'tokenomics',
+];
+
+// Protocol events: a title that opens with "Harmony" and speaks of a bridge hack is about the chain.
+const DEFAULT_PROJECT_CUES = [
+  'hack', 'hacked', 'hacker', 'hackers', 'exploit', 'exploited', 'exploiter', 'drained', 'bridge', 'mainnet', 'testnet',
+  'airdrop', 'validators', 'blockchain', 'token', 'tokens', 'staking', 'TVL', 'DeFi', 'smart contract', 'layer-1',
+  'layer-2', 'hard fork', 'dApp', 'dApps', 'on-chain', 'onchain',
+];
+
 const PHRASE_SPLIT_RE = /\p{L}[\p{L}\p{M}\p{N}]*(?:\.(?=[\p{L}\p{N}])[\p{L}\p{M}\p{N}]+)*|\p{N}+(?:[.,](?=\p{N})\p{N}+)*[\p{L}\p{N}]*/gu;
-const KIND_STRENGTH: Record<PhraseKind, number> = { block: 7, ticker: 6, name: 5, cased: 4, weak: 3, proper: 2, person: 1 };
+const KIND_STRENGTH: Record<PhraseKind, number> = { block: 8, ticker: 7, name: 6, cased: 5, weak: 4, proper: 3, word: 2, person: 1 };
+
+const ONE_WORD_RE = /^\p{L}[\p{L}\p{M}\p{N}]*$/u;
 
 function rawWords(phrase: string): string[] {
+  if (ONE_WORD_RE.test(phrase)) return [phrase]; // most names and tickers: skip the general split
   return phrase.match(PHRASE_SPLIT_RE) ?? [];
 }
 
@@ -89,7 +113,7 @@ function alternation(list: readonly string[]): string {
 
 function buildRegexes(ctx: CatalogueContext): Pick<
   CompiledCatalogue,
-  'personNounAfter' | 'weakContextAfter' | 'tickerWordAfter' | 'tickerNounAfter' | 'chainCues' | 'descriptorBetween'
+  'personNounAfter' | 'weakContextAfter' | 'strongContextAfter' | 'tickerWordAfter' | 'tickerNounAfter' | 'chainCues' | 'projectCues' | 'descriptorBetween'
 > {
   const end = '(?![\\p{L}\\p{N}])';
   const personNouns = ctx.coin_nouns.filter((n) => /meme|coins$|tokens$/i.test(n));
@@ -99,9 +123,14 @@ function buildRegexes(ctx: CatalogueContext): Pick<
       'u',
     ),
     weakContextAfter: new RegExp(`^(?:['’]s${end}|\\s*[-–]?\\s*(?:${alternation(ctx.weak_context_after)})${end})`, 'u'),
+    strongContextAfter: new RegExp(
+      `^\\s*[-–]?\\s*(?:${alternation(ctx.strong_context_after ?? DEFAULT_STRONG_CONTEXT)})${end}`,
+      'u',
+    ),
     tickerWordAfter: new RegExp(`^\\s+(?:${alternation(ctx.ticker_word_followers)})${end}`, 'u'),
     tickerNounAfter: new RegExp(`^\\s*(?:${alternation(['token', 'tokens', 'coin', 'coins', 'price', 'holders', 'airdrop'])})${end}`, 'u'),
     chainCues: cueRegex(ctx.chain_cues),
+    projectCues: cueRegex(ctx.project_cues ?? DEFAULT_PROJECT_CUES),
     descriptorBetween: new RegExp(
       `^(?:['’]s\\s*$|(?:['’]s)?[\\s-]*(?:(?:${alternation(ctx.descriptor_words)})[\\s-]*){1,3}$)`,
       'u',
@@ -123,32 +152,42 @@ function compileCoin(entry: CoinEntry): CompiledCoin {
     tickerLowercaseOk: entry.ticker_lowercase_ok === true,
     quoteCurrency: entry.quote_currency === true,
     contextCues: entry.context_cues && entry.context_cues.length > 0 ? cueRegex(entry.context_cues) : undefined,
+    reverseCues: entry.reverse_cues && entry.reverse_cues.length > 0 ? cueRegex(entry.reverse_cues) : undefined,
   };
 }
 
 /** Build the lookup structure for a catalogue. Pure; call once per detector. */
 export function compileCatalogue(catalogue: CoinCatalogue): CompiledCatalogue {
   const index = new Map<string, Phrase[]>();
-  const seen = new Set<string>();
+  // This runs for ~6,500 names on every cold start, interpreted: plain loops, no per-name key strings or closures.
+  const push = (words: string[], raw: string, capitals: boolean[], kind: PhraseKind, coin: CompiledCoin | undefined, blockLabel: string): void => {
+    const first = words[0] as string;
+    const list = index.get(first);
+    if (list === undefined) {
+      index.set(first, [{ words, raw, capitals, kind, coin, blockLabel }]);
+      return;
+    }
+    // The same phrase of the same kind for the same coin (a name repeated among its aliases) is indexed once.
+    for (const p of list) {
+      if (p.coin === coin && p.kind === kind && p.blockLabel === blockLabel && p.words.join(' ') === words.join(' ')) return;
+    }
+    list.push({ words, raw, capitals, kind, coin, blockLabel });
+  };
   const add = (raw: string, kind: PhraseKind, coin: CompiledCoin | undefined, blockLabel = ''): void => {
     const rw = rawWords(raw);
-    const ws = rw.map((w) => w.toLowerCase());
-    if (ws.length === 0) return;
-    const capitals = rw.map((w) => /^\p{Lu}/u.test(w));
-    // A name written with no lower-case letter ("XRPL", "BSC", "JUST") behaves like a ticker.
-    const effective: PhraseKind = kind !== 'block' && kind !== 'person' && !/\p{Ll}/u.test(raw) ? 'ticker' : kind;
-    const variants: Array<[string[], boolean[]]> = [[ws, capitals]];
-    // "#EthereumClassic" and "ethereumclassic" reach us as one word: index the squashed form too.
-    if (ws.length > 1) variants.push([[ws.join('')], [capitals[0] === true]]);
-    for (const [v, caps] of variants) {
-      const key = `${v.join(' ')}|${effective}|${coin?.entry.symbol ?? blockLabel}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      const first = v[0] as string;
-      let list = index.get(first);
-      if (!list) index.set(first, (list = []));
-      list.push({ words: v, raw, capitals: caps, kind: effective, coin, blockLabel });
+    if (rw.length === 0) return;
+    const ws: string[] = [];
+    const capitals: boolean[] = [];
+    for (const w of rw) {
+      ws.push(w.toLowerCase());
+      const c = w[0] as string;
+      capitals.push(c !== c.toLowerCase());
     }
+    // A name written with no lower-case letter ("XRPL", "BSC", "JUST") behaves like a ticker.
+    const effective: PhraseKind = kind !== 'block' && kind !== 'person' && raw === raw.toUpperCase() && !/\p{Ll}/u.test(raw) ? 'ticker' : kind;
+    push(ws, raw, capitals, effective, coin, blockLabel);
+    // "#EthereumClassic" and "ethereumclassic" reach us as one word: index the squashed form too.
+    if (ws.length > 1) push([ws.join('')], raw, [capitals[0] === true], effective, coin, blockLabel);
   };
 
   const coins = catalogue.coins.map(compileCoin);
@@ -159,25 +198,24 @@ export function compileCatalogue(catalogue: CoinCatalogue): CompiledCatalogue {
       if (!byTicker.has(t)) byTicker.set(t, coin);
       add(t, 'ticker', coin);
     }
-    const weak = new Set(e.weak_aliases ?? []);
-    const cased = new Set(e.cased_aliases ?? []);
-    const proper = new Set(e.context_aliases ?? []);
-    const person = new Set(e.person_aliases ?? []);
-    for (const n of [e.name, ...e.aliases]) {
-      if (weak.has(n) || cased.has(n) || person.has(n) || proper.has(n)) continue;
-      add(n, 'name', coin);
-    }
-    for (const n of cased) add(n, 'cased', coin);
-    for (const n of weak) add(n, 'weak', coin);
-    for (const n of proper) add(n, 'proper', coin);
-    for (const n of person) add(n, 'person', coin);
+    // Most coins have only a name and plain aliases: build the set of special forms only when there are any
+    // (this loop runs for every catalogued coin on each cold start).
+    const specialLists = [e.cased_aliases, e.weak_aliases, e.context_aliases, e.word_aliases, e.person_aliases];
+    const special = specialLists.some((l) => l !== undefined && l.length > 0) ? new Set(specialLists.flatMap((l) => l ?? [])) : undefined;
+    if (!special?.has(e.name)) add(e.name, 'name', coin);
+    for (const n of e.aliases) if (!special?.has(n)) add(n, 'name', coin);
+    for (const n of e.cased_aliases ?? []) add(n, 'cased', coin);
+    for (const n of e.weak_aliases ?? []) add(n, 'weak', coin);
+    for (const n of e.context_aliases ?? []) add(n, 'proper', coin);
+    for (const n of e.word_aliases ?? []) add(n, 'word', coin);
+    for (const n of e.person_aliases ?? []) add(n, 'person', coin);
     for (const x of e.excludes ?? []) add(x, 'block', undefined, `look-alike "${x}" (not ${e.symbol})`);
   }
   for (const nc of catalogue.nonCoins) {
     for (const n of [nc.name, ...nc.aliases]) add(n, 'block', undefined, `${nc.kind} ${nc.name}, not a coin`);
   }
   for (const list of index.values()) {
-    list.sort((a, b) => b.words.length - a.words.length || KIND_STRENGTH[b.kind] - KIND_STRENGTH[a.kind]);
+    if (list.length > 1) list.sort((a, b) => b.words.length - a.words.length || KIND_STRENGTH[b.kind] - KIND_STRENGTH[a.kind]);
   }
   return {
     coins,

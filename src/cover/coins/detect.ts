@@ -14,7 +14,9 @@
  */
 import type { CoinCatalogue } from './catalogue.js';
 import { compileCatalogue, type CompiledCatalogue } from './compile.js';
-import { findMentions, LIST_SEP_RE, type Mention, type TextMentions } from './mentions.js';
+import { findMentions, LIST_SEP_RE, type Doubt, type Mention, type TextMentions } from './mentions.js';
+
+export type { Doubt } from './mentions.js';
 
 /** A coin the article is about. */
 export interface DetectedCoin {
@@ -28,9 +30,18 @@ export interface DetectedCoin {
   evidence: string;
 }
 
+/** The coins of a headline plus the names the rules could not decide on. */
+export interface CoinAnalysis {
+  coins: DetectedCoin[];
+  /** Empty when the rules are sure; otherwise the names a second opinion may settle (see second-opinion.ts). */
+  doubts: Doubt[];
+}
+
 /** Detects coins in headlines; build one per catalogue and reuse it (the catalogue is compiled once). */
 export interface CoinDetector {
   detect(title: string, subtitle?: string): DetectedCoin[];
+  /** `detect` plus the doubts, for callers that can ask a second opinion. */
+  analyse(title: string, subtitle?: string): CoinAnalysis;
 }
 
 interface Tally {
@@ -91,27 +102,29 @@ function tally(into: Map<string, Tally>, tm: TextMentions, offset: number, where
 /** Build a detector for a catalogue. All compilation happens here, none per call. */
 export function createCoinDetector(catalogue: CoinCatalogue): CoinDetector {
   const compiled = compileCatalogue(catalogue);
-  return {
-    detect(title: string, subtitle?: string): DetectedCoin[] {
-      const inTitle = findMentions(compiled, title);
-      const inSub = subtitle ? findMentions(compiled, subtitle) : undefined;
-      const tallies = new Map<string, Tally>();
-      tally(tallies, inTitle, 0, '');
-      // Subtitle positions come after every title position, so reading order holds across both.
-      if (inSub) tally(tallies, inSub, inTitle.text.length + 1, 'subtitle');
-      const chosen = inTitle.mentions.length > 0 ? primaries(compiled, inTitle) : inSub ? primaries(compiled, inSub) : new Map();
-      for (const [symbol, why] of chosen) {
-        const t = tallies.get(symbol);
-        if (t) t.primaryWhy = inTitle.mentions.length > 0 ? why : why.replace('title', 'subtitle');
-      }
-      return [...tallies.values()]
-        .sort((a, b) => Number(b.primaryWhy !== undefined) - Number(a.primaryWhy !== undefined) || a.first - b.first)
-        .map((t) => ({
-          symbol: t.symbol,
-          name: t.name,
-          primary: t.primaryWhy !== undefined,
-          evidence: t.evidence.join('; ') + (t.primaryWhy ? `; primary: ${t.primaryWhy}` : ''),
-        }));
-    },
+  const analyse = (title: string, subtitle?: string): CoinAnalysis => {
+    const inTitle = findMentions(compiled, title);
+    const inSub = subtitle ? findMentions(compiled, subtitle) : undefined;
+    const tallies = new Map<string, Tally>();
+    tally(tallies, inTitle, 0, '');
+    // Subtitle positions come after every title position, so reading order holds across both.
+    if (inSub) tally(tallies, inSub, inTitle.text.length + 1, 'subtitle');
+    const chosen = inTitle.mentions.length > 0 ? primaries(compiled, inTitle) : inSub ? primaries(compiled, inSub) : new Map();
+    for (const [symbol, why] of chosen) {
+      const t = tallies.get(symbol);
+      if (t) t.primaryWhy = inTitle.mentions.length > 0 ? why : why.replace('title', 'subtitle');
+    }
+    const coins = [...tallies.values()]
+      .sort((a, b) => Number(b.primaryWhy !== undefined) - Number(a.primaryWhy !== undefined) || a.first - b.first)
+      .map((t) => ({
+        symbol: t.symbol,
+        name: t.name,
+        primary: t.primaryWhy !== undefined,
+        evidence: t.evidence.join('; ') + (t.primaryWhy ? `; primary: ${t.primaryWhy}` : ''),
+      }));
+    // Only the title's doubts: a subtitle's stray word does not make a headline uncertain.
+    const doubts = inTitle.doubts.filter((d) => !tallies.has(d.symbol));
+    return { coins, doubts };
   };
+  return { analyse, detect: (title, subtitle) => analyse(title, subtitle).coins };
 }

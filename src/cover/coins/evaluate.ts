@@ -14,6 +14,7 @@ const rowSchema = z.object({
   coins: z.array(z.string()).describe('Gold label: upper-case tickers; [] means no specific coin.'),
   source: z.string().optional(),
   label_origin: z.string().optional(),
+  split: z.enum(['tune', 'holdout']).optional().describe('Own set: rules were tuned on "tune" rows only; "holdout" is reported untouched.'),
 });
 
 /** One labelled headline. */

@@ -5,59 +5,27 @@
  * "Name (TICKER)" pairs of coins we do not know still count.
  */
 import type { CompiledCatalogue, CompiledCoin, Phrase } from './compile.js';
-import { analyseCasing, normalizeHeadline, tokenize, type Casing, type Token } from './text.js';
+import { dropFormerNames, dropNamesOfNewCoins, unknownCoin, versionedTicker } from './new-coins.js';
+import {
+  afterBlock,
+  casingOf,
+  FIAT,
+  inParens,
+  isCapitalised,
+  LIST_SEP_RE,
+  mention,
+  span,
+  spellsInitials,
+  type Doubt,
+  type Mention,
+  type Scan,
+  type TextMentions,
+} from './scan.js';
+import { normalizeHeadline, tokenize, type Token } from './text.js';
 
-/** One place in the text that names a coin. */
-export interface Mention {
-  /** The catalogue coin, or undefined for an unknown coin found by its cashtag or "(TICKER)". */
-  coin: CompiledCoin | undefined;
-  symbol: string;
-  name: string;
-  /** Character offsets in the normalised text. */
-  start: number;
-  end: number;
-  /** Why it counts, for people reading the result. */
-  how: string;
-  /** Written as a possessive ("Ethereum's"). */
-  possessive: boolean;
-  /** Counts only if it stands in a list next to an accepted coin ("Aster, Starknet, and Zcash"). */
-  needsList: boolean;
-}
+export { LIST_SEP_RE, type Doubt, type Mention, type TextMentions } from './scan.js';
 
-/** The mentions of one text plus the normalised text their offsets point into. */
-export interface TextMentions {
-  text: string;
-  mentions: Mention[];
-}
-
-// Between two list items: ", " / " and " / ", and " / " & " / "/" / " vs " (Portuguese/Spanish "e"/"y").
-/** Text between two items of a list of coins. */
-export const LIST_SEP_RE = /^\s*(?:,\s*(?:[aA]nd\s+|&\s*|[oO]r\s+)?|&|\/|\+|(?:[aA]nd|AND|[oO]r|vs\.?|[vV]ersus|e|y)(?=\s))\s*$/u;
-const POSSESSIVE_RE = /^(?:['’]s|(?<=s)['’])(?![\p{L}\p{N}])/u;
 const PURE_NUMBER_RE = /^\p{N}+(?:[.,]\p{N}+)*$/u;
-const UNKNOWN_TICKER_RE = /^[A-Z][A-Z0-9]{1,9}$/;
-// Unknown cashtags must be upper case: "$VINE" is a coin, "$data" and "$schema" are code.
-const CASHTAG_TICKER_RE = /^[A-Z][A-Z0-9]{1,9}$/;
-const FIAT = new Set(['USD', 'EUR', 'KRW', 'JPY', 'GBP', 'TRY', 'BRL', 'INR', 'AUD', 'CAD']);
-
-interface Scan {
-  text: string;
-  tokens: Token[];
-  compiled: CompiledCatalogue;
-  /** End offset of the last exchange/company match: "Bitcoin Depot (BTM)" is its stock ticker, not Bytom. */
-  lastBlockEnd: number;
-  /** Computed on first use: most headlines never need it. */
-  casingCache: Casing | undefined;
-}
-
-function casingOf(scan: Scan): Casing {
-  return (scan.casingCache ??= analyseCasing(scan.tokens));
-}
-
-function isCapitalised(word: string): boolean {
-  const first = word[0] ?? '';
-  return first !== first.toLowerCase();
-}
 
 function phraseAt(scan: Scan, i: number, phrase: Phrase): boolean {
   const { tokens, text } = scan;
@@ -69,10 +37,6 @@ function phraseAt(scan: Scan, i: number, phrase: Phrase): boolean {
     if (!/^[\s\-–.&]{0,3}$/.test(text.slice(prev.end, cur.start)) || text.slice(prev.end, cur.start).includes('\n')) return false;
   }
   return true;
-}
-
-function inParens(scan: Scan, t: Token): boolean {
-  return scan.text[t.start - 1] === '(' && scan.text[t.end] === ')';
 }
 
 function inPair(scan: Scan, t: Token): boolean {
@@ -96,6 +60,9 @@ function tickerMarked(scan: Scan, t: Token): string | undefined {
 
 type Verdict = { ok: false } | { ok: true; how: string; needsList: boolean };
 const NO: Verdict = { ok: false };
+
+// "USD-M", "COIN-M", "USDT-M": the margin currency of a perpetuals market, market notation rather than a coin.
+const MARGIN_NOTATION_AFTER_RE = /^-M(?![\p{L}\p{N}])/u;
 
 function checkTicker(scan: Scan, coin: CompiledCoin, t: Token, raw: string): Verdict {
   const marked = tickerMarked(scan, t);
@@ -135,6 +102,11 @@ function checkPhrase(scan: Scan, phrase: Phrase, first: Token, last: Token): Ver
   const coin = phrase.coin;
   // "$HTX" and "(HTX)" are written as tickers: the exchange of the same name does not block them.
   if (!coin) return first.sigil === '$' || inParens(scan, first) ? NO : { ok: true, how: phrase.blockLabel, needsList: false };
+  if (first.sigil === '' && MARGIN_NOTATION_AFTER_RE.test(scan.text.slice(last.end, last.end + 3))) return NO;
+  if (phrase.kind !== 'ticker' && first.sigil === '' && namesSomethingElse(scan, coin, last)) {
+    doubt(scan, coin, first, last, 'the title uses the name for something else (an animal or a person)');
+    return NO;
+  }
   switch (phrase.kind) {
     case 'ticker':
       return phrase.words.length === 1 ? checkTicker(scan, coin, first, phrase.raw) : exactCase(scan, first, last);
@@ -154,6 +126,27 @@ function checkPhrase(scan: Scan, phrase: Phrase, first: Token, last: Token): Ver
         return { ok: true, how: 'name with crypto context', needsList: false };
       }
       if (tickerWrittenNear(scan, coin, last.end)) return { ok: true, how: 'name with its ticker in the title', needsList: false };
+      if (DESCRIBED_BEFORE_RE.test(scan.text.slice(Math.max(0, first.start - 28), first.start))) {
+        return { ok: true, how: 'name introduced by what it is', needsList: false };
+      }
+      // Position: the name opening a title about a protocol event is its subject ("Harmony Loses $100m ... Bridge Hack").
+      if (phrase.kind === 'weak' || phrase.kind === 'proper') {
+        if (scan.tokens[0] === first && scan.compiled.projectCues.test(scan.text.slice(last.end))) {
+          return { ok: true, how: 'name opening a title about its protocol', needsList: false };
+        }
+      }
+      return { ok: true, how: 'name in a list of coins', needsList: true };
+    }
+    case 'word': {
+      if (!capitalsMatch(scan, phrase, first)) return NO;
+      if (first.sigil !== '') return { ok: true, how: 'hashtag name', needsList: false };
+      if (DESCRIBED_BEFORE_RE.test(scan.text.slice(Math.max(0, first.start - 28), first.start))) {
+        return { ok: true, how: 'name introduced by what it is', needsList: false };
+      }
+      if (scan.compiled.strongContextAfter.test(scan.text.slice(last.end, last.end + 24))) {
+        return { ok: true, how: 'name followed by a coin noun', needsList: false };
+      }
+      if (tickerWrittenNear(scan, coin, last.end)) return { ok: true, how: 'name with its ticker in the title', needsList: false };
       return { ok: true, how: 'name in a list of coins', needsList: true };
     }
     case 'person':
@@ -164,6 +157,31 @@ function checkPhrase(scan: Scan, phrase: Phrase, first: Token, last: Token): Ver
     case 'block':
       return NO;
   }
+}
+
+// "Bitcoin sidechain Plasma", "Ethereum layer-2 Linea", "DeFi protocol Cetus", "Solana memecoin Bonk": a capitalised
+// name right after the kind of thing it is names that project, however ordinary the word.
+const DESCRIBED_BEFORE_RE =
+  /(?:^|[\s'’(-])(?:[sS]ide ?chain|[lL]ayer[- ]?(?:1|2|[oO]ne|[tT]wo)|L[12]|[rR]ollup|[bB]lockchain|[nN]etwork|[pP]rotocol|DEX|[mM]eme ?coin|[sS]tablecoin issuer|[lL]ending platform)\s+$/u;
+
+// "Shiba Inu, who ...", "Pepe who": a relative pronoun after the name makes it a being, not a coin.
+const BEING_AFTER_RE = /^,?\s+(?:who|whose)(?![\p{L}\p{N}])/iu;
+
+/**
+ * Reverse cues: the name is used for something else in this title, an animal or a person ("Kabosu, Shiba Inu Who
+ * Helped Define the Doge Meme, Dies at 18"). The ticker written in the title or a coin noun after the name overrides.
+ */
+function namesSomethingElse(scan: Scan, coin: CompiledCoin, last: Token): boolean {
+  const after = scan.text.slice(last.end, last.end + 24);
+  const cued = BEING_AFTER_RE.test(after) || (coin.reverseCues !== undefined && coin.reverseCues.test(scan.text));
+  if (!cued) return false;
+  if (scan.compiled.strongContextAfter.test(after)) return false;
+  for (const t of scan.tokens) if (coin.tickers.has(t.text) && t.text.length > 1) return false;
+  return true;
+}
+
+function doubt(scan: Scan, coin: CompiledCoin, first: Token, last: Token, why: string): void {
+  scan.doubts.push({ symbol: coin.entry.symbol, name: coin.entry.name, text: scan.text.slice(first.start, last.end), why });
 }
 
 /** Every word the catalogue capitalises is capitalised in the text too (a hashtag counts as capitalised). */
@@ -181,94 +199,6 @@ function capitalsMatch(scan: Scan, phrase: Phrase, first: Token): boolean {
 function exactCase(scan: Scan, first: Token, last: Token): Verdict {
   const written = scan.text.slice(first.start, last.end);
   return written.toUpperCase() === written ? { ok: true, how: 'upper-case name', needsList: false } : NO;
-}
-
-/**
- * "Securities and Exchange Commission (SEC)", "Bank of Japan (BOJ)": a parenthesised word that spells the initials of
- * the words before it is an acronym, not a ticker. A coin written out in full ("Basic Attention Token (BAT)") is
- * already a name match, so nothing is lost.
- */
-function spellsInitials(scan: Scan, t: Token): boolean {
-  const i = scan.tokens.indexOf(t);
-  if (i <= 0 || t.text.length < 2) return false;
-  const before = scan.tokens.slice(Math.max(0, i - 8), i);
-  const capitalInitials = before
-    .filter((w) => isCapitalised(w.text))
-    .map((w) => w.text[0])
-    .join('');
-  const allInitials = before.map((w) => (w.text[0] ?? '').toUpperCase()).join('');
-  return capitalInitials.endsWith(t.text) || allInitials.endsWith(t.text);
-}
-
-function afterBlock(scan: Scan, t: Token): boolean {
-  return scan.lastBlockEnd >= 0 && /^\s*\($/.test(scan.text.slice(scan.lastBlockEnd, t.start));
-}
-
-/** A cashtag or "Name (TICKER)" for a coin the catalogue does not know. */
-function unknownCoin(scan: Scan, i: number): Mention | undefined {
-  const t = scan.tokens[i] as Token;
-  const { compiled } = scan;
-  if (t.sigil === '$' && CASHTAG_TICKER_RE.test(t.text)) {
-    const sym = t.text.toUpperCase();
-    if (compiled.stockTickers.has(sym) || compiled.acronymStoplist.has(sym)) return undefined;
-    return mention(undefined, sym, sym, span(scan, t, t), 'cashtag of a coin not in the catalogue', scan);
-  }
-  if (
-    t.sigil !== '' ||
-    !UNKNOWN_TICKER_RE.test(t.text) ||
-    !inParens(scan, t) ||
-    afterBlock(scan, t) ||
-    compiled.acronymStoplist.has(t.text) ||
-    compiled.stockTickers.has(t.text)
-  ) {
-    return undefined;
-  }
-  // The name: the capitalised words right before "(".
-  const nameWords: Token[] = [];
-  for (let k = i - 1; k >= 0 && nameWords.length < 4; k--) {
-    const w = scan.tokens[k] as Token;
-    const gap = scan.text.slice(w.end, (nameWords[0] ?? t).start - (nameWords.length === 0 ? 1 : 0));
-    if (!/^\s*$/.test(gap) || !isCapitalised(w.text) || w.sigil !== '') break;
-    nameWords.unshift(w);
-  }
-  if (nameWords.length === 0) return undefined;
-  if (spellsInitials(scan, t)) return undefined;
-  const name = nameWords.map((w) => w.text).join(' ');
-  const [, end] = span(scan, t, t);
-  const start = (nameWords[0] as Token).start;
-  return mention(undefined, t.text, name, [start, end], 'parenthesised ticker of a coin not in the catalogue', scan);
-}
-
-/** The text span of a match: with its sigil, and with the parentheses of "(TICKER)". */
-function span(scan: Scan, first: Token, last: Token): [number, number] {
-  let start = first.start - (first.sigil ? 1 : 0);
-  let end = last.end;
-  if (scan.text[start - 1] === '(' && scan.text[end] === ')') {
-    start--;
-    end++;
-  }
-  return [start, end];
-}
-
-function mention(
-  coin: CompiledCoin | undefined,
-  symbol: string,
-  name: string,
-  [start, end]: [number, number],
-  how: string,
-  scan: Scan,
-  needsList = false,
-): Mention {
-  return {
-    coin,
-    symbol,
-    name,
-    start,
-    end,
-    how: `"${scan.text.slice(start, end)}" (${how})`,
-    possessive: POSSESSIVE_RE.test(scan.text.slice(end, end + 3)),
-    needsList,
-  };
 }
 
 /** "660 USDT" and "BTC/USDT" quote a price; they are not about the stablecoin. */
@@ -302,25 +232,27 @@ function resolveLists(text: string, mentions: Mention[]): Mention[] {
   return mentions.filter((m) => !m.needsList);
 }
 
-/**
- * "Bitcoin Hyper (HYPER)", "Little Pepe (LILPEPE)": a new coin whose name contains a known one. The known coin
- * matched inside the new coin's name is part of that name, not a mention of its own.
- */
-function dropNamesOfUnknownCoins(found: Array<{ m: Mention; tokenIndex: number }>): void {
-  for (const u of found) {
-    if (u.m.coin !== undefined || !u.m.how.includes('parenthesised')) continue;
-    for (let k = found.length - 1; k >= 0; k--) {
-      const f = found[k] as { m: Mention };
-      if (f.m.coin !== undefined && f.m.start >= u.m.start && f.m.end <= u.m.end) found.splice(k, 1);
-    }
+/** The list-dependent mentions no list accepted: common-word names the rules could not decide on. */
+function unresolved(mentions: readonly Mention[]): Doubt[] {
+  const out: Doubt[] = [];
+  for (const m of mentions) {
+    // An ambiguous ticker without a $ or parentheses ("WHY", "A") is a word: the rules are sure of that too.
+    if (!m.needsList || !m.coin || m.how.includes('ticker')) continue;
+    const text = m.how.replace(/^"(.*)" \(.*$/, '$1');
+    // Ordinary words naming little-known coins ("Rally", "Status") are words unless proven: the rules are sure of that.
+    if (m.coin.entry.word_aliases?.includes(text)) continue;
+    // A coin named by a lower-case word ("why"): the word is far likelier; not worth a model call.
+    if (m.coin.entry.name === m.coin.entry.name.toLowerCase()) continue;
+    out.push({ symbol: m.symbol, name: m.name, text, why: 'a common-word name without crypto context' });
   }
+  return out;
 }
 
 /** Every coin mention of `raw` (a title or subtitle), in reading order. */
 export function findMentions(compiled: CompiledCatalogue, raw: string): TextMentions {
   const text = normalizeHeadline(raw);
   const tokens = tokenize(text, compiled.isKnownTicker);
-  const scan: Scan = { text, tokens, compiled, lastBlockEnd: -1, casingCache: undefined };
+  const scan: Scan = { text, tokens, compiled, lastBlockEnd: -1, casingCache: undefined, doubts: [] };
 
   const found: Array<{ m: Mention; tokenIndex: number }> = [];
   for (let i = 0; i < tokens.length; ) {
@@ -342,16 +274,19 @@ export function findMentions(compiled: CompiledCatalogue, raw: string): TextMent
       break;
     }
     if (consumed === 0) {
-      const unknown = unknownCoin(scan, i);
-      if (unknown) found.push({ m: unknown, tokenIndex: i });
+      const found1 = versionedTicker(scan, i) ?? unknownCoin(scan, i);
+      if (found1) found.push({ m: found1, tokenIndex: i });
       consumed = 1;
     }
     i += consumed;
   }
 
-  if (found.length === 0) return { text, mentions: [] };
-  dropNamesOfUnknownCoins(found);
+  if (found.length === 0) return { text, mentions: [], doubts: scan.doubts };
+  dropFormerNames(text, found);
+  dropNamesOfNewCoins(scan, found);
   const others = (m: Mention): boolean => found.some((f) => f.m.symbol !== m.symbol && !f.m.coin?.quoteCurrency);
   const kept = found.filter((f) => !isQuote(scan, f.m, f.tokenIndex, others(f.m))).map((f) => f.m);
-  return { text, mentions: kept.some((m) => m.needsList) ? resolveLists(text, kept) : kept };
+  if (!kept.some((m) => m.needsList)) return { text, mentions: kept, doubts: scan.doubts };
+  const mentions = resolveLists(text, kept);
+  return { text, mentions, doubts: [...scan.doubts, ...unresolved(kept)] };
 }

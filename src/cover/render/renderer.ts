@@ -40,6 +40,12 @@ export interface CoinRef {
   name: string;
   /** Brand colour (#rrggbb); defaults to the icon set's colour for the symbol. */
   brand_color?: string;
+  /**
+   * The icon-set file of this coin's logo (the catalogue's `icon`). A string picks that icon; null says the set has none
+   * for this coin, even when another coin with the same ticker has one (so the cover gets a monogram, never another
+   * coin's logo); absent looks the ticker up, for callers without a catalogue.
+   */
+  icon?: string | null;
 }
 
 /** A rectangle in output pixels. */
@@ -251,7 +257,7 @@ export function createCoverRenderer(options: CoverRendererOptions = {}): CoverRe
         if ('error' in got) warnings.push(`The registered logo for ${coin.symbol} was not used: ${got.error}.`);
         else art = got;
       }
-      if (!art) art = iconArt(icons, coin.symbol);
+      if (!art && coin.icon !== null) art = iconArt(icons, coin.icon ?? coin.symbol);
       if (!art) {
         const sym = coin.symbol;
         const a = await cachedArt(`mono:${sym}:${brand}`, () => monogramArt(sym, coin.name, brand, fonts));
@@ -369,7 +375,7 @@ function checkSide(name: string, v: number): number {
 function resolveBrand(coin: CoinRef | null, icons: IconSet, seed: number): string {
   if (!coin) return neutralBrand(seed);
   if (coin.brand_color && isHex(coin.brand_color)) return normalizeHex(coin.brand_color);
-  const c = icons.color(coin.symbol);
+  const c = coin.icon === null ? null : icons.color(coin.icon ?? coin.symbol);
   if (c && isHex(c)) return normalizeHex(c);
   return lchToHex(brandAnchor(undefined, coin.symbol));
 }

@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { LoraloopError } from '../../../src/core/errors.js';
-import { defaultCataloguePath, loadCoinCatalogue, parseCoinCatalogue } from '../../../src/cover/coins/catalogue.js';
+import { catalogueChecksum, defaultCataloguePath, loadCoinCatalogue, parseCoinCatalogue } from '../../../src/cover/coins/catalogue.js';
 
 const devSet = fileURLToPath(new URL('../../../../shared/eval/crypto_headlines.dev.jsonl', import.meta.url));
 
@@ -105,5 +106,38 @@ describe('coin catalogue', () => {
     expect(err.code).toBe('CONFIG_INVALID');
     expect(err.message).toContain('not valid JSON');
     expect(thrown(() => loadCoinCatalogue(join(dir, 'absent.json'))).code).toBe('NOT_FOUND');
+  });
+});
+
+describe('regenerating the catalogue', () => {
+  const words = '/usr/share/dict/words';
+  it.skipIf(!existsSync(words))('reproduces the committed data/coins.json from the lists in data/catalogue/', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'coins-')), 'coins.json');
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    execFileSync(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'build-coin-catalogue.ts'), '--out', out], {
+      cwd: root,
+      stdio: 'pipe',
+    });
+    expect(readFileSync(out, 'utf8')).toBe(readFileSync(join(root, 'data', 'coins.json'), 'utf8'));
+  }, 60_000);
+});
+
+describe('loading a catalogue file', () => {
+  const entry = { symbol: 'BTC', name: 'Bitcoin', aliases: [], brand_color: 'orange' };
+  it('validates a file whose bytes do not match the checksum the generator wrote (a hand edit)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cat-'));
+    const file = join(dir, 'coins.json');
+    writeFileSync(file, JSON.stringify(minimal([entry])));
+    writeFileSync(`${file}.sha256`, `${'0'.repeat(64)}\n`);
+    expect(thrown(() => loadCoinCatalogue(file)).code).toBe('CONFIG_INVALID');
+  });
+
+  it('trusts the exact bytes the generator validated, so a cold start does not validate them twice', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cat-'));
+    const file = join(dir, 'coins.json');
+    const text = JSON.stringify(minimal([{ ...entry, brand_color: '#f7931a' }]));
+    writeFileSync(file, text);
+    writeFileSync(`${file}.sha256`, `${catalogueChecksum(text)}\n`);
+    expect(loadCoinCatalogue(file).bySymbol('btc')?.name).toBe('Bitcoin');
   });
 });

@@ -17,3 +17,18 @@ describe('coin detection on the labelled dev set', () => {
     expect(report.recall).toBeGreaterThanOrEqual(0.98);
   });
 });
+
+describe('coin detection on our own labelled set (data/eval/headlines.own.jsonl)', () => {
+  const own = fileURLToPath(new URL('../../../data/eval/headlines.own.jsonl', import.meta.url));
+  it('stays at 98% or better on the tune part and on the held-out part alike', () => {
+    const rows = readEvalRows(own);
+    expect(rows.length).toBeGreaterThanOrEqual(600);
+    const detector = createCoinDetector(loadCoinCatalogue());
+    for (const split of ['tune', 'holdout'] as const) {
+      const report = evaluateDetector(detector, rows.filter((r) => r.split === split));
+      expect(report.accuracy, `${split}: ${JSON.stringify(report.misses, null, 1)}`).toBeGreaterThanOrEqual(0.98);
+      expect(report.precision, split).toBeGreaterThanOrEqual(0.98);
+      expect(report.recall, split).toBeGreaterThanOrEqual(0.98);
+    }
+  });
+});
