@@ -76,7 +76,8 @@ export const analysisOutputSchema = z.object({
     )
     .describe('Categories outside their target ranges, most severe first.'),
   volume_level: z.enum(['too_few', 'minimum', 'good', 'great', 'excellent']).describe('Volume of usable images: minimum 10-15, good 20-35, great 50-100, excellent 100-200.'),
-  unclassified: z.number().int().describe('Images without a framing category (no framing word in tags, caption or categories).'),
+  unclassified: z.number().int().describe('Images without a framing category (no framing word in tags, caption or categories, and no person the local detector could frame).'),
+  typed_from_pixels: z.number().int().describe('Images whose framing and content categories were read from the pixels (faces and body keypoints), because their text named no framing.'),
   buckets: z.record(z.string(), z.number().int()).describe('Images per kohya bucket (WxH) at the base model resolution.'),
   resolution_target: z.number().int().describe('Training resolution of the base model (1024 flux/sdxl, 512 sd15).'),
   colour_set: z.boolean().describe('True when most images are in colour (greyscale ones are then flagged).'),
@@ -96,6 +97,7 @@ export function analysisData(a: DatasetAnalysis, where: { lora_id?: string; dir?
     gaps: a.gaps,
     volume_level: a.volume_level,
     unclassified: a.unclassified,
+    typed_from_pixels: a.typed_from_pixels,
     buckets: a.buckets,
     resolution_target: a.resolution_target,
     colour_set: a.colour_set,

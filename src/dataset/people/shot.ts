@@ -28,8 +28,12 @@ export interface GreyImage {
   height: number;
 }
 
-/** A person is there when MoveNet's pose score reaches this (cats, cups and empty scenes stay below 0.35). */
+/**
+ * A person is there when MoveNet's pose score reaches this AND it sees at least POSE_POINTS keypoints (cats,
+ * cups and empty scenes stay below 0.35; a test card reached 0.46 on a few weak points).
+ */
 const POSE_PRESENT = 0.4;
+const POSE_POINTS = 4;
 /** A keypoint counts as seen at this score. */
 const SEEN = 0.3;
 /** Faces at or above this score count as people (BlazeFace also fires weakly on animal faces and patterns). */
@@ -66,8 +70,12 @@ const ANKLES = ['leftAnkle', 'rightAnkle'];
  * Faces that count as people. A face box filling the whole frame with no body pose behind it is what
  * BlazeFace makes of an animal's face in close-up: not a person.
  */
+function hasPose(d: PeopleDetection): boolean {
+  return (d.pose?.score ?? 0) >= POSE_PRESENT && (d.pose?.keypoints.filter((k) => k.score >= SEEN).length ?? 0) >= POSE_POINTS;
+}
+
 function peopleFaces(d: PeopleDetection): Array<NormBox & { score: number }> {
-  const posed = (d.pose?.score ?? 0) >= POSE_PRESENT;
+  const posed = hasPose(d);
   return d.faces.filter((f) => f.score >= FACE_PERSON && (posed || f.h < 0.9));
 }
 
@@ -165,7 +173,7 @@ function facePositionOf(face: NormBox | null): ShotType['facePosition'] {
 /** Classify one image (see module comment). */
 export function classifyShot(d: PeopleDetection, grey: GreyImage): ShotType {
   const faces = peopleFaces(d);
-  const posed = (d.pose?.score ?? 0) >= POSE_PRESENT;
+  const posed = hasPose(d);
   const people = Math.max(faces.length, posed ? 1 : 0);
   const face = people > 0 ? mainFace(d, faces) : null;
   const framing = people > 0 ? framingOf(d, face) : null;
@@ -177,7 +185,8 @@ export function classifyShot(d: PeopleDetection, grey: GreyImage): ShotType {
     framing,
     multi: faces.length >= 2,
     occlusion: posed && occluded(d),
-    complexBackground: edgeDensity >= BUSY_EDGES,
+    // A busy background is the subject's: with nobody in the picture there is no subject to stand out.
+    complexBackground: people > 0 && edgeDensity >= BUSY_EDGES,
     facePosition: facePositionOf(face),
     edgeDensity: Math.round(edgeDensity * 1000) / 1000,
   };
