@@ -31,6 +31,8 @@ export interface AnalyzedImage {
   /** kohya bucket, `WxH`. */
   bucket: string;
   blur: number;
+  /** Edge width (see ImageMetrics.edgeWidth). */
+  edge_width: number;
   brightness: number;
   entropy: number;
   greyscale: boolean;
@@ -188,6 +190,7 @@ export async function analyzeImages(source: AsyncIterable<ImageInput>, opts: Ana
         height: small.sourceHeight,
         bucket: `${res.bucket.width}x${res.bucket.height}`,
         blur: m.blur,
+        edge_width: m.edgeWidth,
         brightness: m.brightness,
         entropy: m.entropy,
         greyscale: m.greyscale,

@@ -7,6 +7,7 @@
 import type { CoinDetector } from '../../cover/coins/detect.js';
 import { decodeForMetrics } from '../decode.js';
 import { measureImage, type ImageMetrics } from '../metrics.js';
+import { blurVerdict } from '../analyze/checks.js';
 import { FRAMING, imageCategories } from '../analyze/taxonomy.js';
 import type { PeopleDetector } from '../people/detector.js';
 import { shotCategories, shotFromPixels, shotTypingApplies, shotWords, type ShotType } from '../people/index.js';
@@ -92,7 +93,7 @@ export async function localCaption(input: LocalCaptionInput, detector: CoinDetec
   if (metrics.contrast < 0.08) parts.push('low contrast');
   else if (metrics.contrast > 0.3) parts.push('high contrast');
   if (metrics.entropy < 3.5 && metrics.contrast < 0.25) parts.push('flat, simple shapes');
-  else if (metrics.blur < 60 && metrics.entropy >= 5) parts.push('soft focus');
+  else if (blurVerdict(metrics)) parts.push('soft focus');
   parts.push(orientationWords(metrics.aspect));
   return { text: [...new Set(parts)].join(', '), categories, metrics, coin, shot };
 }

@@ -2,7 +2,7 @@
  * Shot types read from the pixels: the one entry point the analysis and the local captioner use.
  */
 import type { PeopleDetector, RgbImage } from './detector.js';
-import { classifyShot, shotCategories, type ShotType } from './shot.js';
+import { classifyShot, type ShotType } from './shot.js';
 
 export { createPeopleDetector, type PeopleDetector } from './detector.js';
 export { shotCategories, type ShotType } from './shot.js';
