@@ -23,7 +23,7 @@ export interface EdgeSharpness {
 /** Edges whose step (intensity change across them) is below this are texture or noise, not edges. */
 const MIN_STEP = 24;
 /** Fewer edges than this in a direction and that direction is not judged. */
-const MIN_EDGES = 30;
+const MIN_EDGES = 20;
 /** Longest walk from an edge centre to either side. */
 const MAX_WALK = 12;
 
@@ -33,10 +33,11 @@ const MAX_WALK = 12;
  */
 const QUANTILE = 0.25;
 
-function quantile(values: number[], q: number): number {
-  if (values.length === 0) return 0;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))] as number;
+/** The q-quantile of the first `n` values (sorts them in place; typed-array sort is numeric and fast). */
+function quantile(values: Float32Array, n: number, q: number): number {
+  if (n === 0) return 0;
+  const s = values.subarray(0, n).sort();
+  return s[Math.min(n - 1, Math.floor(q * n))] as number;
 }
 
 /**
@@ -71,11 +72,16 @@ function widthAt(g: Float32Array, i: number, step: number, sign: number, lo: num
 
 /** Measure edge widths on a grey image (values 0..255). */
 export function edgeSharpness(grey: Float32Array, w: number, h: number): EdgeSharpness {
-  const across: number[] = [];
-  const down: number[] = [];
+  // Preallocated (at most one edge per pixel): this runs for every image of a dataset.
+  const across = new Float32Array(w * h);
+  const down = new Float32Array(w * h);
+  let na = 0;
+  let nd = 0;
   for (let y = 1; y < h - 1; y++) {
     const row = y * w;
-    for (let x = 1; x < w - 1; x++) {
+    // Every other pixel, in a checkerboard: half the work, and still thousands of edges on a photo (the
+    // quartile barely moves), so this stays cheap next to decoding.
+    for (let x = 1 + ((y + 1) & 1); x < w - 1; x += 2) {
       const i = row + x;
       const gx = (grey[i + 1] as number) - (grey[i - 1] as number);
       const gy = (grey[i + w] as number) - (grey[i - w] as number);
@@ -85,14 +91,16 @@ export function edgeSharpness(grey: Float32Array, w: number, h: number): EdgeSha
         // A vertical edge: keep only the gradient's local maximum along the row (the edge centre).
         if (ax < 8 || ax < Math.abs((grey[i + 2] as number) - (grey[i] as number)) || ax < Math.abs((grey[i] as number) - (grey[i - 2] as number))) continue;
         const r = widthAt(grey, i, 1, gx > 0 ? 1 : -1, row, row + w - 1);
-        if (r.rise >= MIN_STEP) across.push(r.width);
+        if (r.rise >= MIN_STEP) across[na++] = r.width;
       } else {
         if (ay < 8 || (y + 2 < h && ay < Math.abs((grey[i + 2 * w] as number) - (grey[i] as number))) || (y >= 2 && ay < Math.abs((grey[i] as number) - (grey[i - 2 * w] as number)))) continue;
         const r = widthAt(grey, i, w, gy > 0 ? 1 : -1, x, x + (h - 1) * w);
-        if (r.rise >= MIN_STEP) down.push(r.width);
+        if (r.rise >= MIN_STEP) down[nd++] = r.width;
       }
     }
   }
-  const widths = [across, down].filter((v) => v.length >= MIN_EDGES).map((v) => quantile(v, QUANTILE));
-  return { edgeWidth: widths.length ? Math.round(Math.max(...widths) * 100) / 100 : 0, edges: across.length + down.length };
+  const widths: number[] = [];
+  if (na >= MIN_EDGES) widths.push(quantile(across, na, QUANTILE));
+  if (nd >= MIN_EDGES) widths.push(quantile(down, nd, QUANTILE));
+  return { edgeWidth: widths.length ? Math.round(Math.max(...widths) * 100) / 100 : 0, edges: na + nd };
 }
