@@ -48,9 +48,17 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
+/**
+ * A worker idle this long is stopped (its models hold ~100 MB); the next image starts a new one. Long-lived
+ * faces (MCP server, daemon) so do not keep the models after an analysis.
+ */
+const IDLE_STOP_MS = 60_000;
+
 /** A detector backed by one lazily started worker thread. */
-export function createPeopleDetector(): PeopleDetector {
+export function createPeopleDetector(opts: { idleStopMs?: number } = {}): PeopleDetector {
+  const idleStopMs = opts.idleStopMs ?? IDLE_STOP_MS;
   let worker: Worker | null = null;
+  let idleTimer: NodeJS.Timeout | null = null;
   let nextId = 1;
   const pending = new Map<number, Pending>();
 
@@ -67,7 +75,16 @@ export function createPeopleDetector(): PeopleDetector {
       pending.delete(reply.id);
       if (reply.ok) p.resolve(reply.result);
       else p.reject(new LoraloopError('INTERNAL', `The people detector failed on an image: ${reply.error}`));
-      if (pending.size === 0) w.unref();
+      if (pending.size === 0) {
+        w.unref();
+        idleTimer = setTimeout(() => {
+          if (worker === w && pending.size === 0) {
+            worker = null;
+            void w.terminate();
+          }
+        }, idleStopMs);
+        idleTimer.unref();
+      }
     });
     w.on('error', (e) => {
       if (worker === w) worker = null;
@@ -83,6 +100,8 @@ export function createPeopleDetector(): PeopleDetector {
 
   return {
     detect(img) {
+      if (idleTimer) clearTimeout(idleTimer);
+      idleTimer = null;
       worker ??= start();
       const w = worker;
       const id = nextId++;
@@ -96,6 +115,8 @@ export function createPeopleDetector(): PeopleDetector {
       });
     },
     async close() {
+      if (idleTimer) clearTimeout(idleTimer);
+      idleTimer = null;
       const w = worker;
       worker = null;
       failAll(new LoraloopError('CANCELED', 'The people detector was closed.'));

@@ -26,9 +26,12 @@ export async function shotFromPixels(detector: PeopleDetector, img: RgbImage): P
   return classifyShot(detection, { data: grey, width: img.width, height: img.height });
 }
 
-/** The shot in caption words: "close-up, one person, face centred, plain background". */
+/**
+ * The shot in caption words: "close-up, one person, face centred, plain background". Nothing when nobody was
+ * found: a missed person would make "no people" a false statement in a training caption.
+ */
 export function shotWords(s: ShotType): string[] {
-  if (s.people === 0) return ['no people'];
+  if (s.people === 0) return [];
   const out: string[] = [];
   if (s.framing) out.push(s.framing);
   out.push(s.people === 1 ? 'one person' : s.people === 2 ? 'two people' : 'group of people');
