@@ -66,14 +66,15 @@ const HIPS = ['leftHip', 'rightHip'];
 const KNEES = ['leftKnee', 'rightKnee'];
 const ANKLES = ['leftAnkle', 'rightAnkle'];
 
-/**
- * Faces that count as people. A face box filling the whole frame with no body pose behind it is what
- * BlazeFace makes of an animal's face in close-up: not a person.
- */
+/** MoveNet found a person (see POSE_PRESENT). */
 function hasPose(d: PeopleDetection): boolean {
   return (d.pose?.score ?? 0) >= POSE_PRESENT && (d.pose?.keypoints.filter((k) => k.score >= SEEN).length ?? 0) >= POSE_POINTS;
 }
 
+/**
+ * Faces that count as people. A face box filling the whole frame with no body pose behind it is what
+ * BlazeFace makes of an animal's face in close-up: not a person.
+ */
 function peopleFaces(d: PeopleDetection): Array<NormBox & { score: number }> {
   const posed = hasPose(d);
   return d.faces.filter((f) => f.score >= FACE_PERSON && (posed || f.h < 0.9));
@@ -107,9 +108,8 @@ function framingOf(d: PeopleDetection, face: NormBox | null): ShotType['framing'
   }
   // A small figure whose feet the model cannot place (sitting in a boat, behind a rail) is still far away.
   if (body.length > 0 && extent < 0.3 && (!face || face.h < 0.1)) return 'far/wide';
-  if (legs.length > 0 || seen(pose, HIPS).length > 0) return 'medium shot';
-  if (head.length > 0 || face) return 'medium shot';
-  return null;
+  // Knees or hips without feet, or a head and shoulders whose face is not close-up size: waist or knees up.
+  return body.length > 0 || face ? 'medium shot' : null;
 }
 
 /**

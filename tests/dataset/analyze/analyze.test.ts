@@ -120,7 +120,8 @@ describe('dataset_analyze on a project', () => {
     const r = await app.tools.execute('dataset_analyze', { lora_id: 'hero' }, app.context());
     expect(r.success).toBe(true);
     const d = r.data as Analysis;
-    expect(d).toMatchObject({ images: 20, analyzed: 20, broken: 0, volume_level: 'good', unclassified: 0 });
+    // Every image's tags or caption name its framing: the people detector is not asked about any of them.
+    expect(d).toMatchObject({ images: 20, analyzed: 20, broken: 0, volume_level: 'good', unclassified: 0, typed_from_pixels: 0 });
     expect(d.categories['close-up']).toEqual({ count: 12, share: 60, target: [30, 40] });
     expect(d.categories['full-body']).toEqual({ count: 2, share: 10, target: [25, 30] });
     expect(d.categories['complex background']?.count).toBe(6);
