@@ -10,7 +10,7 @@ import PQueue from 'p-queue';
 import type { CoinDetector } from '../../cover/coins/detect.js';
 import { LoraloopError, isLoraloopError } from '../../core/errors.js';
 import { decodeForMetrics, type MetricsImage } from '../decode.js';
-import type { PeopleDetector } from '../people/detector.js';
+import { isImageFailure, type PeopleDetector } from '../people/detector.js';
 import { shotCategories, shotFromPixels, shotTypingApplies, type ShotType } from '../people/index.js';
 import { estimateJpegQuality, measureImage, type BaseModel } from '../metrics.js';
 import { checkMetrics, checkResolution, GRAPHIC_THRESHOLDS, PHOTO_THRESHOLDS, type ImageIssue, type IssueKind } from './checks.js';
@@ -178,8 +178,9 @@ export async function analyzeImages(source: AsyncIterable<ImageInput>, opts: Ana
         try {
           shot = await shotFromPixels(people, small);
         } catch (e) {
-          // A detector that cannot run (its worker failed to start) fails every image the same way: say it once.
-          shotError ??= e instanceof Error ? e.message : String(e);
+          // One image the models choke on stays unclassified; a detector that cannot run at all (its worker
+          // failed to start) would fail every image the same way: say it once and stop asking it.
+          if (!isImageFailure(e)) shotError ??= e instanceof Error ? e.message : String(e);
         }
       }
       const pixelCategories = shot ? shotCategories(shot).filter((c) => !textCategories.includes(c)) : [];

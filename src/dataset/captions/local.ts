@@ -73,7 +73,8 @@ export async function localCaption(input: LocalCaptionInput, detector: CoinDetec
   const known = imageCategories(input.categories, input.tags, null);
   const isFraming = (c: string): boolean => (FRAMING as readonly string[]).includes(c);
   // The shot from the pixels, only when nothing the user gave names the framing.
-  const shot = people && shotTypingApplies(input.assetType) && !known.some(isFraming) ? await shotFromPixels(people, img) : null;
+  // A detector that fails costs the caption its shot words, never the caption.
+  const shot = people && shotTypingApplies(input.assetType) && !known.some(isFraming) ? await shotFromPixels(people, img).catch(() => null) : null;
   const fromShot = shot ? shotCategories(shot).filter((c) => !known.includes(c)) : [];
   const categories = [...fromShot.filter(isFraming), ...known, ...fromShot.filter((c) => !isFraming(c))];
   const parts: string[] = [];

@@ -21,6 +21,9 @@ export interface RgbImage {
   height: number;
 }
 
+/** True for a failure of one image only (the detector itself still works). */
+export const isImageFailure = (e: unknown): boolean => e instanceof LoraloopError && e.details?.['scope'] === 'image';
+
 /** Finds people in images. */
 export interface PeopleDetector {
   detect(img: RgbImage): Promise<PeopleDetection>;
@@ -74,7 +77,7 @@ export function createPeopleDetector(opts: { idleStopMs?: number } = {}): People
       if (!p) return;
       pending.delete(reply.id);
       if (reply.ok) p.resolve(reply.result);
-      else p.reject(new LoraloopError('INTERNAL', `The people detector failed on an image: ${reply.error}`));
+      else p.reject(new LoraloopError('INTERNAL', `The people detector failed on an image: ${reply.error}`, { details: { scope: 'image' } }));
       if (pending.size === 0) {
         w.unref();
         idleTimer = setTimeout(() => {
