@@ -108,7 +108,7 @@ export const datasetAnalyzeTool = defineTool({
   name: 'dataset_analyze',
   title: 'Find the gaps in a training set',
   description:
-    'Analyse a LoRA project\'s training images (lora_id) or a folder of images (dir): resolution against the base model and the kohya bucket, blur, too dark/bright, low information, odd aspect, greyscale in a colour set, JPEG artefacts, exact and near duplicates (as groups), broken files (reported, the analysis goes on), the volume level, and the category balance (close-up, medium shot, full-body, far/wide, multi-character, occlusion, complex background; coins and palettes for coin sets) against target ranges, with each gap\'s severity and what to do. Read-only; streams the set.',
+    'Analyse a LoRA project\'s training images (lora_id) or a folder of images (dir): resolution against the base model and the kohya bucket, blur, too dark/bright, low information, odd aspect, greyscale in a colour set, JPEG artefacts, exact and near duplicates (as groups), broken files (reported, the analysis goes on), the volume level, and the category balance (close-up, medium shot, full-body, far/wide, multi-character, occlusion, complex background, read from tags and captions, else from the pixels by a local face and body-keypoint detector; coins and palettes for coin sets) against target ranges, with each gap\'s severity and what to do. Read-only; streams the set.',
   input: z.object({
     lora_id: z.string().min(1).max(200).optional().describe('LoRA project id (lora_...) or name. Give this or dir.'),
     dir: z.string().min(1).max(4096).optional().describe('A folder of images under LORALOOP_ALLOWED_ROOTS (sidecar .txt files are read as captions). Give this or lora_id.'),
