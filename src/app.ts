@@ -1,3 +1,4 @@
+import { createPeopleDetector, type PeopleDetector } from './dataset/people/detector.js';
 import { configSecrets, type Config } from './core/config.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { createPathGuard, type PathGuard } from './core/paths.js';
@@ -40,6 +41,8 @@ export interface Services {
   backends: BackendRegistry;
   /** Tuning of generation: client poll intervals, pool timeouts, the sampling seed (tests shorten them). */
   generationOptions: GenerationOptions;
+  /** Finds people in images for shot typing; its worker thread starts on the first image, never before. */
+  people: PeopleDetector;
 }
 
 export interface App {
@@ -100,13 +103,14 @@ export function createApp(config: Config, tools: readonly ToolDefinition[], over
     trainingRunner: overrides.trainingRunner ?? (() => (trainingRunner ??= createTrainingRunner(services))),
     improveOptions: overrides.improveOptions ?? {},
     generationOptions: overrides.generationOptions ?? {},
+    people: overrides.people ?? createPeopleDetector(),
     backends:
       overrides.backends ??
       createBackendRegistry({ config, store, logger, fetch: overrides.fetch ?? globalThis.fetch, ...(overrides.generationOptions?.backends ?? {}) }),
   };
   const registry = createToolRegistry([...tools]);
   // Closed in reverse: the runner stops (and releases its job leases) before the store closes.
-  const closers: Array<() => Promise<void> | void> = [() => store.close(), () => trainingRunner?.stop(), () => services.backends.close(), () => stopBatches(services)];
+  const closers: Array<() => Promise<void> | void> = [() => store.close(), () => trainingRunner?.stop(), () => services.backends.close(), () => stopBatches(services), () => services.people.close()];
   return {
     services,
     tools: registry,

@@ -19,17 +19,80 @@ import { ANALYZE_CONCURRENCY, analyzeImages } from '../../src/dataset/analyze/an
 import type { ImageInput } from '../../src/dataset/analyze/sources.js';
 import { DEFAULT_TARGETS } from '../../src/dataset/analyze/taxonomy.js';
 import { decodeForMetrics } from '../../src/dataset/decode.js';
+import { createPeopleDetector } from '../../src/dataset/people/detector.js';
+import { shotFromPixels } from '../../src/dataset/people/index.js';
 import type { BenchSection } from '../lib.js';
 
-/** ../shared/fixtures/images beside the repository, found from here (bench/sections under tsx, dist/bench/sections built). */
-function fixturesDir(): string {
+/** The first `rel` folder found walking up from here (bench/sections under tsx, dist/bench/sections built). */
+function findUp(rel: string[]): string {
   let dir = import.meta.dirname;
   for (;;) {
-    const candidate = resolve(dir, '..', 'shared', 'fixtures', 'images');
+    const candidate = resolve(dir, ...rel);
     if (existsSync(candidate)) return candidate;
     const parent = dirname(dir);
-    if (parent === dir) throw new Error('../shared/fixtures/images not found above the bench');
+    if (parent === dir) throw new Error(`${rel.join('/')} not found above the bench`);
     dir = parent;
+  }
+}
+
+/** ../shared/fixtures/images beside the repository. */
+const fixturesDir = (): string => findUp(['..', 'shared', 'fixtures', 'images']);
+
+const median = (v: number[]): number => {
+  const s = [...v].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+const pct = (v: number[], q: number): number => [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor(q * v.length))] as number;
+
+/**
+ * Shot typing from the pixels: the people detector (worker thread, BlazeFace + MoveNet on tfjs wasm) on the
+ * hand-labelled real photos of tests/fixtures/people, at the 256 px decode the analysis already makes.
+ * Per-image cost is the wall time of one image through the worker (median of 3 passes), plus the one-off
+ * start (worker and models); and dataset_analyze on those photos uncaptioned, detection included.
+ */
+async function peopleBench(report: Parameters<BenchSection>[0]): Promise<void> {
+  const dir = findUp(['tests', 'fixtures', 'people']);
+  const files = readdirSync(dir).filter((f) => f.endsWith('.jpg')).map((f) => join(dir, f));
+  const smalls = await Promise.all(files.map(async (f) => decodeForMetrics(await readFile(f))));
+  const detector = createPeopleDetector();
+  try {
+    const t0 = performance.now();
+    await shotFromPixels(detector, smalls[0] as (typeof smalls)[number]);
+    const startMs = performance.now() - t0;
+    const wall: number[] = [];
+    const inWorker: number[] = [];
+    for (let pass = 0; pass < 3; pass++) {
+      for (const img of smalls) {
+        const t = performance.now();
+        const d = await detector.detect(img);
+        inWorker.push(d.ms);
+        wall.push(performance.now() - t);
+      }
+    }
+    const cores = availableParallelism();
+    report.add({
+      section: 'dataset',
+      name: `people detection per image (shot typing, 256 px, ${files.length} real photos x3)`,
+      value: median(wall),
+      unit: 'ms',
+      target: '<= 100',
+      note: `median wall time through the worker; p90 ${pct(wall, 0.9).toFixed(0)} ms; inside the worker median ${median(inWorker).toFixed(0)} ms; one-off start (worker + models + first image) ${startMs.toFixed(0)} ms; load average ${loadavg()[0]?.toFixed(1)} on ${cores} cores (shared machine: noisy)`,
+    });
+    const t1 = performance.now();
+    const runs = 2;
+    for (let i = 0; i < runs; i++) {
+      await analyzeImages(inputsOf(files, files.length), { baseModel: 'flux', assetType: 'character', targets: { ...DEFAULT_TARGETS }, people: detector });
+    }
+    report.add({
+      section: 'dataset',
+      name: 'dataset_analyze, uncaptioned real photos with shot typing from pixels',
+      value: (runs * files.length) / ((performance.now() - t1) / 1000),
+      unit: 'img/s',
+      note: `${files.length} photos x${runs}; every image goes through the detector (captioned sets skip it and keep the rates above)`,
+    });
+  } finally {
+    await detector.close();
   }
 }
 const GENERATED = 400;
@@ -202,6 +265,8 @@ export const datasetBench: BenchSection = async (report) => {
       target: '<= 400',
       note: `${GENERATED} generated files listed ${RSS_IMAGES / GENERATED}x; start ${(base / 1048576).toFixed(0)} MB; ${a.analyzed} analysed at ${(RSS_IMAGES / secs).toFixed(0)} img/s`,
     });
+
+    await peopleBench(report);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -141,3 +141,48 @@ export function createPathGuard(roots: string[]): PathGuard {
 
   return { resolve, roots: cleaned };
 }
+
+/** Paths a person typed on the command line, and where they typed them. */
+export interface TypedPaths {
+  /** The strings exactly as typed (after the shell), e.g. `~/Desktop/x.png` or `out/cover.png`. */
+  paths: readonly string[];
+  /** The folder the command ran in: relative typed paths are theirs to mean from here. */
+  cwd: string;
+  /** The user's home folder, for `~`. */
+  home: string;
+}
+
+/** `~` and `~/...` expanded against `home` (the shell does it for unquoted words, but not after `--out=`). */
+export function expandHome(p: string, home: string): string {
+  if (p === '~') return home;
+  if (p.startsWith('~/')) return path.join(home, p.slice(2));
+  return p;
+}
+
+/**
+ * A guard for one command typed by a person at the CLI: the paths they typed themselves are their own
+ * permission (they could write there with any other program), so those resolve like any command-line tool's
+ * (against their working folder, `~` expanded) without the allowed-roots check. Every other path (from a
+ * model, a remote caller, a file the tool reads) still goes through `base`. Only the CLI face builds one;
+ * MCP, Slack, the agent and the nightly run never do, so the roots rule stays for them.
+ */
+export function trustTypedPaths(base: PathGuard, typed: TypedPaths): PathGuard {
+  const own = new Set(typed.paths);
+  async function resolveTyped(userPath: string, opts: ResolveOptions = {}): Promise<string> {
+    if (!own.has(userPath) || userPath.trim() === '' || userPath.includes('\0')) return base.resolve(userPath, opts);
+    const forWrite = opts.forWrite ?? false;
+    const mustExist = opts.mustExist ?? !forWrite;
+    const abs = path.resolve(typed.cwd, expandHome(userPath, typed.home));
+    try {
+      return await realpath(abs);
+    } catch (e) {
+      if (!isMissing(e)) throw e;
+    }
+    if (mustExist) {
+      throw new LoraloopError('NOT_FOUND', `${userPath} does not exist.`, { hint: `Check the spelling; it was read from ${typed.cwd}.`, details: { path: userPath, resolved: abs } });
+    }
+    const parent = await realpath(path.dirname(abs)).catch(() => path.dirname(abs));
+    return path.join(parent, path.basename(abs));
+  }
+  return { resolve: resolveTyped, roots: base.roots };
+}

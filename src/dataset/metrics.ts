@@ -14,6 +14,7 @@
 import { dominantColorsOf, type NamedColor } from './metrics/colors.js';
 import { dhashOf, phashOf } from './metrics/hashes.js';
 import { fitInside, resampleArea } from './metrics/resample.js';
+import { edgeSharpness } from './metrics/sharpness.js';
 
 export { hamming } from './metrics/hashes.js';
 export { estimateJpegQuality, readJpegQuantTables } from './metrics/jpeg-quality.js';
@@ -52,6 +53,12 @@ export interface ImageMetrics {
    * > 500 is crisp; flat graphics score low without being blurry (check `entropy` too).
    */
   blur: number;
+  /**
+   * Edge width in pixels of the working image (see metrics/sharpness.ts): how wide the crisper edges are,
+   * in the blurrier direction. About 1-2 for anything in focus, photo or vector art; >= 2.4 looks soft
+   * (defocus, camera shake). 0 when the image has too few edges to judge (then see `blur`).
+   */
+  edgeWidth: number;
   /** Mean luma (Rec.601), 0 = black .. 1 = white. */
   brightness: number;
   /** RMS contrast: standard deviation of luma, 0..0.5 (about 0.2 for a normal photo, < 0.08 is flat). */
@@ -202,6 +209,7 @@ export function measureImage(src: PixelSource, opts: MeasureOptions = {}): Image
   const aspect = (src.sourceWidth ?? src.width) / (src.sourceHeight ?? src.height);
   return {
     blur: round(laplacianVariance(grey, w, h), 2),
+    edgeWidth: edgeSharpness(grey, w, h).edgeWidth,
     brightness: round(mean / 255, 4),
     contrast: round(std / 255, 4),
     entropy: round(entropy, 3),

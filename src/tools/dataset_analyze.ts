@@ -76,7 +76,8 @@ export const analysisOutputSchema = z.object({
     )
     .describe('Categories outside their target ranges, most severe first.'),
   volume_level: z.enum(['too_few', 'minimum', 'good', 'great', 'excellent']).describe('Volume of usable images: minimum 10-15, good 20-35, great 50-100, excellent 100-200.'),
-  unclassified: z.number().int().describe('Images without a framing category (no framing word in tags, caption or categories).'),
+  unclassified: z.number().int().describe('Images without a framing category (no framing word in tags, caption or categories, and no person the local detector could frame).'),
+  typed_from_pixels: z.number().int().describe('Images whose framing and content categories were read from the pixels (faces and body keypoints), because their text named no framing.'),
   buckets: z.record(z.string(), z.number().int()).describe('Images per kohya bucket (WxH) at the base model resolution.'),
   resolution_target: z.number().int().describe('Training resolution of the base model (1024 flux/sdxl, 512 sd15).'),
   colour_set: z.boolean().describe('True when most images are in colour (greyscale ones are then flagged).'),
@@ -96,6 +97,7 @@ export function analysisData(a: DatasetAnalysis, where: { lora_id?: string; dir?
     gaps: a.gaps,
     volume_level: a.volume_level,
     unclassified: a.unclassified,
+    typed_from_pixels: a.typed_from_pixels,
     buckets: a.buckets,
     resolution_target: a.resolution_target,
     colour_set: a.colour_set,
@@ -106,7 +108,7 @@ export const datasetAnalyzeTool = defineTool({
   name: 'dataset_analyze',
   title: 'Find the gaps in a training set',
   description:
-    'Analyse a LoRA project\'s training images (lora_id) or a folder of images (dir): resolution against the base model and the kohya bucket, blur, too dark/bright, low information, odd aspect, greyscale in a colour set, JPEG artefacts, exact and near duplicates (as groups), broken files (reported, the analysis goes on), the volume level, and the category balance (close-up, medium shot, full-body, far/wide, multi-character, occlusion, complex background; coins and palettes for coin sets) against target ranges, with each gap\'s severity and what to do. Read-only; streams the set.',
+    'Analyse a LoRA project\'s training images (lora_id) or a folder of images (dir): resolution against the base model and the kohya bucket, blur, too dark/bright, low information, odd aspect, greyscale in a colour set, JPEG artefacts, exact and near duplicates (as groups), broken files (reported, the analysis goes on), the volume level, and the category balance (close-up, medium shot, full-body, far/wide, multi-character, occlusion, complex background, read from tags and captions, else from the pixels by a local face and body-keypoint detector; coins and palettes for coin sets) against target ranges, with each gap\'s severity and what to do. Read-only; streams the set.',
   input: z.object({
     lora_id: z.string().min(1).max(200).optional().describe('LoRA project id (lora_...) or name. Give this or dir.'),
     dir: z.string().min(1).max(4096).optional().describe('A folder of images under LORALOOP_ALLOWED_ROOTS (sidecar .txt files are read as captions). Give this or lora_id.'),

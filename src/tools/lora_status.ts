@@ -5,13 +5,17 @@ import { defaultSleep } from '../core/retry.js';
 import { getTrainingJob, isTerminalTraining, listTrainingJobs, TRAINING_STATUSES, type TrainingJob } from '../lora/training/job.js';
 import { isUnowned, TRAINING_DRIVERS } from '../lora/training/runner.js';
 import { compareVariants, comparisonRowSchema, describeJob, epochFileSchema, jobView, jobViewSchema } from '../lora/training/status.js';
+import type { LoraRecord } from '../store/repos/loras.js';
 import type { ToolContext } from './types.js';
 import { defineTool } from './types.js';
 
 /** Longest a single waiting call blocks. */
 const MAX_WAIT_SECONDS = 600;
 
-function groupOf(ctx: ToolContext, input: { lora_id?: string | undefined; job_id?: string | undefined }): { jobs: TrainingJob[]; primary: string } {
+/** A group of jobs to report, or a project never trained (answered as `created`, not as an error). */
+type Subject = { jobs: TrainingJob[]; primary: string } | { created: LoraRecord };
+
+function groupOf(ctx: ToolContext, input: { lora_id?: string | undefined; job_id?: string | undefined }): Subject {
   const s = ctx.services;
   if (input.job_id) {
     const job = getTrainingJob(s, input.job_id);
@@ -23,16 +27,44 @@ function groupOf(ctx: ToolContext, input: { lora_id?: string | undefined; job_id
   if (!lora) throw new LoraloopError('NOT_FOUND', `No LoRA project "${input.lora_id}".`, { hint: 'Call lora_list to see the projects and their ids.' });
   const all = listTrainingJobs(s, { lora_id: lora.id });
   const latest = all[0];
-  if (!latest) throw new LoraloopError('NOT_FOUND', `${lora.name} has not been trained yet.`, { hint: 'Start a training with lora_train.' });
+  if (!latest) return { created: lora };
   const group = all.filter((j) => j.state.group_id === latest.state.group_id).sort((a, b) => (a.state.variant?.index ?? 0) - (b.state.variant?.index ?? 0));
   return { jobs: group, primary: group[0]?.id ?? latest.id };
+}
+
+/** The answer for a project with no training yet: every LoRA has a status. */
+function createdAnswer(ctx: ToolContext, lora: LoraRecord) {
+  const images = ctx.services.store.loras.countImages(lora.id);
+  const next = images === 0 ? 'Add training images with lora_upload_images, then caption them (caption_write).' : 'Check the set with dataset_analyze, then start a training with lora_train.';
+  return ok(
+    {
+      lora_id: lora.id,
+      job_id: null,
+      status: 'created' as const,
+      images,
+      progress: 0,
+      step: null,
+      total_steps: null,
+      eta_seconds: null,
+      loss: null,
+      loss_text: null,
+      epoch_files: [],
+      error: null,
+      version: null,
+      jobs: [],
+      comparison: null,
+      waited_seconds: 0,
+      done: true,
+    },
+    `${lora.name} is created and has not been trained yet: ${images} training image${images === 1 ? '' : 's'}. ${next}`,
+  );
 }
 
 export const loraStatusTool = defineTool({
   name: 'lora_status',
   title: 'Training status',
   description:
-    'Status of a training job (or the latest training of a LoRA): queued, training, ready, failed or canceled, with progress 0..1, step, ETA, last loss, the checkpoint of each saved epoch, and the error text of a failed job. Variants are compared side by side. With wait_seconds it waits (sending progress notifications) until the job ends or the time is up.',
+    'Status of a training job (or the latest training of a LoRA; a LoRA never trained answers created, with its image count): queued, training, ready, failed or canceled, with progress 0..1, step, ETA, last loss, the checkpoint of each saved epoch, and the error text of a failed job. Variants are compared side by side. With wait_seconds it waits (sending progress notifications) until the job ends or the time is up.',
   input: z.object({
     lora_id: z.string().min(1).optional().describe('LoRA project id or name: shows its latest training (all variants).'),
     job_id: z.string().min(1).optional().describe('A training job id from lora_train.'),
@@ -40,8 +72,9 @@ export const loraStatusTool = defineTool({
   }),
   output: z.object({
     lora_id: z.string().describe('The LoRA project.'),
-    job_id: z.string().describe('The job the top-level fields describe.'),
-    status: z.enum(TRAINING_STATUSES).describe('queued, training, ready, failed or canceled.'),
+    job_id: z.string().nullable().describe('The job the top-level fields describe (null for a project never trained).'),
+    status: z.enum(['created', ...TRAINING_STATUSES]).describe('created (a project never trained yet), queued, training, ready, failed or canceled.'),
+    images: z.number().int().optional().describe('Training images in the project (answers for a project never trained).'),
     progress: z.number().min(0).max(1).describe('0..1.'),
     step: z.number().int().nullable().describe('Current step.'),
     total_steps: z.number().int().nullable().describe('Total steps (of the current stage).'),
@@ -65,6 +98,7 @@ export const loraStatusTool = defineTool({
     }
     const wait = input.wait_seconds ?? 0;
     const group = groupOf(ctx, input);
+    if ('created' in group) return createdAnswer(ctx, group.created);
     const primary = group.primary;
     let jobs = group.jobs;
     const nowMs = () => s.now().getTime();

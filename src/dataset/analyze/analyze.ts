@@ -10,6 +10,8 @@ import PQueue from 'p-queue';
 import type { CoinDetector } from '../../cover/coins/detect.js';
 import { LoraloopError, isLoraloopError } from '../../core/errors.js';
 import { decodeForMetrics, type MetricsImage } from '../decode.js';
+import { isImageFailure, type PeopleDetector } from '../people/detector.js';
+import { shotCategories, shotFromPixels, shotTypingApplies, type ShotType } from '../people/index.js';
 import { estimateJpegQuality, measureImage, type BaseModel } from '../metrics.js';
 import { checkMetrics, checkResolution, GRAPHIC_THRESHOLDS, PHOTO_THRESHOLDS, type ImageIssue, type IssueKind } from './checks.js';
 import { duplicateGroups } from './duplicates.js';
@@ -29,6 +31,8 @@ export interface AnalyzedImage {
   /** kohya bucket, `WxH`. */
   bucket: string;
   blur: number;
+  /** Edge width (see ImageMetrics.edgeWidth). */
+  edge_width: number;
   brightness: number;
   entropy: number;
   greyscale: boolean;
@@ -42,6 +46,8 @@ export interface AnalyzedImage {
   sha256: string;
   jpeg_quality: number | null;
   issues: ImageIssue[];
+  /** What the people detector measured, when it ran (no framing in the image's text). */
+  shot: ShotType | null;
 }
 
 /** One issue as dataset_analyze reports it. */
@@ -63,6 +69,11 @@ export interface AnalyzeOptions {
   targets: Record<string, TargetRange>;
   /** Reads coin names in captions, tags and file names (coin sets). */
   detector?: CoinDetector;
+  /**
+   * Reads the shot from the pixels of images whose text names no framing (sets of people: not icons, logos
+   * or coins). Without it such images stay unclassified.
+   */
+  people?: PeopleDetector;
   /** Images in flight (default ANALYZE_CONCURRENCY). */
   concurrency?: number;
   signal?: AbortSignal;
@@ -86,6 +97,10 @@ export interface DatasetAnalysis {
   volume_level: VolumeLevel;
   /** Images with no framing category while framing targets apply. */
   unclassified: number;
+  /** Images whose categories were read from the pixels (their text named no framing). */
+  typed_from_pixels: number;
+  /** Why pixel shot typing was unavailable, when it failed (the analysis then goes on from text alone). */
+  shot_typing_error: string | null;
   /** Images per kohya bucket. */
   buckets: Record<string, number>;
   resolution_target: number;
@@ -135,6 +150,8 @@ export async function analyzeImages(source: AsyncIterable<ImageInput>, opts: Ana
   const graphic = GRAPHIC_ASSET_TYPES.has(opts.assetType);
   const thresholds = graphic ? GRAPHIC_THRESHOLDS : PHOTO_THRESHOLDS;
   const coinSet = opts.assetType === 'coin' || (opts.coins?.length ?? 0) > 0;
+  const people = shotTypingApplies(opts.assetType) ? opts.people : undefined;
+  let shotError: string | null = null;
   const records: AnalyzedImage[] = [];
   const brokenIssues: AnalysisIssue[] = [];
   let seen = 0;
@@ -154,6 +171,19 @@ export async function analyzeImages(source: AsyncIterable<ImageInput>, opts: Ana
       const issues = checkMetrics(m, thresholds, quality);
       if (res.issue) issues.unshift(res.issue);
       const colors = m.dominantColors.map((c) => c.name);
+      const textCategories = imageCategories(input.categories, input.tags, input.caption);
+      // Captions that name the framing win; the detector only looks at images whose text says nothing about it.
+      let shot: ShotType | null = null;
+      if (people && !shotError && !textCategories.some((c) => (FRAMING as readonly string[]).includes(c))) {
+        try {
+          shot = await shotFromPixels(people, small);
+        } catch (e) {
+          // One image the models choke on stays unclassified; a detector that cannot run at all (its worker
+          // failed to start) would fail every image the same way: say it once and stop asking it.
+          if (!isImageFailure(e)) shotError ??= e instanceof Error ? e.message : String(e);
+        }
+      }
+      const pixelCategories = shot ? shotCategories(shot).filter((c) => !textCategories.includes(c)) : [];
       const rec: AnalyzedImage = {
         ...id,
         label: input.label,
@@ -161,17 +191,19 @@ export async function analyzeImages(source: AsyncIterable<ImageInput>, opts: Ana
         height: small.sourceHeight,
         bucket: `${res.bucket.width}x${res.bucket.height}`,
         blur: m.blur,
+        edge_width: m.edgeWidth,
         brightness: m.brightness,
         entropy: m.entropy,
         greyscale: m.greyscale,
         aspect: m.aspect,
         colors,
-        categories: [...imageCategories(input.categories, input.tags, input.caption), ...coinCategories(input, colors, opts.detector, coinSet)],
+        categories: [...pixelCategories.filter((c) => (FRAMING as readonly string[]).includes(c)), ...textCategories, ...pixelCategories.filter((c) => !(FRAMING as readonly string[]).includes(c)), ...coinCategories(input, colors, opts.detector, coinSet)],
         phash: m.phash,
         dhash: m.dhash,
         sha256,
         jpeg_quality: quality,
         issues,
+        shot,
       };
       records[order] = rec;
       await opts.onImage?.(rec, small);
@@ -249,6 +281,8 @@ export async function analyzeImages(source: AsyncIterable<ImageInput>, opts: Ana
     gaps,
     volume_level: volumeLevel(usable),
     unclassified,
+    typed_from_pixels: analyzed.filter((r) => r.shot !== null).length,
+    shot_typing_error: shotError,
     buckets,
     resolution_target: resolutionTarget || (opts.baseModel === 'sd15' ? 512 : 1024),
     base_model: opts.baseModel,

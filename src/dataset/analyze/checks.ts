@@ -27,7 +27,12 @@ export interface ImageIssue {
 
 /** Thresholds; the defaults suit photos, {@link GRAPHIC_THRESHOLDS} flat graphics. */
 export interface CheckThresholds {
-  /** Laplacian variance below which an image is soft (only when entropy >= minEntropyForBlur). */
+  /** Edge width (px at the 256 px working size) from which an image with enough edges is soft. */
+  edgeWidth: number;
+  /**
+   * For images with too few edges to measure: Laplacian variance below which the image is soft (only when
+   * entropy >= minEntropyForBlur: a defocused photo has tones but no edge anywhere).
+   */
   blur: number;
   minEntropyForBlur: number;
   dark: number;
@@ -40,8 +45,8 @@ export interface CheckThresholds {
   oddAspect: number;
 }
 
-export const PHOTO_THRESHOLDS: CheckThresholds = { blur: 60, minEntropyForBlur: 5, dark: 0.12, bright: 0.9, lowEntropy: 3, jpegQuality: 70, oddAspect: 2 };
-export const GRAPHIC_THRESHOLDS: CheckThresholds = { blur: 8, minEntropyForBlur: 6, dark: 0.06, bright: 0.985, lowEntropy: 0.5, jpegQuality: 70, oddAspect: 2 };
+export const PHOTO_THRESHOLDS: CheckThresholds = { edgeWidth: 2.4, blur: 60, minEntropyForBlur: 5, dark: 0.12, bright: 0.9, lowEntropy: 3, jpegQuality: 70, oddAspect: 2 };
+export const GRAPHIC_THRESHOLDS: CheckThresholds = { edgeWidth: 2.4, blur: 8, minEntropyForBlur: 6, dark: 0.06, bright: 0.985, lowEntropy: 0.5, jpegQuality: 70, oddAspect: 2 };
 
 /** The bucket and resolution verdict for an image. */
 export interface ResolutionCheck {
@@ -69,12 +74,28 @@ export function checkResolution(width: number, height: number, baseModel: BaseMo
   return { bucket, target, issue };
 }
 
+/**
+ * Blur, judged per image from its edges: an image with edges is soft when even its crisper edges are wide
+ * (defocus, camera shake), however few edges it has, so flat icons, logos and vector illustrations with
+ * crisp edges pass in any set. Only an image with (almost) no edge at all falls back to the Laplacian
+ * variance: lots of tones and nothing sharp anywhere is a defocused shot.
+ */
+export function blurVerdict(m: Pick<ImageMetrics, 'edgeWidth' | 'blur' | 'entropy'>, t: Pick<CheckThresholds, 'edgeWidth' | 'blur' | 'minEntropyForBlur'> = PHOTO_THRESHOLDS): string | null {
+  if (m.edgeWidth > 0) {
+    return m.edgeWidth >= t.edgeWidth
+      ? `its crisper edges are ${m.edgeWidth.toFixed(1)} px wide at 256 px (in-focus photos and vector art measure 1-2, soft from ${t.edgeWidth}): out of focus or shaken; replace it with a sharp shot`
+      : null;
+  }
+  return m.blur < t.blur && m.entropy >= t.minEntropyForBlur
+    ? `no crisp edge anywhere (Laplacian variance ${m.blur.toFixed(0)}, below ${t.blur}): out of focus, or a smooth gradient with no detail to learn; replace it with a sharp shot`
+    : null;
+}
+
 /** Quality checks of one image's metrics. */
 export function checkMetrics(m: ImageMetrics, t: CheckThresholds, jpegQuality: number | null): ImageIssue[] {
   const out: ImageIssue[] = [];
-  if (m.blur < t.blur && m.entropy >= t.minEntropyForBlur) {
-    out.push({ kind: 'blurry', detail: `sharpness ${m.blur.toFixed(0)} (Laplacian variance; below ${t.blur} looks soft, out of focus or without any fine detail): replace it with a sharp shot` });
-  }
+  const blurry = blurVerdict(m, t);
+  if (blurry) out.push({ kind: 'blurry', detail: blurry });
   if (m.brightness < t.dark) out.push({ kind: 'too_dark', detail: `mean brightness ${(m.brightness * 100).toFixed(0)}%: details are lost in the shadows; brighten it or drop it` });
   if (m.brightness > t.bright) out.push({ kind: 'too_bright', detail: `mean brightness ${(m.brightness * 100).toFixed(0)}%: highlights are blown out; use a better exposed shot` });
   if (m.entropy < t.lowEntropy) {

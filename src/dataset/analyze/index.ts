@@ -41,6 +41,7 @@ export async function analyzeProject(services: Services, lora: LoraRecord, opts:
     coins: lora.coins,
     targets: opts.targets ?? targetsFor(lora.asset_type, lora.targets),
     detector: services.coins.detector,
+    people: services.people,
   });
 }
 
@@ -58,6 +59,7 @@ export async function analyzeFolder(
     coins: opts.coins ?? [],
     targets: opts.targets ?? targetsFor(assetType, null),
     detector: services.coins.detector,
+    people: services.people,
   });
 }
 
@@ -93,12 +95,16 @@ export function analysisReasoning(a: DatasetAnalysis, subject: string, loraId?: 
     `Analysed ${a.analyzed} of ${a.images} images of ${subject}${a.broken ? ` (${a.broken} broken: ${a.issues.filter((i) => i.kind === 'broken').slice(0, 3).map((i) => i.label).join(', ')}${a.broken > 3 ? ', ...' : ''})` : ''}${dupExtra ? `; ${a.duplicates.length} duplicate group${a.duplicates.length === 1 ? '' : 's'} hold ${dupExtra} extra cop${dupExtra === 1 ? 'y' : 'ies'}` : ''}.`,
   );
   parts.push(volumeAdvice(a.usable));
+  if (a.typed_from_pixels > 0) {
+    parts.push(`${a.typed_from_pixels} image${a.typed_from_pixels === 1 ? '' : 's'} without framing words in tags or caption ${a.typed_from_pixels === 1 ? 'was' : 'were'} typed from the pixels (faces and body keypoints found by the local people detector).`);
+  }
+  if (a.shot_typing_error) parts.push(`The local people detector could not run (${a.shot_typing_error}), so images without framing words stay unclassified.`);
   const serious = a.gaps.filter((g) => g.severity !== 'low');
   const shown = (serious.length ? serious : a.gaps).slice(0, 3);
   const blind = a.unclassified / Math.max(1, a.analyzed) >= 0.5;
   if (blind) {
     parts.push(
-      `Balance cannot be judged yet: ${a.unclassified} of ${a.analyzed} images have no framing word (close-up, medium shot, full-body, far/wide) in their tags, caption or categories. Caption them with a vision model (caption_write) or tag them, then analyse again; the gaps in data.gaps count them as missing.`,
+      `Balance cannot be judged yet: ${a.unclassified} of ${a.analyzed} images have no framing word (close-up, medium shot, full-body, far/wide) in their tags, caption or categories, and no person the detector could frame. Caption them with a vision model (caption_write) or tag them, then analyse again; the gaps in data.gaps count them as missing.`,
     );
   } else if (shown.length) {
     parts.push(`Balance: ${shown.map((g) => g.advice).join(' ')}`);
@@ -108,7 +114,7 @@ export function analysisReasoning(a: DatasetAnalysis, subject: string, loraId?: 
   }
   if (!blind && a.unclassified > 0 && a.unclassified / Math.max(1, a.analyzed) >= 0.2) {
     parts.push(
-      `${a.unclassified} images have no framing word (close-up, medium shot, full-body, far/wide) in their tags, caption or categories, so the balance above is partly blind: caption them with a vision model (caption_write) or tag them.`,
+      `${a.unclassified} images have no framing word (close-up, medium shot, full-body, far/wide) in their tags, caption or categories and no person the detector could frame, so the balance above is partly blind: caption them with a vision model (caption_write) or tag them.`,
     );
   }
   const summary = issueSummary({ ...a, issues: a.issues.filter((i) => i.kind !== 'broken' && i.kind !== 'duplicate') });

@@ -1,12 +1,16 @@
 /**
- * The local captioner: no model, so it states only what it can measure or was told. Dominant colours by name,
- * brightness, orientation and framing words from the tags, the user's tags themselves, and a coin named in the
- * file name. It never guesses a subject. Captions made this way are basic; the tool says so.
+ * The local captioner: no language model, so it states only what it can measure or was told. Dominant colours
+ * by name, brightness, orientation, framing words from the tags, the user's tags themselves, a coin named in
+ * the file name, and, for sets of people whose tags name no framing, the shot the local people detector
+ * measured ("close-up, one person, face centred, plain background"). It never guesses a subject beyond that.
  */
 import type { CoinDetector } from '../../cover/coins/detect.js';
 import { decodeForMetrics } from '../decode.js';
 import { measureImage, type ImageMetrics } from '../metrics.js';
-import { imageCategories } from '../analyze/taxonomy.js';
+import { blurVerdict } from '../analyze/checks.js';
+import { FRAMING, imageCategories } from '../analyze/taxonomy.js';
+import type { PeopleDetector } from '../people/detector.js';
+import { shotCategories, shotFromPixels, shotTypingApplies, shotWords, type ShotType } from '../people/index.js';
 
 /** What the local captioner reads. */
 export interface LocalCaptionInput {
@@ -25,6 +29,8 @@ export interface LocalCaption {
   categories: string[];
   metrics: ImageMetrics;
   coin: { symbol: string; name: string } | null;
+  /** What the people detector measured, when it ran. */
+  shot: ShotType | null;
 }
 
 /** Brightness as words a prompt would use. */
@@ -60,11 +66,17 @@ function colourPhrase(m: ImageMetrics): string | null {
 }
 
 /** Caption one image from measurements and the user's tags. */
-export async function localCaption(input: LocalCaptionInput, detector: CoinDetector): Promise<LocalCaption> {
+export async function localCaption(input: LocalCaptionInput, detector: CoinDetector, people?: PeopleDetector): Promise<LocalCaption> {
   const img = await decodeForMetrics(input.bytes);
   const metrics = measureImage(img);
   const coin = coinFromFileName(detector, input.fileName);
-  const categories = imageCategories(input.categories, input.tags, null);
+  const known = imageCategories(input.categories, input.tags, null);
+  const isFraming = (c: string): boolean => (FRAMING as readonly string[]).includes(c);
+  // The shot from the pixels, only when nothing the user gave names the framing.
+  // A detector that fails costs the caption its shot words, never the caption.
+  const shot = people && shotTypingApplies(input.assetType) && !known.some(isFraming) ? await shotFromPixels(people, img).catch(() => null) : null;
+  const fromShot = shot ? shotCategories(shot).filter((c) => !known.includes(c)) : [];
+  const categories = [...fromShot.filter(isFraming), ...known, ...fromShot.filter((c) => !isFraming(c))];
   const parts: string[] = [];
   if (coin) parts.push(input.assetType === 'coin' || input.assetType === 'logo' ? `${coin.name} (${coin.symbol}) ${input.assetType}` : `${coin.name} (${coin.symbol})`);
   // Framing the tags imply, then the tags as the user wrote them (they are facts the user vouched for).
@@ -72,6 +84,7 @@ export async function localCaption(input: LocalCaptionInput, detector: CoinDetec
   const tags = input.tags.map((t) => t.trim()).filter((t) => t !== '');
   if (framing && !tags.some((t) => imageCategories(null, [t], null)[0] === framing)) parts.push(framing);
   parts.push(...tags);
+  if (shot) parts.push(...shotWords(shot).filter((w) => w !== shot.framing || !parts.includes(w)));
   const colours = colourPhrase(metrics);
   if (colours) parts.push(colours);
   const light = brightnessWords(metrics);
@@ -81,7 +94,7 @@ export async function localCaption(input: LocalCaptionInput, detector: CoinDetec
   if (metrics.contrast < 0.08) parts.push('low contrast');
   else if (metrics.contrast > 0.3) parts.push('high contrast');
   if (metrics.entropy < 3.5 && metrics.contrast < 0.25) parts.push('flat, simple shapes');
-  else if (metrics.blur < 60 && metrics.entropy >= 5) parts.push('soft focus');
+  else if (blurVerdict(metrics)) parts.push('soft focus');
   parts.push(orientationWords(metrics.aspect));
-  return { text: [...new Set(parts)].join(', '), categories, metrics, coin };
+  return { text: [...new Set(parts)].join(', '), categories, metrics, coin, shot };
 }

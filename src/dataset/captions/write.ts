@@ -129,9 +129,11 @@ export async function writeCaptions(services: Services, loraId: string, opts: Wr
         text = missing.length ? `${r.text}, ${missing.join(', ')}` : r.text;
         categories = r.categories;
       } else {
-        const r = await localCaption({ bytes, fileName: img.file_name, tags: img.tags, categories: img.categories, assetType: project.asset_type }, services.coins.detector);
+        const r = await localCaption({ bytes, fileName: img.file_name, tags: img.tags, categories: img.categories, assetType: project.asset_type }, services.coins.detector, services.people);
         text = r.text;
-        categories = [];
+        // Categories the detector measured are stored like a vision model's (the rebalance plan and the kohya
+        // subsets read them); without a shot the local captioner adds nothing the tags did not say.
+        categories = r.shot ? r.categories : [];
       }
       const fin = finalizeCaption(text, project.trigger_word, vocab);
       replaced += fin.replaced;

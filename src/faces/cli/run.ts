@@ -1,7 +1,9 @@
 import type { App } from '../../app.js';
 import { parseCommandArgs } from './args.js';
 import { loadConfig } from '../../core/config.js';
+import { homedir } from 'node:os';
 import { isLoraloopError } from '../../core/errors.js';
+import { trustTypedPaths } from '../../core/paths.js';
 import type { CommandResult } from '../../core/result.js';
 import type { ToolContext, ToolDefinition } from '../../tools/types.js';
 import { commands, type CliCommand } from './commands.js';
@@ -42,15 +44,30 @@ export async function openApp(io: CliIo, only?: () => Promise<ToolDefinition>): 
   return createApp(config, tools);
 }
 
-/** Run one tool through the registry with a progress bar, print, and return the exit code. */
-export async function runTool(app: App, io: CliIo, name: string, input: unknown, json: boolean, face: ToolContext['face'] = 'cli'): Promise<{ code: number; result: CommandResult }> {
+/**
+ * Run one tool through the registry with a progress bar, print, and return the exit code. `typedPaths` are
+ * the path arguments the person typed in this command: the tool may use them even outside the allowed roots
+ * (see trustTypedPaths); every other path in the call stays under the roots.
+ */
+export async function runTool(
+  app: App,
+  io: CliIo,
+  name: string,
+  input: unknown,
+  json: boolean,
+  face: ToolContext['face'] = 'cli',
+  typedPaths: readonly string[] = [],
+): Promise<{ code: number; result: CommandResult }> {
   const bar = progressPrinter(io);
   const ac = new AbortController();
   const onSig = () => ac.abort();
   process.once('SIGINT', onSig);
   try {
+    const services = typedPaths.length
+      ? { ...app.services, paths: trustTypedPaths(app.services.paths, { paths: typedPaths, cwd: io.cwd, home: io.env.HOME || homedir() }) }
+      : app.services;
     const result = await app.tools.execute(name, input, {
-      services: app.services,
+      services,
       tools: app.tools,
       logger: app.services.logger.child({ face }),
       signal: ac.signal,

@@ -46,7 +46,9 @@ export const coverCommand: CliCommand = {
         ...(p.values.out !== undefined ? { out: p.values.out } : {}),
         ...(p.values.style !== undefined ? { style: p.values.style } : {}),
       };
-      return (await runTool(app, io, 'cover_generate', input, p.values.json ?? false)).code;
+      // --out is a path the person typed: theirs to choose, inside the allowed roots or not.
+      const typed = p.values.out !== undefined ? [p.values.out] : [];
+      return (await runTool(app, io, 'cover_generate', input, p.values.json ?? false, 'cli', typed)).code;
     } finally {
       await app.close();
     }
