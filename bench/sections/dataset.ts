@@ -62,12 +62,15 @@ async function peopleBench(report: Parameters<BenchSection>[0]): Promise<void> {
     const startMs = performance.now() - t0;
     const wall: number[] = [];
     const inWorker: number[] = [];
+    // Each image's least-disturbed pass: on a shared machine this is the closest to the cost on idle cores.
+    const best = new Array<number>(smalls.length).fill(Infinity);
     for (let pass = 0; pass < 3; pass++) {
-      for (const img of smalls) {
+      for (const [i, img] of smalls.entries()) {
         const t = performance.now();
         const d = await detector.detect(img);
         inWorker.push(d.ms);
         wall.push(performance.now() - t);
+        best[i] = Math.min(best[i] as number, performance.now() - t);
       }
     }
     const cores = availableParallelism();
@@ -77,7 +80,7 @@ async function peopleBench(report: Parameters<BenchSection>[0]): Promise<void> {
       value: median(wall),
       unit: 'ms',
       target: '<= 100',
-      note: `median wall time through the worker; p90 ${pct(wall, 0.9).toFixed(0)} ms; inside the worker median ${median(inWorker).toFixed(0)} ms; one-off start (worker + models + first image) ${startMs.toFixed(0)} ms; load average ${loadavg()[0]?.toFixed(1)} on ${cores} cores (shared machine: noisy)`,
+      note: `median wall time through the worker; best pass per image, median ${median(best).toFixed(0)} ms; p90 ${pct(wall, 0.9).toFixed(0)} ms; inside the worker median ${median(inWorker).toFixed(0)} ms; one-off start (worker + models + first image) ${startMs.toFixed(0)} ms; load average ${loadavg()[0]?.toFixed(1)} on ${cores} cores (shared machine: noisy)`,
     });
     const t1 = performance.now();
     const runs = 2;
