@@ -1,4 +1,4 @@
-import type { CoinDetector, DetectedCoin } from './coins/detect.js';
+import type { CoinAnalysis, CoinDetector, DetectedCoin } from './coins/detect.js';
 import { mergeConfirmed, type CoinSecondOpinion } from './coins/second-opinion.js';
 import type { ActiveLora, LoraResolver } from './lora-resolver.js';
 
@@ -13,7 +13,15 @@ export interface RouteResult {
  * else a multi-coin or general LoRA, else none. The reasoning says which rule decided.
  */
 export function routeCover(detector: CoinDetector, loras: LoraResolver, title: string, subtitle?: string): RouteResult {
-  return routeCoins(detector.detect(title, subtitle), loras);
+  return routeAnalysis(detector.analyse(title, subtitle), loras);
+}
+
+function routeAnalysis(analysis: CoinAnalysis, loras: LoraResolver): RouteResult {
+  const routed = routeCoins(analysis.coins, loras);
+  if (analysis.doubts.length === 0) return routed;
+  // Say what was left out and why, so a person can see a near miss ("Harmony" without crypto context).
+  const left = analysis.doubts.map((d) => `"${d.text}" as ${d.name} (${d.symbol}): ${d.why}`).join('; ');
+  return { ...routed, reasoning: `${routed.reasoning} Not counted: ${left}.` };
 }
 
 /**
@@ -28,9 +36,8 @@ export async function routeCoverChecked(
   subtitle: string | undefined,
   secondOpinion: CoinSecondOpinion | undefined,
 ): Promise<RouteResult> {
-  if (!secondOpinion) return routeCover(detector, loras, title, subtitle);
   const analysis = detector.analyse(title, subtitle);
-  if (analysis.doubts.length === 0) return routeCoins(analysis.coins, loras);
+  if (!secondOpinion || analysis.doubts.length === 0) return routeAnalysis(analysis, loras);
   const confirmed = await secondOpinion.confirm(title, subtitle, analysis);
   const asked = analysis.doubts.map((d) => `"${d.text}"`).join(', ');
   const note = confirmed.length

@@ -62,8 +62,10 @@ describe('coin second opinion', () => {
     expect(symbols(await route('Is Optimism Back? Traders Eye Recovery'))).toEqual([]);
   });
 
-  it('is not needed at all: without a model the rules answer alone', async () => {
-    expect(symbols(await route('Harmony Announces New Partnership With Visa', false))).toEqual([]);
+  it('is not needed at all: without a model the rules answer alone, and say what they left out', async () => {
+    const r = await route('Harmony Announces New Partnership With Visa', false);
+    expect(symbols(r)).toEqual([]);
+    expect(r.reasoning).toContain('Not counted: "Harmony" as Harmony (ONE)');
     expect(emulator.requests).toHaveLength(0);
   });
 
