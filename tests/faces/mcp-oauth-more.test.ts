@@ -173,3 +173,27 @@ describe('an external identity provider (LORALOOP_OAUTH_ISSUER)', () => {
     }
   }, 30_000);
 });
+
+describe('behind a TLS proxy (LORALOOP_PUBLIC_URL)', () => {
+  it('uses the public URL as issuer, resource and link base, not the bound address', async () => {
+    const home = newHome();
+    const app = openApp(home, { LORALOOP_HTTP_TOKEN: TOKEN, LORALOOP_PUBLIC_URL: 'https://loraloop.example.com/' });
+    const face = await serveHttp(app, { port: 0, host: '127.0.0.1', token: TOKEN, insecureLocal: false });
+    try {
+      expect(face.baseUrl).toBe('https://loraloop.example.com');
+      const bound = new URL(face.url).origin;
+      const prm = (await (await fetch(`${bound}/.well-known/oauth-protected-resource/mcp`)).json()) as { resource: string; authorization_servers: string[] };
+      expect(prm).toMatchObject({ resource: 'https://loraloop.example.com/mcp', authorization_servers: ['https://loraloop.example.com'] });
+      // The proxy forwards the original scheme and host; the metadata then speaks of the public URL.
+      const as = (await (await fetch(`${bound}/.well-known/oauth-authorization-server`, { headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'loraloop.example.com' } })).json()) as Record<string, string>;
+      expect(as.issuer).toBe('https://loraloop.example.com');
+      expect(as.token_endpoint).toBe('https://loraloop.example.com/oauth/token');
+      const r = await fetch(face.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      expect(r.headers.get('www-authenticate')).toContain('resource_metadata="https://loraloop.example.com/.well-known/oauth-protected-resource/mcp"');
+      expect(face.links.sign('/files/x/y.png')).toMatch(/^https:\/\/loraloop\.example\.com\/files\/x\/y\.png\?exp=\d+&sig=/);
+    } finally {
+      await face.close();
+      await app.close();
+    }
+  }, 30_000);
+});
