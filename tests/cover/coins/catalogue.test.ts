@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { LoraloopError } from '../../../src/core/errors.js';
 import { catalogueChecksum, defaultCataloguePath, loadCoinCatalogue, parseCoinCatalogue } from '../../../src/cover/coins/catalogue.js';
 
@@ -112,20 +112,31 @@ describe('coin catalogue', () => {
 describe('regenerating the catalogue', () => {
   const words = '/usr/share/dict/words';
   it.skipIf(!existsSync(words))('reproduces the committed data/coins.json from the lists in data/catalogue/', () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'coins-')), 'coins.json');
+    const dir = mkdtempSync(join(tmpdir(), 'coins-'));
+    const out = join(dir, 'coins.json');
     const root = fileURLToPath(new URL('../../../', import.meta.url));
-    execFileSync(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'build-coin-catalogue.ts'), '--out', out], {
-      cwd: root,
-      stdio: 'pipe',
-    });
-    expect(readFileSync(out, 'utf8')).toBe(readFileSync(join(root, 'data', 'coins.json'), 'utf8'));
+    try {
+      execFileSync(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'build-coin-catalogue.ts'), '--out', out], {
+        cwd: root,
+        stdio: 'pipe',
+      });
+      expect(readFileSync(out, 'utf8')).toBe(readFileSync(join(root, 'data', 'coins.json'), 'utf8'));
+      expect(readFileSync(`${out}.sha256`, 'utf8')).toBe(readFileSync(join(root, 'data', 'coins.json.sha256'), 'utf8'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 });
 
 describe('loading a catalogue file', () => {
   const entry = { symbol: 'BTC', name: 'Bitcoin', aliases: [], brand_color: 'orange' };
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
   it('validates a file whose bytes do not match the checksum the generator wrote (a hand edit)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cat-'));
+    dirs.push(dir);
     const file = join(dir, 'coins.json');
     writeFileSync(file, JSON.stringify(minimal([entry])));
     writeFileSync(`${file}.sha256`, `${'0'.repeat(64)}\n`);
@@ -134,6 +145,7 @@ describe('loading a catalogue file', () => {
 
   it('trusts the exact bytes the generator validated, so a cold start does not validate them twice', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cat-'));
+    dirs.push(dir);
     const file = join(dir, 'coins.json');
     const text = JSON.stringify(minimal([{ ...entry, brand_color: '#f7931a' }]));
     writeFileSync(file, text);
