@@ -76,3 +76,22 @@ describe('coin second opinion', () => {
     expect(parseSecondOpinion('no')).toBeUndefined();
   });
 });
+
+describe('cover_route with a model configured', () => {
+  it('asks the model only about the doubted name and says so in its answer', async () => {
+    const { makeTestApp } = await import('../../support/app.js');
+    const t = makeTestApp({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: emulator.baseUrl, LORALOOP_LLM_MODEL: 'judge-1' });
+    try {
+      const sure = await t.app.tools.execute('cover_route', { title: 'Bitcoin Hits $100K as ETF Inflows Surge' }, t.app.context());
+      expect((sure.data as { coins: Array<{ symbol: string }> }).coins.map((c) => c.symbol)).toEqual(['BTC']);
+      expect(emulator.requests).toHaveLength(0);
+      emulator.push({ content: '{"coins": ["ONE"]}' });
+      const r = await t.app.tools.execute('cover_route', { title: 'Harmony Announces New Partnership With Visa' }, t.app.context());
+      expect((r.data as { coins: Array<{ symbol: string }> }).coins.map((c) => c.symbol)).toEqual(['ONE']);
+      expect(r.reasoning).toMatch(/second opinion .*confirmed ONE/);
+      expect(emulator.requests).toHaveLength(1);
+    } finally {
+      await t.dispose();
+    }
+  });
+});
