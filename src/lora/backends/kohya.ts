@@ -361,8 +361,12 @@ async function runStage(job: TrainingJob, stageIndex: number, ctx: FollowContext
         if (isBadLoss(ev.loss) && !failure) {
           const shown = ev.postfix['avr_loss'] ?? String(ev.loss);
           const lr = stage?.learning_rate ?? (job.state.params as KohyaParams).learning_rate;
+          // stdout (epoch lines) and stderr (bars) are separate pipes, so the epoch line may not have arrived yet:
+          // with the totals known, the step itself says which epoch it is in.
+          const perEpoch = totalEpochs ? ev.total / totalEpochs : 0;
+          const at = Math.max(epoch, perEpoch >= 1 && Number.isInteger(perEpoch) ? Math.ceil(ev.step / perEpoch) : 0);
           failure =
-            `avr_loss became ${shown} at step ${ev.step}/${ev.total}${epoch ? ` (epoch ${epoch}${totalEpochs ? `/${totalEpochs}` : ''})` : ''}: ` +
+            `avr_loss became ${shown} at step ${ev.step}/${ev.total}${at ? ` (epoch ${at}${totalEpochs ? `/${totalEpochs}` : ''})` : ''}: ` +
             `the training diverged, so it was stopped instead of running on. Lower the learning rate${lr ? ` (now ${lr})` : ''} or use mixed_precision bf16, then train again.`;
           ctx.logger.warn('kohya loss is not finite; stopping the run', { loss: shown, step: ev.step });
           killTree(child);
