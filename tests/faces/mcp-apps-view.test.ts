@@ -76,7 +76,7 @@ async function open(input: Record<string, unknown>, result: CallToolResult, o: {
 
 function allLoaded(view: FrameLocator, selector: string): Promise<boolean> {
   return view.locator('body').evaluate((_b, sel) => {
-    const imgs = [...document.querySelectorAll<HTMLImageElement>(sel)];
+    const imgs = Array.from(document.querySelectorAll<HTMLImageElement>(sel));
     return imgs.length > 0 && imgs.every((i) => i.complete && i.naturalWidth > 0);
   }, selector);
 }
@@ -137,7 +137,7 @@ describe('the cover studio view in a host (ext-apps AppBridge, headless Chromium
 
       // Every control has an accessible name.
       const unnamed = await view.locator('body').evaluate(() =>
-        [...document.querySelectorAll('button, input')].filter((e) => !(e.getAttribute('aria-label') || e.textContent?.trim())).map((e) => e.outerHTML),
+        Array.from(document.querySelectorAll('button, input')).filter((e) => !(e.getAttribute('aria-label') || e.textContent?.trim())).map((e) => e.outerHTML),
       );
       expect(unnamed).toEqual([]);
 

@@ -78,7 +78,11 @@ export function buildCoverStudioHtml(library: string, cfg: ViewConfig): string {
 <body>${BODY}
 <script type="module">
 ${library}
+{
+// Run from source under tsx, esbuild's keepNames wraps functions in __name(…); a no-op stands in for its helper.
+const __name = (f) => f;
 (${coverStudioView.toString()})(${LIBRARY_BINDING}, ${scriptJson(cfg)});
+}
 </script>
 </body>
 </html>
