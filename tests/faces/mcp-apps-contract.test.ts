@@ -73,6 +73,17 @@ describe('the cover studio as an MCP Apps resource', () => {
   });
 });
 
+describe('what the view shows comes in the results', () => {
+  it('cover_make says how its best cover looks (palette, LoRA, style) beside its score and checks', async () => {
+    const r = await client.callTool({ name: 'cover_make', arguments: { request: 'make a Solana cover: Solana ETF inflows hit $1B', budget: { attempts: 1 }, seed: 4 } });
+    const sc = r.structuredContent as { cover_id: string; score: number; checks: unknown[]; palette: { colors: string[] } | null; style: string | null };
+    expect(sc.checks.length).toBeGreaterThan(2);
+    expect(sc.palette?.colors).toEqual(t.app.services.store.covers.get(sc.cover_id)?.palette.colors);
+    expect(sc.palette!.colors.length).toBeGreaterThan(1);
+    expect(sc.style).toBeTruthy();
+  });
+});
+
 describe('inlining a bundled module', () => {
   it('binds the trailing export clause to a const, and refuses a file without one', () => {
     expect(inlineModule('var a=1,b=2;export{a as App,b};')).toBe('var a=1,b=2;const __extApps={"App":a,"b":b};');
