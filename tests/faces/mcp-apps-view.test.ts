@@ -143,7 +143,12 @@ describe('the cover studio view in a host (ext-apps AppBridge, headless Chromium
 
       if (process.env.LORALOOP_SCREENSHOT) {
         await view.getByRole('button', { name: 'Show draft 1' }).click();
-        await view.locator('body').evaluate(() => document.fonts.ready);
+        await page.evaluate(() => window.setHostTheme('dark'));
+        await expect.poll(() => view.locator('html').getAttribute('data-theme')).toBe('dark');
+        await view.locator('body').evaluate(async () => {
+          await document.fonts.ready;
+          window.scrollTo(0, 0);
+        });
         mkdirSync(dirname(process.env.LORALOOP_SCREENSHOT), { recursive: true });
         const png = await page.screenshot({ type: 'png' });
         writeFileSync(process.env.LORALOOP_SCREENSHOT, await sharp(png).png({ palette: true, quality: 90, effort: 10 }).toBuffer());
