@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveHttp, type HttpFace } from '../../src/faces/mcp/http.js';
 import { startAppsHost } from '../support/apps-host.js';
 import { makeTestApp } from '../support/app.js';
+import { connectMcpClient } from '../support/mcp.js';
 
 const TOKEN = 'static-token-for-apps-tests';
 const TITLE = 'Solana ETF inflows hit $1B';
@@ -53,7 +54,8 @@ interface Opened {
 }
 
 /** A page of the host with the view embedded, showing `result` of a tool called with `input`. */
-async function open(input: Record<string, unknown>, result: CallToolResult, o: { width?: number; theme?: 'light' | 'dark' } = {}): Promise<Opened> {
+async function open(input: Record<string, unknown>, result: CallToolResult, o: { width?: number; theme?: 'light' | 'dark'; via?: Client } = {}): Promise<Opened> {
+  const mcp = o.via ?? client;
   const ctx = await browser.newContext({ viewport: { width: o.width ?? 900, height: 700 } });
   const requests: string[] = [];
   const calls: string[] = [];
@@ -64,9 +66,12 @@ async function open(input: Record<string, unknown>, result: CallToolResult, o: {
   page.on('pageerror', (e) => requests.push(`pageerror:${e.message}`));
   await page.exposeFunction('hostCallTool', async (p: { name: string; arguments?: Record<string, unknown> }) => {
     calls.push(p.name);
-    return client.callTool(p);
+    return mcp.callTool(p);
   });
-  await page.exposeFunction('hostReadResource', (p: { uri: string }) => client.readResource(p));
+  await page.exposeFunction('hostReadResource', (p: { uri: string }) => {
+    calls.push('resources/read');
+    return mcp.readResource(p);
+  });
   await page.goto(host.url);
   await page.evaluate((a) => window.startHost(a), { html, csp, input, result, theme: o.theme ?? 'light' });
   const view = page.frameLocator('iframe');
@@ -177,4 +182,28 @@ describe('the cover studio view in a host (ext-apps AppBridge, headless Chromium
       await page.context().close();
     }
   }, 120_000);
+
+  it('shows a single cover_generate result from a server without download links, reading the image through the host', async () => {
+    // As over stdio: results carry loraloop:// URIs but no URL, so the view asks the host for resources/read.
+    const local = await connectMcpClient(t.app, 'apps-host-local');
+    try {
+      const input = { title: 'Ethereum upgrade ships', seed: 21 };
+      const result = (await local.callTool({ name: 'cover_generate', arguments: input })) as CallToolResult;
+      expect((result.structuredContent as { resources: Array<{ url: string | null }> }).resources[0]!.url).toBeNull();
+      const { page, view, calls, requests } = await open(input, result, { via: local });
+      try {
+        await expect.poll(() => allLoaded(view, '#cover-img'), { timeout: 15_000 }).toBe(true);
+        expect(await view.locator('#cover-img').getAttribute('src')).toMatch(/^data:image\/png;base64,/);
+        expect(calls).toContain('resources/read');
+        expect(await view.locator('#fact-coin').textContent()).toBe('ETH');
+        expect(await view.locator('#fact-style').textContent()).toContain('seed 21');
+        expect(await view.locator('#batch').isHidden()).toBe(true);
+        expect(requests.filter((u) => !/^(http:\/\/127\.0\.0\.1:\d+\/|data:|blob:|about:)/.test(u))).toEqual([]);
+      } finally {
+        await page.context().close();
+      }
+    } finally {
+      await local.close();
+    }
+  }, 60_000);
 });
