@@ -26,7 +26,10 @@ beforeAll(async () => {
   face = await serveHttp(t.app, { port: 0, host: '127.0.0.1', token: TOKEN, insecureLocal: false });
   host = await startAppsHost();
   client = new Client({ name: 'apps-host', version: '1' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(face.url), { requestInit: { headers: { authorization: `Bearer ${TOKEN}` } } }));
+  // A fresh connection per request: on two loaded cores, a reused idle socket can race the server's
+  // keep-alive close (ECONNRESET) between the view's calls, which are seconds apart.
+  const headers = { authorization: `Bearer ${TOKEN}`, connection: 'close' };
+  await client.connect(new StreamableHTTPClientTransport(new URL(face.url), { requestInit: { headers } }));
   // The host does what a chat client does: find the tool's view, read it once.
   const { tools } = await client.listTools();
   const uri = (tools.find((x) => x.name === 'cover_batch')?._meta?.ui as { resourceUri?: string } | undefined)?.resourceUri;
