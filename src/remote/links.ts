@@ -12,6 +12,8 @@ export interface LinkSigner {
   verify(path: string, query: URLSearchParams): 'ok' | 'expired' | 'bad';
   /** Default lifetime of a link, in seconds. */
   ttlSeconds: number;
+  /** The base every link starts with (its origin is where a client's browser fetches files from). */
+  baseUrl: string;
 }
 
 export interface LinkSignerOptions {
@@ -27,6 +29,7 @@ export function createLinkSigner(o: LinkSignerOptions): LinkSigner {
   const mac = (path: string, exp: number) => createHmac('sha256', o.key).update(`${exp}\n${path}`).digest('base64url');
   return {
     ttlSeconds: o.ttlSeconds,
+    baseUrl: base,
     sign(path, ttlSeconds = o.ttlSeconds) {
       const exp = Math.floor(o.now().getTime() / 1000) + Math.max(1, Math.round(ttlSeconds));
       return `${base}${path}?exp=${exp}&sig=${mac(path, exp)}`;

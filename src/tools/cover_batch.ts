@@ -35,6 +35,9 @@ const draftSchema = z.object({
   cover_id: z.string().nullable().describe('Stored cover id when done.'),
   path: z.string().nullable().describe('PNG path when done.'),
   error: z.string().nullable().describe('Last error of a failed or retried draft.'),
+  coin: z.string().nullable().describe('Primary coin ticker of the finished cover, or null.'),
+  palette: z.array(z.string()).describe('Hex colours of the finished cover (empty while pending).'),
+  style: z.string().nullable().describe('Background style of the finished cover, when the backend has one.'),
 });
 
 export const coverBatchOutput = z.object({
@@ -63,8 +66,9 @@ export const coverBatchOutput = z.object({
 
 type Out = z.output<typeof coverBatchOutput>;
 
-function toData(sum: BatchSummary): Out {
+function toData(s: Services, sum: BatchSummary): Out {
   const b = sum.batch;
+  const cover = (id: string | null) => (id ? s.store.covers.get(id) : undefined);
   return {
     batch_id: b.id,
     job_id: b.job_id,
@@ -76,18 +80,24 @@ function toData(sum: BatchSummary): Out {
     progress: { done: sum.done, failed: sum.failed, pending: sum.pending, total: sum.drafts.length },
     gpu_distribution: sum.gpu_distribution,
     checkpoint_distribution: sum.checkpoint_distribution,
-    drafts: sum.drafts.map((d) => ({
-      draft_id: d.id,
-      number: d.idx + 1,
-      status: d.status,
-      checkpoint: d.checkpoint,
-      loras: d.loras,
-      seed: d.seed,
-      server: d.server,
-      cover_id: d.cover_id,
-      path: d.blob_path,
-      error: d.error,
-    })),
+    drafts: sum.drafts.map((d) => {
+      const c = cover(d.cover_id);
+      return {
+        draft_id: d.id,
+        number: d.idx + 1,
+        status: d.status,
+        checkpoint: d.checkpoint,
+        loras: d.loras,
+        seed: d.seed,
+        server: d.server,
+        cover_id: d.cover_id,
+        path: d.blob_path,
+        error: d.error,
+        coin: c?.primary_symbol ?? null,
+        palette: c?.palette.colors ?? [],
+        style: c?.style ?? null,
+      };
+    }),
     contact_sheet: b.contact_sheet_path,
     makespan_ms: sum.makespan_ms,
     warnings: sum.warnings,
@@ -117,8 +127,18 @@ function reasoningOf(sum: BatchSummary, started: boolean): string {
     .join(' ');
 }
 
-function sheetOf(sum: BatchSummary): Artifact[] | undefined {
-  return sum.batch.contact_sheet_path ? [{ kind: 'image', path: sum.batch.contact_sheet_path, mime_type: 'image/png', title: 'Contact sheet of the drafts' }] : undefined;
+/**
+ * The contact sheet (an image: faces preview it) and every finished draft (as files: one preview per draft would
+ * flood a model's context, the sheet already shows them all); the links let a remote client or the cover
+ * studio view show each draft.
+ */
+function filesOf(sum: BatchSummary): Artifact[] | undefined {
+  const drafts: Artifact[] = sum.drafts
+    .filter((d) => d.status === 'done' && d.blob_path)
+    .map((d) => ({ kind: 'file', path: d.blob_path as string, mime_type: 'image/png', title: `Draft ${d.idx + 1}` }));
+  const sheet: Artifact[] = sum.batch.contact_sheet_path ? [{ kind: 'image', path: sum.batch.contact_sheet_path, mime_type: 'image/png', title: 'Contact sheet of the drafts' }] : [];
+  const all = [...sheet, ...drafts];
+  return all.length ? all : undefined;
 }
 
 function nextOf(sum: BatchSummary): string {
@@ -165,7 +185,7 @@ export const coverBatchTool = defineTool({
       } else if (sum.batch.status === 'running' && input.wait) {
         sum = await runBatch(s, sum.batch.id, progress);
       }
-      return ok(toData(sum), reasoningOf(sum, false), sheetOf(sum), nextOf(sum));
+      return ok(toData(s, sum), reasoningOf(sum, false), filesOf(sum), nextOf(sum));
     }
     const { width, height } = parseSize(input.size);
     const created = await createBatch(s, {
@@ -185,9 +205,9 @@ export const coverBatchTool = defineTool({
     const wait = input.wait ?? input.count <= 8;
     if (!wait) {
       background(ctx, created.batch.id);
-      return ok(toData(created), reasoningOf(created, true), undefined, nextOf(created));
+      return ok(toData(s, created), reasoningOf(created, true), filesOf(created), nextOf(created));
     }
     const sum = await runBatch(s, created.batch.id, progress);
-    return ok(toData(sum), reasoningOf(sum, true), sheetOf(sum), nextOf(sum));
+    return ok(toData(s, sum), reasoningOf(sum, true), filesOf(sum), nextOf(sum));
   },
 });

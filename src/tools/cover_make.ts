@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { runCoverAgent } from '../agent/make.js';
 import { coverSizeSchema } from '../cover/sizes.js';
 import { checkSchema } from './cover_critique.js';
+import { loraRefSchema, paletteSchema } from './schemas.js';
 import { defineTool } from './types.js';
 
 const trailStepSchema = z.object({
@@ -52,13 +53,16 @@ export const coverMakeTool = defineTool({
     stopped_because: z.string().describe('Why the agent stopped.'),
     checks: z.array(checkSchema).describe('The best cover\'s checks.'),
     trail: z.array(trailStepSchema).describe('Every decision and tool call, in order.'),
+    palette: paletteSchema.nullable().optional().describe('The best cover\'s palette.'),
+    lora: loraRefSchema.nullable().optional().describe('The LoRA the best cover was made with, or null.'),
+    style: z.string().nullable().optional().describe('The best cover\'s background style.'),
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   longRunning: true,
   async handler(ctx, input) {
     const total = input.budget?.attempts ?? 4;
     let made = 0;
-    return runCoverAgent(ctx.services, ctx.tools, input, {
+    const r = await runCoverAgent(ctx.services, ctx.tools, input, {
       signal: ctx.signal,
       face: ctx.face,
       onStep: (st) => {
@@ -66,5 +70,9 @@ export const coverMakeTool = defineTool({
         ctx.progress({ progress: Math.min(made, total), total, message: st.summary.slice(0, 120) });
       },
     });
+    if (!r.success) return r;
+    // How the best cover looks, so a result (and the cover studio view) can show it without another call.
+    const best = ctx.services.store.covers.get(r.data.cover_id);
+    return { ...r, data: { ...r.data, palette: best?.palette ?? null, lora: best?.lora ?? null, style: best?.style ?? null } };
   },
 });

@@ -52,6 +52,10 @@ describe('MCP over stdio (spawned program)', () => {
       await checkCover(client);
       const { resources } = await client.listResources();
       expect(resources.some((r) => r.mimeType === 'image/png' && r.uri.startsWith('loraloop://artifacts/'))).toBe(true);
+      // The built program serves the cover studio view (ext-apps inlined from its installed package).
+      const view = (await client.readResource({ uri: 'ui://loraloop/cover-studio.html' })).contents[0] as { mimeType: string; text: string };
+      expect(view.mimeType).toBe('text/html;profile=mcp-app');
+      expect(view.text).toContain('const __extApps={');
     } finally {
       await client.close();
     }

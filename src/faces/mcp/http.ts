@@ -104,6 +104,10 @@ export async function serveHttp(app: App, o: HttpOptions): Promise<HttpFace> {
   const allowed = o.allowedOrigins ?? [];
   // Bound first: with port 0 the base URL (issuer, resource, links) is known only once listening.
   const http = createServer();
+  // Longer than the idle timeout of common proxies and clients (60 s), so a reused connection is not closed
+  // under a request in flight (Node's default is 5 s).
+  http.keepAliveTimeout = 65_000;
+  http.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(o.port, o.host, () => resolve());

@@ -7,6 +7,7 @@ import { ARTIFACT_URI_TEMPLATE, createArtifactPublisher, type ArtifactPublisher 
 import { handoverOutputSchema, runWithinBudget } from '../../remote/handover.js';
 import type { LinkSigner } from '../../remote/links.js';
 import type { AnyObjectSchema, ToolContext, ToolDefinition } from '../../tools/types.js';
+import { COVER_STUDIO_TOOLS, COVER_STUDIO_URI, coverStudioToolMeta, createCoverStudio } from './apps/cover-studio.js';
 import { monotonicProgress } from './progress.js';
 import { toMcpResult } from './result.js';
 
@@ -66,6 +67,8 @@ export function listMcpTools(app: App): Tool[] {
     inputSchema: toolJsonSchema(t.input, 'input'),
     outputSchema: outputJsonSchema(t),
     annotations: { title: t.title, ...t.annotations },
+    // The cover tools name their MCP Apps view; hosts without the extension ignore _meta.
+    ...(COVER_STUDIO_TOOLS.has(t.name) ? { _meta: coverStudioToolMeta() } : {}),
   }));
 }
 
@@ -90,6 +93,7 @@ export function createMcpFace(app: App, o: McpFaceOptions): McpFace {
   const tools = listMcpTools(app);
   const s = app.services;
   const publisher = createArtifactPublisher(s.store.artifacts, o.links);
+  const studio = createCoverStudio({ version: SERVER_VERSION, ...(o.links ? { publicBaseUrl: o.links.baseUrl } : {}) });
   const call = async (name: string, args: unknown, ctx: ToolContext): Promise<CallToolResult> => {
     const tool = app.tools.get(name);
     const run = (c: ToolContext) => app.tools.execute(name, args, c);
@@ -114,8 +118,10 @@ export function createMcpFace(app: App, o: McpFaceOptions): McpFace {
     });
     server.setRequestHandler('resources/list', async (req) => {
       const page = publisher.list(100, req.params?.cursor);
+      // The view is listed once, on the first page, ahead of the files.
+      const views = req.params?.cursor ? [] : [studio.listing()];
       return {
-        resources: page.items.map((p) => ({ uri: p.uri, name: p.name, mimeType: p.mime_type, ...(p.bytes !== null ? { size: p.bytes } : {}) })),
+        resources: [...views, ...page.items.map((p) => ({ uri: p.uri, name: p.name, mimeType: p.mime_type, ...(p.bytes !== null ? { size: p.bytes } : {}) }))],
         ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
       };
     });
@@ -123,6 +129,7 @@ export function createMcpFace(app: App, o: McpFaceOptions): McpFace {
       resourceTemplates: [{ uriTemplate: ARTIFACT_URI_TEMPLATE, name: 'artifact', title: 'A file loraloop made or named', description: 'Covers, contact sheets, reports, dataset exports and LoRA weights, as tool results link them.' }],
     }));
     server.setRequestHandler('resources/read', async (req) => {
+      if (req.params.uri === COVER_STUDIO_URI) return studio.read();
       let rec;
       try {
         rec = publisher.resolve(req.params.uri);
