@@ -10,20 +10,17 @@ import { loadConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { serveHttp, type HttpFace } from '../../src/faces/mcp/http.js';
 import { allTools } from '../../src/tools/index.js';
-import { approveInBrowser, launchBrowser, MemoryOAuthProvider, startCallbackServer } from '../support/oauth.js';
+import { approveInBrowser, callbackUrl, launchBrowser, MemoryOAuthProvider } from '../support/oauth.js';
 
 const TOKEN = 'operator-secret-for-more-tests';
 let browser: Awaited<ReturnType<typeof launchBrowser>>;
-let cb: Awaited<ReturnType<typeof startCallbackServer>>;
 const homes: string[] = [];
 
 beforeAll(async () => {
-  cb = await startCallbackServer();
   browser = await launchBrowser();
 }, 60_000);
 afterAll(async () => {
   await browser?.close();
-  await cb?.close();
   for (const h of homes) rmSync(h, { recursive: true, force: true });
 });
 
@@ -49,7 +46,7 @@ async function status(url: string, token: string): Promise<number> {
 
 async function signIn(p: MemoryOAuthProvider, serverUrl: string): Promise<void> {
   expect(await auth(p, { serverUrl })).toBe('REDIRECT');
-  const { callback } = await approveInBrowser(browser.browser, p.authorizationUrl!, TOKEN, cb);
+  const { callback } = await approveInBrowser(browser.browser, p.authorizationUrl!, TOKEN, callbackUrl());
   const iss = callback.searchParams.get('iss') ?? undefined;
   expect(await auth(p, { serverUrl, authorizationCode: callback.searchParams.get('code')!, ...(iss ? { iss } : {}) })).toBe('AUTHORIZED');
 }
@@ -60,7 +57,7 @@ describe('the embedded authorization server keeps its state in the store', () =>
     let app = openApp(home, { LORALOOP_HTTP_TOKEN: TOKEN });
     let face: HttpFace = await serveHttp(app, { port: 0, host: '127.0.0.1', token: TOKEN, insecureLocal: false });
     const port = Number(new URL(face.url).port);
-    const p = new MemoryOAuthProvider(cb.url);
+    const p = new MemoryOAuthProvider(callbackUrl());
     await signIn(p, face.url);
     const before = p.saved!;
     await face.close();
@@ -90,7 +87,7 @@ describe('the embedded authorization server keeps its state in the store', () =>
       const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
       if (url === cimdUrl) {
         return new Response(
-          JSON.stringify({ client_id: cimdUrl, client_name: 'Example connector', redirect_uris: [cb.url], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' }),
+          JSON.stringify({ client_id: cimdUrl, client_name: 'Example connector', redirect_uris: [callbackUrl()], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' }),
           { headers: { 'content-type': 'application/json' } },
         );
       }
@@ -99,7 +96,7 @@ describe('the embedded authorization server keeps its state in the store', () =>
     const app = openApp(home, { LORALOOP_HTTP_TOKEN: TOKEN }, fetchImpl);
     const face = await serveHttp(app, { port: 0, host: '127.0.0.1', token: TOKEN, insecureLocal: false });
     try {
-      const p = new MemoryOAuthProvider(cb.url, 'Example connector', cimdUrl);
+      const p = new MemoryOAuthProvider(callbackUrl(), 'Example connector', cimdUrl);
       await signIn(p, face.url);
       expect(p.info?.client_id).toBe(cimdUrl);
       expect(await status(face.url, p.saved!.access_token)).toBe(200);
@@ -116,10 +113,10 @@ describe('the embedded authorization server keeps its state in the store', () =>
     const app = openApp(home, { LORALOOP_HTTP_TOKEN: TOKEN });
     const face = await serveHttp(app, { port: 0, host: '127.0.0.1', token: TOKEN, insecureLocal: false });
     try {
-      const p = new MemoryOAuthProvider(cb.url);
+      const p = new MemoryOAuthProvider(callbackUrl());
       expect(await auth(p, { serverUrl: face.url })).toBe('REDIRECT');
       const u = new URL(p.authorizationUrl!);
-      u.searchParams.set('redirect_uri', `${cb.url}/../evil`);
+      u.searchParams.set('redirect_uri', `${callbackUrl()}/../evil`);
       const r = await fetch(u, { redirect: 'manual' });
       expect(r.status).toBe(400);
       expect(await r.text()).toMatch(/redirect_uri/);

@@ -2,7 +2,7 @@ import { auth, Client, StreamableHTTPClientTransport } from '@modelcontextprotoc
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveHttp, type HttpFace } from '../../src/faces/mcp/http.js';
 import { makeTestApp } from '../support/app.js';
-import { approveInBrowser, launchBrowser, MemoryOAuthProvider, startCallbackServer } from '../support/oauth.js';
+import { approveInBrowser, callbackUrl, launchBrowser, MemoryOAuthProvider } from '../support/oauth.js';
 
 const TOKEN = 'operator-secret-7f3a9c2e51';
 type Started = Awaited<ReturnType<typeof launchBrowser>>;
@@ -14,18 +14,15 @@ const now = () => new Date(Date.now() + offsetMs);
 let t: ReturnType<typeof makeTestApp>;
 let face: HttpFace;
 let browser: Started;
-let cb: Awaited<ReturnType<typeof startCallbackServer>>;
-const provider = () => new MemoryOAuthProvider(cb.url);
+const provider = () => new MemoryOAuthProvider(callbackUrl());
 
 beforeAll(async () => {
   t = makeTestApp({ LORALOOP_HTTP_TOKEN: TOKEN }, { now });
   face = await serveHttp(t.app, { port: 0, host: '127.0.0.1', token: TOKEN, insecureLocal: false });
-  cb = await startCallbackServer();
   browser = await launchBrowser();
 }, 60_000);
 afterAll(async () => {
   await browser?.close();
-  await cb?.close();
   await face?.close();
   await t?.dispose();
 });
@@ -39,7 +36,7 @@ async function connect(p: MemoryOAuthProvider, url = face.url): Promise<Client> 
 /** The whole connector flow as claude.ai or ChatGPT runs it: discovery, registration, consent, code exchange. */
 async function signIn(p: MemoryOAuthProvider, wrongFirst = false): Promise<string | null> {
   expect(await auth(p, { serverUrl: face.url })).toBe('REDIRECT');
-  const { callback, wrongTokenMessage } = await approveInBrowser(browser.browser, p.authorizationUrl!, TOKEN, cb, wrongFirst);
+  const { callback, wrongTokenMessage } = await approveInBrowser(browser.browser, p.authorizationUrl!, TOKEN, callbackUrl(), wrongFirst);
   const code = callback.searchParams.get('code');
   expect(code, callback.href).toBeTruthy();
   const iss = callback.searchParams.get('iss') ?? undefined;
@@ -136,9 +133,9 @@ describe('the HTTP face as an OAuth 2.1 protected resource', () => {
   it('refuses a token issued for another resource (another loraloop server sharing the store)', async () => {
     const other = await serveHttp(t.app, { port: 0, host: '127.0.0.1', token: TOKEN, insecureLocal: false });
     try {
-      const p = new MemoryOAuthProvider(cb.url);
+      const p = new MemoryOAuthProvider(callbackUrl());
       expect(await auth(p, { serverUrl: other.url })).toBe('REDIRECT');
-      const { callback } = await approveInBrowser(browser.browser, p.authorizationUrl!, TOKEN, cb);
+      const { callback } = await approveInBrowser(browser.browser, p.authorizationUrl!, TOKEN, callbackUrl());
       const iss = callback.searchParams.get('iss') ?? undefined;
       expect(await auth(p, { serverUrl: other.url, authorizationCode: callback.searchParams.get('code')!, ...(iss ? { iss } : {}) })).toBe('AUTHORIZED');
       expect((await post(p.saved!.access_token, other.url)).status).toBe(200);

@@ -1,5 +1,4 @@
 import type { OAuthClientMetadata, OAuthClientProvider, StoredOAuthClientInformation, StoredOAuthTokens } from '@modelcontextprotocol/client';
-import { createServer, type Server } from 'node:http';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,27 +44,12 @@ export class MemoryOAuthProvider implements OAuthClientProvider {
   }
 }
 
-/** Where the browser lands after consent: records the code and answers a plain page. */
-export async function startCallbackServer(): Promise<{ url: string; next: () => Promise<URL>; close: () => Promise<void> }> {
-  let waiting: ((u: URL) => void) | undefined;
-  const seen: URL[] = [];
-  const srv: Server = createServer((req, res) => {
-    const u = new URL(req.url ?? '/', 'http://127.0.0.1');
-    res.writeHead(200, { 'content-type': 'text/plain' });
-    res.end('You can close this window.');
-    if (u.pathname !== '/callback') return; // the browser also asks for /favicon.ico
-    if (waiting) {
-      waiting(u);
-      waiting = undefined;
-    } else seen.push(u);
-  });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  return {
-    url: `http://127.0.0.1:${port}/callback`,
-    next: () => (seen.length ? Promise.resolve(seen.shift()!) : new Promise<URL>((r) => (waiting = r))),
-    close: () => new Promise<void>((r) => srv.close(() => r())),
-  };
+/**
+ * Where the browser lands after consent. Nothing listens there: the browser page intercepts the navigation
+ * (page.route), records the URL with the code and answers a plain page, so no second server can race it.
+ */
+export function callbackUrl(): string {
+  return 'http://127.0.0.1:9/callback';
 }
 
 /** Headless Chromium as the operator's browser. */
@@ -86,9 +70,15 @@ export async function launchBrowser(): Promise<{ browser: BrowserContext; close:
 }
 
 /** Open the authorization URL, type the operator token on the consent page, approve; returns the callback URL. */
-export async function approveInBrowser(browser: BrowserContext, authorizationUrl: URL, token: string, callback: { next: () => Promise<URL> }, wrongFirst = false): Promise<{ callback: URL; wrongTokenMessage: string | null }> {
+export async function approveInBrowser(browser: BrowserContext, authorizationUrl: URL, token: string, redirect: string, wrongFirst = false): Promise<{ callback: URL; wrongTokenMessage: string | null }> {
   const page = await browser.newPage();
   try {
+    let landed!: (u: URL) => void;
+    const arrived = new Promise<URL>((r) => (landed = r));
+    await page.route(`${redirect}**`, async (route) => {
+      landed(new URL(route.request().url()));
+      await route.fulfill({ status: 200, contentType: 'text/plain', body: 'You can close this window.' });
+    });
     await page.goto(authorizationUrl.href);
     let wrongTokenMessage: string | null = null;
     if (wrongFirst) {
@@ -96,10 +86,9 @@ export async function approveInBrowser(browser: BrowserContext, authorizationUrl
       await page.getByRole('button', { name: 'Approve' }).click();
       wrongTokenMessage = await page.getByRole('alert').textContent();
     }
-    const landed = callback.next();
     await page.getByLabel('Operator token (LORALOOP_HTTP_TOKEN)').fill(token);
     await page.getByRole('button', { name: 'Approve' }).click();
-    return { callback: await landed, wrongTokenMessage };
+    return { callback: await arrived, wrongTokenMessage };
   } finally {
     await page.close();
   }
