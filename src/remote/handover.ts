@@ -36,7 +36,7 @@ export const handoverOutputSchema = z.object({
 });
 
 /** The result a caller gets when the budget is spent: the job to follow and the one call that follows it. */
-export function handoverResult(job: CallJob, tool: string, progress: ProgressUpdate | undefined): CommandResult {
+function handoverResult(job: CallJob, tool: string, progress: ProgressUpdate | undefined): CommandResult {
   const pct = progress?.total ? Math.round((progress.progress / progress.total) * 100) : null;
   const next = `Call job_status {"job_id": "${job.id}", "wait_seconds": 30} to get the result; the work goes on meanwhile.`;
   const where = progress?.message ? ` (${pct !== null ? `${pct}%, ` : ''}${progress.message})` : pct !== null ? ` (${pct}%)` : '';

@@ -55,7 +55,7 @@ export async function acceptUpload(s: Services, slotId: string, bytes: Buffer, f
   } else {
     const lora = s.store.loras.find(slot.lora_id);
     if (!lora) throw new LoraloopError('NOT_FOUND', `The project ${slot.lora_id} this URL was made for is gone.`);
-    const [r] = await intakeImages(s as Services, lora, [{ data: bytes, file_name: fileName ?? `${slotId}.img` }]);
+    const [r] = await intakeImages(s, lora, [{ data: bytes, file_name: fileName ?? `${slotId}.img` }]);
     result = r!;
   }
   s.store.uploads.finish(slotId, result);

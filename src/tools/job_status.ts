@@ -4,10 +4,8 @@ import { ok } from '../core/result.js';
 import { defaultSleep } from '../core/retry.js';
 import { CALL_JOB_KIND, isAbandoned, type CallJob } from '../remote/handover.js';
 import { TRAINING_JOB_KIND } from '../lora/training/job.js';
-import { defineTool } from './types.js';
+import { DEADLINE_MARGIN_MS, defineTool } from './types.js';
 
-/** How long before the caller's deadline a wait gives up, so the answer still reaches it in time. */
-const DEADLINE_MARGIN_MS = 750;
 const MAX_WAIT_SECONDS = 600;
 
 export const jobStatusTool = defineTool({

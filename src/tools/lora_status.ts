@@ -7,7 +7,7 @@ import { isUnowned, TRAINING_DRIVERS } from '../lora/training/runner.js';
 import { compareVariants, comparisonRowSchema, describeJob, epochFileSchema, jobView, jobViewSchema } from '../lora/training/status.js';
 import type { LoraRecord } from '../store/repos/loras.js';
 import type { ToolContext } from './types.js';
-import { defineTool } from './types.js';
+import { DEADLINE_MARGIN_MS, defineTool } from './types.js';
 
 /** Longest a single waiting call blocks. */
 const MAX_WAIT_SECONDS = 600;
@@ -118,7 +118,7 @@ export const loraStatusTool = defineTool({
     const started = Date.now();
     // Waiting on a job nobody runs would only burn the caller's time.
     // …and never past the caller's own deadline (the MCP call budget): it gets an answer, not a cut-off.
-    const deadline = Math.min(started + (unattended ? 0 : wait) * 1000, (ctx.deadline ?? Infinity) - 750);
+    const deadline = Math.min(started + (unattended ? 0 : wait) * 1000, (ctx.deadline ?? Infinity) - DEADLINE_MARGIN_MS);
     const tick = Math.max(100, Math.min(1000, s.trainingOptions.pollIntervalMs ?? 1000));
     let lastMessage = '';
     for (;;) {

@@ -5,6 +5,9 @@ import type { Logger } from '../core/logger.js';
 import type { ToolRegistry } from './registry.js';
 import type { LinkSigner } from '../remote/links.js';
 
+/** How long before a caller's deadline a waiting tool stops waiting, so its answer still arrives in time. */
+export const DEADLINE_MARGIN_MS = 750;
+
 /** MCP tool annotations (hints for clients; see the MCP spec). */
 export interface ToolAnnotations {
   readOnlyHint?: boolean;
