@@ -48,7 +48,7 @@ export interface ComfyClientOptions {
   /** `http://host:8188`, or a reverse-proxy prefix such as `https://gpu.example/comfy`. */
   baseUrl: string;
   fetch?: typeof fetch;
-  /** Defaults to the `ws` package (Node 20 has no global WebSocket). */
+  /** Defaults to the `ws` package (it takes headers and an agent, which the global WebSocket does not). */
   WebSocketImpl?: WebSocketConstructor;
   now?: () => number;
   /** Our id on the server's WebSocket; a random uuid by default. */
