@@ -16,13 +16,13 @@ export interface ActiveLora {
 
 export interface LoraResolver {
   /** The active LoRA whose coins include `symbol` (coin-specific LoRAs). */
-  activeForCoin(symbol: string): ActiveLora | null;
+  activeForCoin(symbol: string): Promise<ActiveLora | null>;
   /** The active LoRA for several coins at once or a general cover style, if any. */
-  activeGeneral(symbols: string[]): ActiveLora | null;
+  activeGeneral(symbols: string[]): Promise<ActiveLora | null>;
 }
 
 /** A resolver over a registry that has no LoRAs. */
 export const emptyLoraResolver: LoraResolver = {
-  activeForCoin: () => null,
-  activeGeneral: () => null,
+  activeForCoin: async () => null,
+  activeGeneral: async () => null,
 };

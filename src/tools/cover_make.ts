@@ -72,7 +72,7 @@ export const coverMakeTool = defineTool({
     });
     if (!r.success) return r;
     // How the best cover looks, so a result (and the cover studio view) can show it without another call.
-    const best = ctx.services.store.covers.get(r.data.cover_id);
+    const best = await ctx.services.store.covers.get(r.data.cover_id);
     return { ...r, data: { ...r.data, palette: best?.palette ?? null, lora: best?.lora ?? null, style: best?.style ?? null } };
   },
 });

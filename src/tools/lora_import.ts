@@ -59,7 +59,7 @@ export const loraImportTool = defineTool({
       });
     }
     const warnings = [...insp.warnings];
-    const existing = s.store.loras.getByName(input.name);
+    const existing = await s.store.loras.getByName(input.name);
     const fromFile = baseModelOf(insp.architecture);
     let baseModel = input.base_model ?? existing?.base_model ?? fromFile;
     if (!baseModel) {
@@ -85,7 +85,7 @@ export const loraImportTool = defineTool({
         warnings.push(fromMeta ? `Trigger word "${trigger}" taken from the file metadata.` : `No trigger word in the file; the name "${trigger}" is used. Set the real one if the LoRA has one.`);
       }
       if (!input.asset_type) warnings.push('asset_type not given; the project is registered as "style".');
-      lora = s.store.loras.create({
+      lora = await s.store.loras.create({
         name: input.name,
         base_model: baseModel,
         asset_type: input.asset_type ?? 'style',
@@ -98,7 +98,7 @@ export const loraImportTool = defineTool({
       warnings.push(`${lora.name} already exists: trigger_word, asset_type and coins are the project's own and were not changed.`);
     }
 
-    const version = registerVersion(s, lora.id, {
+    const version = await registerVersion(s, lora.id, {
       file: bytes,
       inspection: insp,
       params: { imported_from: f.location, file_name: f.file_name },
@@ -110,11 +110,11 @@ export const loraImportTool = defineTool({
     let strength: number | null = null;
     let strengthNote = '';
     if (activate) {
-      const a = activateVersion(s, lora.id, version.version, input.strength);
+      const a = await activateVersion(s, lora.id, version.version, input.strength);
       strength = a.strength;
       strengthNote = ` and active at strength ${a.strength}${a.strength_source === 'metadata' ? ` (from ${a.strength_key})` : a.strength_source === 'default' ? ' (default)' : ''}`;
     }
-    const after = s.store.loras.get(lora.id) ?? lora;
+    const after = (await s.store.loras.get(lora.id)) ?? lora;
     const next = activate
       ? after.coins.length
         ? ` Covers about ${after.coins.join(', ')} now use it.`

@@ -15,17 +15,17 @@ const MAX_WAIT_SECONDS = 600;
 /** A group of jobs to report, or a project never trained (answered as `created`, not as an error). */
 type Subject = { jobs: TrainingJob[]; primary: string } | { created: LoraRecord };
 
-function groupOf(ctx: ToolContext, input: { lora_id?: string | undefined; job_id?: string | undefined }): Subject {
+async function groupOf(ctx: ToolContext, input: { lora_id?: string | undefined; job_id?: string | undefined }): Promise<Subject> {
   const s = ctx.services;
   if (input.job_id) {
-    const job = getTrainingJob(s, input.job_id);
+    const job = await getTrainingJob(s, input.job_id);
     if (!job) throw new LoraloopError('NOT_FOUND', `No training job "${input.job_id}".`, { hint: 'lora_train returns the job id; lora_status {lora_id} shows the latest training of a project.' });
-    const siblings = listTrainingJobs(s, { lora_id: job.state.lora_id }).filter((j) => j.state.group_id === job.state.group_id);
+    const siblings = (await listTrainingJobs(s, { lora_id: job.state.lora_id })).filter((j) => j.state.group_id === job.state.group_id);
     return { jobs: siblings.length ? siblings : [job], primary: job.id };
   }
-  const lora = s.store.loras.find(input.lora_id ?? '');
+  const lora = await s.store.loras.find(input.lora_id ?? '');
   if (!lora) throw new LoraloopError('NOT_FOUND', `No LoRA project "${input.lora_id}".`, { hint: 'Call lora_list to see the projects and their ids.' });
-  const all = listTrainingJobs(s, { lora_id: lora.id });
+  const all = await listTrainingJobs(s, { lora_id: lora.id });
   const latest = all[0];
   if (!latest) return { created: lora };
   const group = all.filter((j) => j.state.group_id === latest.state.group_id).sort((a, b) => (a.state.variant?.index ?? 0) - (b.state.variant?.index ?? 0));
@@ -33,8 +33,8 @@ function groupOf(ctx: ToolContext, input: { lora_id?: string | undefined; job_id
 }
 
 /** The answer for a project with no training yet: every LoRA has a status. */
-function createdAnswer(ctx: ToolContext, lora: LoraRecord) {
-  const images = ctx.services.store.loras.countImages(lora.id);
+async function createdAnswer(ctx: ToolContext, lora: LoraRecord) {
+  const images = await ctx.services.store.loras.countImages(lora.id);
   const next = images === 0 ? 'Add training images with lora_upload_images, then caption them (caption_write).' : 'Check the set with dataset_analyze, then start a training with lora_train.';
   return ok(
     {
@@ -97,7 +97,7 @@ export const loraStatusTool = defineTool({
       throw new LoraloopError('INVALID_INPUT', 'Give a job_id or a lora_id.', { hint: 'lora_train returned the job_id; a lora_id shows its latest training.' });
     }
     const wait = input.wait_seconds ?? 0;
-    const group = groupOf(ctx, input);
+    const group = await groupOf(ctx, input);
     if ('created' in group) return createdAnswer(ctx, group.created);
     const primary = group.primary;
     let jobs = group.jobs;
@@ -122,7 +122,7 @@ export const loraStatusTool = defineTool({
     const tick = Math.max(100, Math.min(1000, s.trainingOptions.pollIntervalMs ?? 1000));
     let lastMessage = '';
     for (;;) {
-      jobs = jobs.map((j) => getTrainingJob(s, j.id) ?? j);
+      jobs = await Promise.all(jobs.map(async (j) => (await getTrainingJob(s, j.id)) ?? j));
       const views = jobs.map((j) => jobView(j, nowMs()));
       const done = views.every((v) => isTerminalTraining(v.status));
       if (wait > 0) {

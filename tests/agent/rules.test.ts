@@ -31,7 +31,7 @@ describe('cover_make with the rule planner', () => {
     expect(d.score).toBeGreaterThanOrEqual(0.8);
     expect(d.trail.map((s) => s.action)).toEqual(['parse', 'parse', 'route', 'generate', 'critique', 'finish']);
     expect(r.reasoning).toMatch(/Trail:\n1\. \[parse\] Read the headline after the colon/);
-    const cover = app.services.store.covers.get(d.cover_id)!;
+    const cover = (await app.services.store.covers.get(d.cover_id))!;
     expect(cover.primary_symbol).toBe('SOL');
     expect(cover.logo?.symbol).toBe('SOL');
   });
@@ -70,7 +70,7 @@ describe('cover_make with the rule planner', () => {
     const r = await make({ request: 'make a Solana cover: ETF inflows hit $1B' });
     const d = r.data as MakeData;
     expect(d.title).toBe('Solana: ETF inflows hit $1B');
-    expect(app.services.store.covers.get(d.cover_id)!.primary_symbol).toBe('SOL');
+    expect((await app.services.store.covers.get(d.cover_id))!.primary_symbol).toBe('SOL');
     expect(r.reasoning).toMatch(/does not make SOL the primary coin/);
   });
 

@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startComfyEmulator, type ComfyEmulator } from '../emulators/comfyui.js';
 import { makeTestApp } from '../support/app.js';
+import { storeFile } from '../support/sqlite.js';
 
 const CHECKPOINTS = ['beenyouLite_l15.safetensors', 'realisticVisionV60B1_v51VAE.safetensors', 'dreamshaper_8.safetensors', 'sd_xl_base_1.0.safetensors'];
 const cleanups: Array<() => unknown> = [];
@@ -69,7 +70,7 @@ describe('cover_batch on the ComfyUI pool', () => {
     // Exactly once: 12 distinct covers stored for the batch, one per draft.
     const ids = data.drafts.map((d) => d.cover_id);
     expect(new Set(ids).size).toBe(12);
-    const rows = a.services.store.db.prepare('SELECT COUNT(*) AS n FROM covers WHERE batch_id = ?').get(data.batch_id) as { n: number };
+    const rows = storeFile(a.services.config.home).prepare('SELECT COUNT(*) AS n FROM covers WHERE batch_id = ?').get(data.batch_id) as { n: number };
     expect(rows.n).toBe(12);
     expect(Object.values(data.gpu_distribution).reduce((x, y) => x + y, 0)).toBe(12);
     expect(crashed).toBe(true);

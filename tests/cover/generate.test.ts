@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createBatch, runBatch } from '../../src/cover/batch.js';
 import { startComfyEmulator, type ComfyEmulator } from '../emulators/comfyui.js';
 import { makeTestApp } from '../support/app.js';
+import { storeFile } from '../support/sqlite.js';
 
 const CKPTS = ['beenyouLite_l15.safetensors', 'realisticVisionV60B1_v51VAE.safetensors', 'dreamshaper_8.safetensors'];
 const cleanups: Array<() => unknown> = [];
@@ -107,7 +108,7 @@ describe('persistent batches', () => {
     expect(r.reasoning).toContain('batch_id');
     const later = await a.tools.execute('cover_batch', { batch_id: d.batch_id, wait: true }, a.context());
     expect(later.data).toMatchObject({ status: 'done', progress: { done: 10, total: 10, pending: 0 } });
-    const job = a.services.store.jobs.get((later.data as { job_id: string }).job_id);
+    const job = await a.services.store.jobs.get((later.data as { job_id: string }).job_id);
     expect(job?.status).toBe('succeeded');
     expect((job?.state as { done: number[] }).done).toHaveLength(10);
   });
@@ -120,24 +121,24 @@ describe('persistent batches', () => {
     // The first process made drafts 1-3, then died (its lease lapsed).
     const first = await runBatch(s, planned.batch.id);
     expect(first.done).toBe(6);
-    const drafts = s.store.generation.listDrafts(planned.batch.id);
-    s.store.db.prepare("UPDATE drafts SET status = 'pending', cover_id = NULL, blob_path = NULL WHERE batch_id = ? AND idx >= 3").run(planned.batch.id);
-    s.store.generation.updateBatch(planned.batch.id, { status: 'running' });
+    const drafts = await s.store.generation.listDrafts(planned.batch.id);
+    storeFile(s.config.home).prepare("UPDATE drafts SET status = 'pending', cover_id = NULL, blob_path = NULL WHERE batch_id = ? AND idx >= 3").run(planned.batch.id);
+    await s.store.generation.updateBatch(planned.batch.id, { status: 'running' });
     const jobId = planned.batch.job_id as string;
     // While another live process holds the lease, nothing is run twice: the call only reports.
-    expect(s.store.jobs.claim(jobId, 'other-process', 60_000)).toBe(true);
+    expect(await s.store.jobs.claim(jobId, 'other-process', 60_000)).toBe(true);
     const sent = e.state.received.length;
     const held = await t.app.tools.execute('cover_batch', { batch_id: planned.batch.id, wait: true }, t.app.context());
     expect(held.data).toMatchObject({ status: 'running', progress: { done: 3, pending: 3 } });
     expect(e.state.received.length).toBe(sent);
     // That process dies: its lease lapses, and the next call resumes the 3 drafts left.
-    s.store.jobs.release(jobId, 'other-process');
-    expect(s.store.jobs.claim(jobId, 'dead-process', 1)).toBe(true);
+    await s.store.jobs.release(jobId, 'other-process');
+    expect(await s.store.jobs.claim(jobId, 'dead-process', 1)).toBe(true);
     await new Promise((r) => setTimeout(r, 10));
     const r = await t.app.tools.execute('cover_batch', { batch_id: planned.batch.id, wait: true }, t.app.context());
     expect(r.data).toMatchObject({ status: 'done', progress: { done: 6 } });
     expect(e.state.received.length - sent).toBe(3);
-    const after = s.store.generation.listDrafts(planned.batch.id);
+    const after = await s.store.generation.listDrafts(planned.batch.id);
     for (const d of after.slice(0, 3)) expect(d.cover_id).toBe(drafts.find((x) => x.idx === d.idx)?.cover_id);
   });
 });

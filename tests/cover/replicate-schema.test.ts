@@ -60,7 +60,7 @@ async function generation(logger?: Logger) {
     pollIntervalMs: 5,
     waitSeconds: 1,
     ...(logger ? { logger } : {}),
-    resolveLora: (name) =>
+    resolveLora: async (name) =>
       name === 'solana-lora'
         ? { version: `loraloop/solana-lora:${VERSION}`, weights_url: null }
         : name === 'flat-style'

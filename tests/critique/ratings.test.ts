@@ -26,18 +26,18 @@ describe('cover_rate', () => {
     let r = await rate({ cover_id: cover.id, stars: 5, rater: 'ana' });
     expect(r.data).toMatchObject({ set: 'positive', previous_set: 'none', mean_stars: 5, lora: 'sol-style' });
     expect(r.reasoning).toMatch(/now in sol-style's positive set/);
-    expect(app.services.store.ratings.feedback('sol-style', 'positive').map((f) => f.cover_id)).toEqual([cover.id]);
+    expect((await app.services.store.ratings.feedback('sol-style', 'positive')).map((f) => f.cover_id)).toEqual([cover.id]);
 
     // The same rater changes their mind: the newest rating replaces the old one.
     r = await rate({ cover_id: cover.id, stars: 2, rater: 'ana', comment: 'logo too small' });
     expect(r.data).toMatchObject({ set: 'negative', previous_set: 'positive', raters: 1 });
-    expect(app.services.store.ratings.feedback('sol-style', 'positive')).toEqual([]);
-    expect(app.services.store.ratings.feedback('sol-style', 'negative')[0]).toMatchObject({ cover_id: cover.id, blob_path: cover.blob_path });
+    expect(await app.services.store.ratings.feedback('sol-style', 'positive')).toEqual([]);
+    expect((await app.services.store.ratings.feedback('sol-style', 'negative'))[0]).toMatchObject({ cover_id: cover.id, blob_path: cover.blob_path });
 
     // A second rater: mean 3.5 is neither set.
     r = await rate({ cover_id: cover.id, stars: 5, rater: 'bo' });
     expect(r.data).toMatchObject({ set: 'none', previous_set: 'negative', raters: 2, mean_stars: 3.5 });
-    expect(app.services.store.ratings.feedback('sol-style')).toEqual([]);
+    expect(await app.services.store.ratings.feedback('sol-style')).toEqual([]);
 
     // 4 stars counts as positive (documented choice: >= 4).
     r = await rate({ cover_id: cover.id, stars: 4, rater: 'ana' });
@@ -50,9 +50,9 @@ describe('cover_rate', () => {
     await rate({ cover_id: a.id, stars: 5, rater: 'ana' });
     await rate({ cover_id: a.id, stars: 1, rater: 'ana' });
     const r = await rate({ cover_id: b.id, stars: 4, rater: 'ana' });
-    const stat = app.services.store.generation.stats('checkpoint').find((s) => s.arm === 'juggernaut.safetensors');
+    const stat = (await app.services.store.generation.stats('checkpoint')).find((s) => s.arm === 'juggernaut.safetensors');
     expect(stat).toMatchObject({ selected: 1, total: 2 });
-    const combo = app.services.store.generation.stats('lora_combo', 'ETH').find((s) => s.arm === 'eth-style');
+    const combo = (await app.services.store.generation.stats('lora_combo', 'ETH')).find((s) => s.arm === 'eth-style');
     expect(combo).toMatchObject({ selected: 1, total: 2 });
     const d = r.data as RateData;
     expect(d.stats.lora).toMatchObject({ ratings: 2, positive: 1, negative: 1 });

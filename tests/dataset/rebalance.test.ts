@@ -69,7 +69,7 @@ describe('dataset_rebalance', () => {
     expect(d.collection_profile.needs.map((n) => n.category)).not.toContain('medium shot');
     expect(d.notes.join(' ')).toMatch(/flips are off/i);
     expect(d.collection_profile.needs.map((n) => n.category)).toEqual(expect.arrayContaining(['multi-character', 'occlusion', 'far/wide']));
-    expect(app.services.store.loras.countImages(p.lora_id)).toBe(12);
+    expect(await app.services.store.loras.countImages(p.lora_id)).toBe(12);
     expect(r.reasoning).toMatch(/apply: true/);
   });
 
@@ -85,19 +85,19 @@ describe('dataset_rebalance', () => {
     expect(d.images_after).toBe(22);
     const loras = app.services.store.loras;
     const medium = d.derivations.find((x) => x.category === 'medium shot')!;
-    const made = loras.getImage(medium.new_image_id!)!;
+    const made = (await loras.getImage(medium.new_image_id!))!;
     expect(made.derived_from).toBe(medium.image_id);
     expect(made.caption).toMatch(/^zxq, medium shot, /);
     expect(made.caption).not.toMatch(/full-body/);
     expect(made.caption).toContain('red jacket');
-    expect(made.caption).not.toBe(loras.getImage(medium.image_id)!.caption);
+    expect(made.caption).not.toBe((await loras.getImage(medium.image_id))!.caption);
     expect(made.categories).toEqual(['medium shot']);
     expect(made.width).toBe(800);
     expect(made.height).toBe(770);
-    const close = loras.getImage(d.derivations.find((x) => x.category === 'close-up')!.new_image_id!)!;
+    const close = (await loras.getImage(d.derivations.find((x) => x.category === 'close-up')!.new_image_id!))!;
     expect(close.caption).toMatch(/^zxq, close-up, /);
     // Repeats are kept for export, and the profile is on disk.
-    expect(app.services.store.kv.get<{ repeats: Record<string, number> }>(repeatsKey(p.lora_id))?.repeats).toEqual(d.repeats);
+    expect((await app.services.store.kv.get<{ repeats: Record<string, number> }>(repeatsKey(p.lora_id)))?.repeats).toEqual(d.repeats);
     expect(d.repeats['full-body']).toBe(1);
     expect(existsSync(d.profile_path!)).toBe(true);
     const profile = JSON.parse(readFileSync(d.profile_path!, 'utf8')) as RebalanceData['collection_profile'];
@@ -136,7 +136,7 @@ describe('dataset_rebalance', () => {
     const flips = d.derivations.filter((x) => x.kind === 'flip');
     expect(flips.length).toBeGreaterThan(0);
     expect(flips.length + d.derivations.filter((x) => x.kind === 'crop').length).toBeLessThanOrEqual(12);
-    const f = app.services.store.loras.getImage(flips[0]!.new_image_id!)!;
+    const f = (await app.services.store.loras.getImage(flips[0]!.new_image_id!))!;
     expect(flips.map((x) => x.category)).toEqual(['multi-character', 'multi-character']);
     expect(f.caption).toContain('friend on the right');
     expect(f.caption).toContain('mirrored view');
@@ -147,8 +147,8 @@ describe('dataset_rebalance', () => {
     const d = (await app.tools.execute('dataset_rebalance', { lora_id: p.lora_id, strategy: 'repeats', apply: true }, app.context())).data as RebalanceData;
     expect(d.derivations).toEqual([]);
     expect(d.repeats).toEqual({ 'full-body': 1, 'close-up': 6 });
-    expect(app.services.store.loras.countImages(p.lora_id)).toBe(12);
+    expect(await app.services.store.loras.countImages(p.lora_id)).toBe(12);
     // Images got their categories stored, so the export's subsets match the repeats.
-    expect(app.services.store.loras.listImages(p.lora_id).every((i) => i.categories !== null)).toBe(true);
+    expect((await app.services.store.loras.listImages(p.lora_id)).every((i) => i.categories !== null)).toBe(true);
   });
 });

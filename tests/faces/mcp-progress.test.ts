@@ -48,7 +48,7 @@ describe('the call budget hand-over', () => {
       finish();
       await new Promise((res) => setTimeout(res, 50));
       expect(aborted).toBe(false);
-      const job = t.app.services.store.jobs.get(handed.job_id) as CallJob;
+      const job = (await t.app.services.store.jobs.get(handed.job_id)) as CallJob;
       expect(job.kind).toBe(CALL_JOB_KIND);
       expect(job.status).toBe('succeeded');
       expect(job.state.result).toMatchObject({ success: true, data: { made: 1 }, next: 'rate it' });
@@ -63,10 +63,10 @@ describe('the call budget hand-over', () => {
     const t = makeTestApp();
     try {
       const jobs = t.app.services.store.jobs;
-      const j = jobs.create({ kind: CALL_JOB_KIND, status: 'running', state: { tool: 'cover_generate' } });
-      jobs.claim(j.id, 'dead-host:1', 1);
+      const j = await jobs.create({ kind: CALL_JOB_KIND, status: 'running', state: { tool: 'cover_generate' } });
+      await jobs.claim(j.id, 'dead-host:1', 1);
       await new Promise((r) => setTimeout(r, 10));
-      expect(isAbandoned(jobs.get(j.id) as CallJob, Date.now())).toBe(true);
+      expect(isAbandoned((await jobs.get(j.id)) as CallJob, Date.now())).toBe(true);
       const st = await t.app.tools.execute('job_status', { job_id: j.id }, t.app.context());
       expect(st.data).toMatchObject({ status: 'lost', tool: 'cover_generate' });
       expect(st.reasoning).toMatch(/Call cover_generate again/);

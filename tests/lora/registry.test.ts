@@ -144,11 +144,11 @@ describe('LoRA registry: versions, activation, deletion and routing', () => {
     expect((await run('lora_delete', { lora_id: 'btc-style' })).data).toMatchObject({ project_deleted: true });
   });
 
-  it('registerVersion: blob then row, candidate stays inactive until promoted by activation', () => {
+  it('registerVersion: blob then row, candidate stays inactive until promoted by activation', async () => {
     const s = t.app.services;
-    const lora = s.store.loras.create({ name: 'doge-coin', base_model: 'flux', asset_type: 'coin', trigger_word: 'dgx', coins: ['DOGE'] });
+    const lora = await s.store.loras.create({ name: 'doge-coin', base_model: 'flux', asset_type: 'coin', trigger_word: 'dgx', coins: ['DOGE'] });
     const resolver = createLoraResolver(s.store);
-    const v = registerVersion(s, lora.id, {
+    const v = await registerVersion(s, lora.id, {
       file: buildKohyaFluxLora({ sample: true, rank: 4, seed: 9 }),
       params: { steps: 1000 },
       job_id: 'job_1',
@@ -158,25 +158,25 @@ describe('LoRA registry: versions, activation, deletion and routing', () => {
     expect(v).toMatchObject({ version: 1, status: 'candidate', backend: 'kohya', job_id: 'job_1' });
     expect(existsSync(v.file_path!)).toBe(true);
     expect((v.inspection as { architecture: string }).architecture).toBe('flux1');
-    expect(s.store.loras.get(lora.id)?.status).toBe('ready');
-    expect(resolver.activeForCoin('DOGE')).toBeNull();
+    expect((await s.store.loras.get(lora.id))?.status).toBe('ready');
+    expect(await resolver.activeForCoin('DOGE')).toBeNull();
     // Without a version only ready ones count; naming the candidate promotes it.
-    expect(() => activateVersion(s, lora.id)).toThrow(/no ready version/);
-    const a = activateVersion(s, lora.id, 1);
+    await expect(activateVersion(s, lora.id)).rejects.toThrow(/no ready version/);
+    const a = await activateVersion(s, lora.id, 1);
     expect(a.version.status).toBe('ready');
-    expect(resolver.activeForCoin('doge')).toMatchObject({ name: 'doge-coin', version: 1, strength: 0.85, base_model: 'flux', file_path: v.file_path });
+    expect(await resolver.activeForCoin('doge')).toMatchObject({ name: 'doge-coin', version: 1, strength: 0.85, base_model: 'flux', file_path: v.file_path });
     // A remote-only version (Replicate) has no file but keeps its model version.
-    const remote = registerVersion(s, lora.id, { file: null, params: {}, job_id: 'job_2', backend: 'replicate', remote_version: 'me/doge:abc', status: 'ready', activate: true });
-    expect(resolver.activeForCoin('DOGE')).toMatchObject({ version: remote.version, remote_version: 'me/doge:abc' });
+    const remote = await registerVersion(s, lora.id, { file: null, params: {}, job_id: 'job_2', backend: 'replicate', remote_version: 'me/doge:abc', status: 'ready', activate: true });
+    expect(await resolver.activeForCoin('DOGE')).toMatchObject({ version: remote.version, remote_version: 'me/doge:abc' });
   });
 
-  it('resolver: a coin LoRA beats a general one, and a general cover LoRA serves coins without their own', () => {
+  it('resolver: a coin LoRA beats a general one, and a general cover LoRA serves coins without their own', async () => {
     const s = t.app.services;
     const resolver = createLoraResolver(s.store);
-    const general = s.store.loras.create({ name: 'house-style', base_model: 'flux', asset_type: 'cover', trigger_word: 'hstyle' });
-    registerVersion(s, general.id, { file: null, params: {}, job_id: null, backend: 'replicate', remote_version: 'me/house:1', status: 'ready', activate: true });
-    expect(resolver.activeGeneral(['ETH'])).toMatchObject({ name: 'house-style' });
-    expect(resolver.activeForCoin('ETH')).toBeNull();
-    expect(resolver.activeForCoin('DOGE')).toMatchObject({ name: 'doge-coin' });
+    const general = await s.store.loras.create({ name: 'house-style', base_model: 'flux', asset_type: 'cover', trigger_word: 'hstyle' });
+    await registerVersion(s, general.id, { file: null, params: {}, job_id: null, backend: 'replicate', remote_version: 'me/house:1', status: 'ready', activate: true });
+    expect(await resolver.activeGeneral(['ETH'])).toMatchObject({ name: 'house-style' });
+    expect(await resolver.activeForCoin('ETH')).toBeNull();
+    expect(await resolver.activeForCoin('DOGE')).toMatchObject({ name: 'doge-coin' });
   });
 });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStore } from '../../src/store/index.js';
+import { storeFile } from '../support/sqlite.js';
 
 const child = join(import.meta.dirname, 'writer-child.ts');
 const tsx = ['--import', 'tsx'];
@@ -33,11 +34,11 @@ describe('store shared by several processes', () => {
     for (const r of results) expect(r, r.err).toMatchObject({ code: 0 });
     const store = createStore(home);
     try {
-      expect(store.covers.count()).toBe(2000);
-      const titles = store.db.prepare('SELECT COUNT(DISTINCT title) AS n FROM covers').get() as { n: number };
+      expect(await store.covers.count()).toBe(2000);
+      const titles = storeFile(home).prepare('SELECT COUNT(DISTINCT title) AS n FROM covers').get() as { n: number };
       expect(titles.n).toBe(2000);
     } finally {
-      store.close();
+      await store.close();
     }
   }, 120_000);
 
@@ -50,7 +51,7 @@ describe('store shared by several processes', () => {
     await new Promise((r) => p.on('exit', r));
     const store = createStore(home);
     try {
-      const rows = store.db.prepare('SELECT blob_sha256, blob_path FROM covers').all() as Array<{ blob_sha256: string; blob_path: string }>;
+      const rows = storeFile(home).prepare('SELECT blob_sha256, blob_path FROM covers').all() as Array<{ blob_sha256: string; blob_path: string }>;
       expect(rows.length).toBeGreaterThan(0);
       for (const r of rows) {
         expect(existsSync(r.blob_path)).toBe(true);
@@ -65,10 +66,10 @@ describe('store shared by several processes', () => {
         }
       }
       // Leftover temp files are swept.
-      expect(store.blobs.sweepTemp(0)).toBeGreaterThanOrEqual(0);
+      expect(await store.blobs.sweepTemp(0)).toBeGreaterThanOrEqual(0);
       expect(readdirSync(join(blobsRoot, 'tmp'))).toHaveLength(0);
     } finally {
-      store.close();
+      await store.close();
     }
   }, 60_000);
 });

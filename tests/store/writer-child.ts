@@ -15,15 +15,15 @@ if (process.env.SLOW_BLOB === '1') {
     const bytes = Buffer.alloc(8 * 1024 * 1024, (i * 7 + tag.length) % 251);
     bytes.writeUInt32LE(i, 0);
     bytes.write(tag, 4);
-    const blob = store.blobs.put(bytes, 'bin');
-    store.covers.insert(fakeCover(`${tag}-${i}`, blob.sha256, blob.path));
+    const blob = await store.blobs.put(bytes, 'bin');
+    await store.covers.insert(fakeCover(`${tag}-${i}`, blob.sha256, blob.path));
   }
 }
 for (let i = 0; i < n; i++) {
-  const blob = store.blobs.put(Buffer.from(`${tag}-${i}`), 'txt');
-  store.covers.insert(fakeCover(`${tag}-${i}`, blob.sha256, blob.path));
+  const blob = await store.blobs.put(Buffer.from(`${tag}-${i}`), 'txt');
+  await store.covers.insert(fakeCover(`${tag}-${i}`, blob.sha256, blob.path));
 }
-store.close();
+await store.close();
 process.stdout.write('done\n');
 
 function fakeCover(title: string, sha: string, path: string) {

@@ -104,7 +104,7 @@ export function createToolEvaluator(opts: ToolEvaluatorOptions = {}): Evaluator 
       let judged = made.path;
       if (opts.transform) {
         const out = await opts.transform(await readFile(made.path), subject, prompt);
-        const blob = ctx.services.store.blobs.put(out, 'png');
+        const blob = await ctx.services.store.blobs.put(out, 'png');
         judged = blob.path;
         target = { path: blob.path };
       }

@@ -11,7 +11,7 @@ import { intakeImages } from '../../lora/intake.js';
 import type { LoraRecord } from '../../store/repos/loras.js';
 import type { ToolContext } from '../../tools/types.js';
 import { callTool, hasTool, nestedContext } from '../../agent/improve/call.js';
-import { createCollectedItemsRepo, isSettled, type CollectedStatus } from './items.js';
+import { isSettled, type CollectedStatus } from './items.js';
 import type { CollectSource } from './sources.js';
 
 /** What happened to one article. `seen`: collected before; `would_add`: dry run only. */
@@ -56,10 +56,10 @@ export function titleCaption(triggerWord: string, title: string, coinName: strin
 }
 
 /** The project an article goes to: the one given, else a project serving the coin (one with an active version first). */
-function projectFor(services: Services, coin: string | null, given: LoraRecord | undefined): LoraRecord | undefined {
+async function projectFor(services: Services, coin: string | null, given: LoraRecord | undefined): Promise<LoraRecord | undefined> {
   if (given) return given;
   if (!coin) return undefined;
-  const all = services.store.loras.list({ coin });
+  const all = await services.store.loras.list({ coin });
   return all.find((l) => l.active_version !== null) ?? all[0];
 }
 
@@ -71,7 +71,7 @@ export interface CollectOptions {
 /** Collect every entry of a source (see module comment). */
 export async function collectFrom(ctx: ToolContext, src: CollectSource, opts: CollectOptions = {}): Promise<CollectReport> {
   const s = ctx.services;
-  const items = createCollectedItemsRepo(s.store.db, s.now);
+  const items = s.store.collected;
   const dry = opts.dryRun ?? false;
   const results: CollectItemResult[] = [];
   const added = new Map<string, { lora: LoraRecord; ids: string[] }>();
@@ -81,21 +81,21 @@ export async function collectFrom(ctx: ToolContext, src: CollectSource, opts: Co
     ctx.signal.throwIfAborted();
     ctx.progress({ progress: i, total, message: `${e.title.slice(0, 60) || e.key}` });
     const base = { image: e.url ?? e.path ?? '', title: e.title, article_url: e.article_url };
-    const prior = items.get(e.key);
+    const prior = await items.get(e.key);
     if (isSettled(prior)) {
       results.push({ ...base, coin: prior?.coin ?? null, lora_id: prior?.lora_id ?? null, lora_name: null, status: 'seen', image_id: prior?.image_id ?? null, detail: `collected before (${prior?.status})` });
       continue;
     }
     const primary = e.title ? (s.coins.detector.detect(e.title).find((c) => c.primary) ?? null) : null;
     const coin = primary?.symbol ?? null;
-    const lora = projectFor(s, coin, opts.lora);
-    const record = (status: CollectedStatus, detail: string | null, image_id: string | null = null): void => {
+    const lora = await projectFor(s, coin, opts.lora);
+    const record = async (status: CollectedStatus, detail: string | null, image_id: string | null = null): Promise<void> => {
       results.push({ ...base, coin, lora_id: lora?.id ?? null, lora_name: lora?.name ?? null, status, image_id, detail });
-      if (!dry) items.record({ key: e.key, source: src.source, title: e.title, article_url: e.article_url, coin, lora_id: lora?.id ?? null, image_id, status, detail });
+      if (!dry) await items.record({ key: e.key, source: src.source, title: e.title, article_url: e.article_url, coin, lora_id: lora?.id ?? null, image_id, status, detail });
     };
     if (!lora) {
-      if (!coin) record('no_coin', e.title ? 'no coin detected in the title' : 'the article has no title');
-      else record('no_project', `no LoRA project serves ${coin}`);
+      if (!coin) await record('no_coin', e.title ? 'no coin detected in the title' : 'the article has no title');
+      else await record('no_project', `no LoRA project serves ${coin}`);
       continue;
     }
     if (dry) {
@@ -107,14 +107,14 @@ export async function collectFrom(ctx: ToolContext, src: CollectSource, opts: Co
       signal: ctx.signal,
     });
     if (r?.ok && r.image_id) {
-      record('added', null, r.image_id);
+      await record('added', null, r.image_id);
       const bucket = added.get(lora.id) ?? { lora, ids: [] };
       bucket.ids.push(r.image_id);
       added.set(lora.id, bucket);
     } else if (r?.error_code === 'DUPLICATE_IMAGE') {
-      record('duplicate', r.message ?? 'the same pixels are already in the project', r.duplicate_of ?? null);
+      await record('duplicate', r.message ?? 'the same pixels are already in the project', r.duplicate_of ?? null);
     } else {
-      record('failed', r?.error ?? 'the image could not be taken in');
+      await record('failed', r?.error ?? 'the image could not be taken in');
     }
   }
   for (const w of src.without_image) {

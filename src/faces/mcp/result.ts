@@ -22,7 +22,7 @@ export async function toMcpResult(result: CommandResult, publisher: ArtifactPubl
   for (const a of result.artifacts ?? []) {
     let p: PublishedArtifact;
     try {
-      p = publisher.publish(a);
+      p = await publisher.publish(a);
     } catch (e) {
       logger.warn('artifact not published', { path: a.path, error: (e as Error).message });
       continue;

@@ -129,7 +129,7 @@ export async function runCoverJob(app: App, job: CoverJob, options: RunOptions):
     else options.logger.warn('slack: critique of a cover failed', { cover_id: cover.cover_id, reason: critique.reasoning });
   }
   // The agent returns the best cover's id and score; the record has how it was made.
-  const record = app.services.store.covers.get(cover.cover_id);
+  const record = await app.services.store.covers.get(cover.cover_id);
   const coins = cover.coins ?? record?.coins ?? [];
   const lora = cover.lora ?? record?.lora ?? null;
   const palette = cover.palette ?? record?.palette ?? null;

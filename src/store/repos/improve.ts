@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Selectable, Updateable } from 'kysely';
 import type { RepoContext } from '../context.js';
-import { jsonObject, parseJson, parseJsonOr, stringArray } from '../json.js';
+import { jsonObject, parseJson, stringArray } from '../json.js';
 import type { ImproveRunsTable, ImproveStepsTable } from '../schema.js';
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'canceled';

@@ -18,6 +18,7 @@ import type { ImproveOptions } from '../../../src/agent/improve/types.js';
 import type { CommandResult } from '../../../src/core/result.js';
 import type { ReplicateEmulator } from '../../emulators/replicate.js';
 import { makeTestApp } from '../../support/app.js';
+import { storeFile } from '../../support/sqlite.js';
 
 export async function call<T = Record<string, unknown>>(app: App, tool: string, input: unknown): Promise<CommandResult<T>> {
   return (await app.tools.execute(tool, input, app.context())) as CommandResult<T>;
@@ -99,7 +100,7 @@ export async function trainedProject(app: App, name = 'sol-covers', images = 3):
 
 /** Every row of every table: a dry run must leave this unchanged. */
 export function dumpDb(app: App): Record<string, unknown[]> {
-  const db = app.services.store.db;
+  const db = storeFile(app.services.config.home);
   const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as Array<{ name: string }>;
   return Object.fromEntries(tables.map((t) => [t.name, db.prepare(`SELECT * FROM "${t.name}" ORDER BY rowid`).all()]));
 }

@@ -177,7 +177,7 @@ describe('dataset_analyze on a project', () => {
     );
     expect(up.success).toBe(true);
     const d = (await app.tools.execute('dataset_analyze', { lora_id: 'q' }, app.context())).data as Analysis;
-    const ids = app.services.store.loras.listImages((app.services.store.loras.find('q')!).id);
+    const ids = await app.services.store.loras.listImages(((await app.services.store.loras.find('q'))!).id);
     const idOf = (name: string): string => ids.find((i) => i.file_name === name)!.id;
     expect(d.duplicates).toEqual([[idOf('a.png'), idOf('a-resized.jpg')]]);
     expect(d.issues.filter((i) => i.image_id === idOf('tiny.png')).map((i) => i.kind)).toContain('low_resolution');

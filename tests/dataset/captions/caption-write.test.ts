@@ -42,7 +42,7 @@ describe('caption_write with the local captioner', () => {
     expect(other?.caption).not.toMatch(/Solana/);
     expect(r.reasoning).toMatch(/basic/);
     // Stored, and no longer pending.
-    const stored = app.services.store.loras.getImage(sol!.image_id);
+    const stored = await app.services.store.loras.getImage(sol!.image_id);
     expect(stored).toMatchObject({ caption: sol?.caption, caption_status: 'ok', caption_source: 'local' });
     // A second run has nothing left to do unless asked.
     const again = await app.tools.execute('caption_write', { lora_id: p.lora_id }, app.context());
@@ -90,9 +90,9 @@ describe('caption_write with a vision model (openai SDK against the emulator)', 
     );
     expect(d.vocabulary_replacements).toBe(3);
     expect(d.results[0]?.categories).toEqual(['close-up']);
-    expect(app.services.store.loras.getImage(p.image_ids[0]!)).toMatchObject({ caption_source: 'vision', categories: ['close-up'] });
+    expect(await app.services.store.loras.getImage(p.image_ids[0]!)).toMatchObject({ caption_source: 'vision', categories: ['close-up'] });
     // The project keeps the vocabulary.
-    expect(app.services.store.loras.get(p.lora_id)?.vocabulary).toEqual({ backdrop: 'background' });
+    expect((await app.services.store.loras.get(p.lora_id))?.vocabulary).toEqual({ backdrop: 'background' });
 
     const req = emu.requests[0]!;
     expect(req.model).toBe('emu-vision');
@@ -136,6 +136,6 @@ describe('caption_write with a vision model (openai SDK against the emulator)', 
     expect(r.data).toMatchObject({ error: { code: 'NOT_CONFIGURED' } });
     expect(r.reasoning).toContain('OPENAI_API_KEY');
     expect(emu.requests.length).toBe(0); // the emulator refuses before recording
-    expect(app.services.store.loras.listImages(p.lora_id).every((i) => i.caption_status === 'pending')).toBe(true);
+    expect((await app.services.store.loras.listImages(p.lora_id)).every((i) => i.caption_status === 'pending')).toBe(true);
   });
 });

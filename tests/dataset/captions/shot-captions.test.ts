@@ -37,7 +37,7 @@ describe('local captions from the pixels of real photos', () => {
     const r = await app.tools.execute('caption_write', { lora_id: loraId, captioner: 'local' }, app.context());
     expect(r.success, r.reasoning).toBe(true);
     const byFile = new Map(
-      app.services.store.loras.listImages(loraId).map((i) => [i.file_name, { caption: i.caption ?? '', categories: i.categories ?? [] }]),
+      (await app.services.store.loras.listImages(loraId)).map((i) => [i.file_name, { caption: i.caption ?? '', categories: i.categories ?? [] }]),
     );
     expect(byFile.get('tfjs-portrait-woman.jpg')?.caption).toMatch(/^zxq person, close-up, one person, face cent(r|er)ed, plain background/);
     expect(byFile.get('tfjs-portrait-woman.jpg')?.categories).toEqual(['close-up']);

@@ -58,7 +58,7 @@ describe('a training job outlives its process (SIGKILL mid-training, then restar
       await until(() => /flux_train_replicate:\s+\d+%\|[^|]*\|\s*[1-9]\d*\//.test(emu.state.trainings[0]?.logs ?? ''), 30_000, 'training progress');
       first.child.kill('SIGKILL');
       await first.exited;
-      const mid = getTrainingJob(t.app.services, jobId);
+      const mid = await getTrainingJob(t.app.services, jobId);
       expect(mid?.status).toBe('training');
       expect(mid?.remote_id).toBe(emu.state.trainings[0]?.id);
       expect(emu.state.trainings[0]?.status).toBe('processing');
@@ -70,7 +70,7 @@ describe('a training job outlives its process (SIGKILL mid-training, then restar
       expect(done).toMatchObject({ status: 'ready', version: 1, remote_id: emu.state.trainings[0]?.id });
       expect(emu.state.trainings).toHaveLength(1);
       expect(emu.state.requests.filter((r) => r.method === 'POST' && /\/trainings$/.test(r.path))).toHaveLength(1);
-      expect(t.app.services.store.loras.listVersions(loraId).map((v) => v.version)).toEqual([1]);
+      expect((await t.app.services.store.loras.listVersions(loraId)).map((v) => v.version)).toEqual([1]);
     } finally {
       await t.dispose();
     }
@@ -88,7 +88,7 @@ describe('a training job outlives its process (SIGKILL mid-training, then restar
       const first = startChild('train', childEnv);
       await until(() => lineWith(first.lines, 'JOB') !== undefined, 30_000, 'the job id');
       const jobId = lineWith(first.lines, 'JOB') as string;
-      await until(() => (getTrainingJob(t.app.services, jobId)?.state.step ?? 0) >= 1, 30_000, 'kohya steps');
+      await until(async () => ((await getTrainingJob(t.app.services, jobId))?.state.step ?? 0) >= 1, 30_000, 'kohya steps');
       first.child.kill('SIGKILL');
       await first.exited;
       const second = startChild('follow', { ...childEnv, CHILD_JOB_ID: jobId });
@@ -96,7 +96,7 @@ describe('a training job outlives its process (SIGKILL mid-training, then restar
       await second.exited;
       const done = JSON.parse(lineWith(second.lines, 'DONE') as string) as { status: string; version: number; attempt: number };
       expect(done).toMatchObject({ status: 'ready', version: 1, attempt: 0 });
-      const job = getTrainingJob(t.app.services, jobId);
+      const job = await getTrainingJob(t.app.services, jobId);
       expect(job?.state.kohya?.args?.find((a) => a.startsWith('--output_dir='))).toMatch(/output-2$/);
     } finally {
       await t.dispose();
