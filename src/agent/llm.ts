@@ -14,6 +14,7 @@ import type OpenAI from 'openai';
 import { z } from 'zod';
 import { createOpenAIClient, describeOpenAIError } from './openai.js';
 import { prompt } from '../prompts/load.js';
+import { wireData } from '../core/result.js';
 import type { ToolDefinition } from '../tools/types.js';
 import { budgetLeft, callTool, critique, generate, type AgentRun, type Attempt } from './run.js';
 
@@ -139,7 +140,7 @@ async function runCall(
   }
   const r = await callTool(run, name, input);
   run.trail.add({ action: 'model', tool: name, input, ok: r.success, summary: `The model called ${name}: ${r.reasoning.slice(0, 300)}` });
-  const body = JSON.stringify({ success: r.success, reasoning: r.reasoning, data: r.data });
+  const body = JSON.stringify({ success: r.success, reasoning: r.reasoning, data: wireData(r) });
   return body.length > MAX_RESULT_CHARS ? JSON.stringify({ success: r.success, reasoning: r.reasoning, data: '(cut: too long)' }) : body;
 }
 

@@ -4,7 +4,7 @@
  * registry, so the agent's calls are validated like anyone else's.
  */
 import type { Services } from '../app.js';
-import type { CommandResult } from '../core/result.js';
+import type { CommandResult, Failure } from '../core/result.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { ToolContext } from '../tools/types.js';
 import type { ParsedRequest } from './request.js';
@@ -77,10 +77,7 @@ export function callTool(run: AgentRun, name: string, input: Record<string, unkn
   return run.tools.execute(name, input, run.ctx);
 }
 
-const errorOf = (r: CommandResult): { code: string; message: string } => {
-  const e = (r.data as { error?: { code?: string; message?: string } } | null)?.error;
-  return { code: e?.code ?? 'UNKNOWN', message: e?.message ?? r.reasoning };
-};
+const errorOf = (r: Failure): { code: string; message: string } => ({ code: r.error.code, message: r.error.message });
 
 /** Generate one cover; records the attempt (or the failure) in the trail. */
 export async function generate(run: AgentRun, input: Record<string, unknown>, why: string): Promise<Attempt | { code: string; message: string }> {

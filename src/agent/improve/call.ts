@@ -4,7 +4,7 @@
  * contracts, not on internals. The registry is the one the call came through (`ctx.tools`).
  */
 import { LoraloopError } from '../../core/errors.js';
-import type { CommandResult, FailureData } from '../../core/result.js';
+import type { CommandResult } from '../../core/result.js';
 import type { ToolContext } from '../../tools/types.js';
 
 /** Is a tool registered (a colleague's tool may not have landed in every build)? */
@@ -21,11 +21,8 @@ export async function callTool(ctx: ToolContext, name: string, input: unknown): 
 export async function callToolOk<T>(ctx: ToolContext, name: string, input: unknown): Promise<T> {
   const r = await callTool(ctx, name, input);
   if (!r.success) {
-    const err = (r.data as FailureData | undefined)?.error;
-    throw new LoraloopError(err?.code ?? 'INTERNAL', `${name}: ${err?.message ?? r.reasoning}`, {
-      ...(err?.hint ? { hint: err.hint } : {}),
-      ...(err?.category === 'user' || err?.category === 'system' || err?.category === 'third-party' ? { category: err.category } : {}),
-    });
+    const { code, message, hint, category } = r.error;
+    throw new LoraloopError(code, `${name}: ${message}`, { category, ...(hint ? { hint } : {}) });
   }
   return r.data as T;
 }
