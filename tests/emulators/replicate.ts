@@ -648,7 +648,7 @@ export async function startReplicateEmulator(options: ReplicateEmulatorOptions =
         const trigger = typeof job.input['trigger_word'] === 'string' ? job.input['trigger_word'] : 'TOK';
         const lora = (options.buildLora ?? defaultLora)({ rank, steps, triggerWord: trigger });
         const mtime = Math.floor(now() / 1000);
-        tar = buildTar(
+        tar = await buildTar(
           [
             { name: 'output/' },
             { name: `output/${JOB_NAME}/` },
