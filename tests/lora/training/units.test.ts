@@ -98,6 +98,19 @@ describe('kohya output parser', () => {
     expect(events).toContainEqual({ type: 'model_saved' });
   });
 
+  it('reads rich log records whose source column is a terminal hyperlink (OSC 8) and bars with cursor codes', () => {
+    const link = (text: string) => `\x1b]8;id=1;file:///sd-scripts/train_network.py\x1b\\${text}\x1b]8;;\x1b\\`;
+    const p = createKohyaOutputParser();
+    const events = [
+      ...p.push(`2026-12-04 12:46:07 \x1b[34mINFO    \x1b[0m saving checkpoint: /out/sol-000002.safetensors      ${link('train_network.py:1090')}\n`),
+      ...p.push(`                    \x1b[34mINFO    \x1b[0m model saved.                                           ${link('train_network.py:1729')}\n`),
+      ...p.push('\x1b[?25l\rsteps:  50%|█████     | 5/10 [00:05<00:05,  1.00it/s, avr_loss=0.12]\x1b[K\n'),
+    ];
+    expect(events).toContainEqual({ type: 'checkpoint_saved', path: '/out/sol-000002.safetensors' });
+    expect(events).toContainEqual({ type: 'model_saved' });
+    expect(events.find((e) => e.type === 'steps')).toMatchObject({ step: 5, total: 10, loss: 0.12 });
+  });
+
   it('reports a finished bar before the next redraw arrives', () => {
     const p = createKohyaOutputParser();
     const ev = p.push('\rsteps:   1%|▋ | 41/3280 [00:50<1:06:54,  1.24s/it, avr_loss=inf]');
