@@ -107,7 +107,6 @@ export function createReplicateClient(options: ReplicateClientOptions = {}): Rep
 /** Statuses after which a prediction or training never changes again. Includes `aborted`, which the client's `wait` forgets. */
 export const TERMINAL_STATUSES = ['succeeded', 'failed', 'canceled', 'aborted'] as const;
 export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
-export type ReplicateStatus = 'starting' | 'processing' | TerminalStatus;
 
 export function isTerminal(status: string): status is TerminalStatus {
   return (TERMINAL_STATUSES as readonly string[]).includes(status);
@@ -235,4 +234,3 @@ export const replicateFileSchema = z.looseObject({
   expires_at: z.string().nullish(),
   urls: z.looseObject({ get: z.string() }),
 });
-export type ReplicateFile = z.infer<typeof replicateFileSchema>;
