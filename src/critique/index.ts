@@ -16,7 +16,7 @@ import { fingerprintOf, metricCritique, type Check, type Expectation } from './m
 import { visionCritique, type VisionOutcome } from './vision.js';
 
 export type { Check, Expectation } from './metric.js';
-export type { VisionFindings, VisionOutcome } from './vision.js';
+export type { VisionOutcome } from './vision.js';
 
 /** When to ask the vision model: when configured (auto), never (off), or fail without one (required). */
 export type VisionMode = 'auto' | 'off' | 'required';

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { ok, type Artifact, type CommandResult } from '../core/result.js';
+import { ok, wireData, type Artifact, type CommandResult } from '../core/result.js';
 import type { Logger } from '../core/logger.js';
 import type { JobRecord, JobsRepo } from '../store/repos/jobs.js';
 import type { ProgressUpdate, ToolContext } from '../tools/types.js';
@@ -12,6 +12,7 @@ export const CALL_JOB_KIND = 'call';
 export interface CallJobState extends Record<string, unknown> {
   tool: string;
   message?: string;
+  /** The call's result as it travels (wireData): a failure's error is `data.error`. */
   result?: { success: boolean; data: unknown; reasoning: string; next?: string; artifacts?: Artifact[] };
 }
 
@@ -102,13 +103,13 @@ export async function runWithinBudget(
   void running
     .then(
       (r) => r,
-      (e: unknown): CommandResult => ({ success: false, data: { error: { code: 'INTERNAL', category: 'system', message: String(e) } }, reasoning: `${tool} failed: ${String(e)}` }),
+      (e: unknown): CommandResult => ({ success: false, error: { code: 'INTERNAL', category: 'system', message: String(e) }, reasoning: `${tool} failed: ${String(e)}` }),
     )
     .then(async (r) => {
       clearInterval(heartbeat);
-      const result: CallJobState['result'] = { success: r.success, data: r.data, reasoning: r.reasoning };
-      if (r.next) result.next = r.next;
-      if (r.artifacts) result.artifacts = r.artifacts;
+      const result: CallJobState['result'] = { success: r.success, data: wireData(r), reasoning: r.reasoning };
+      if (r.success && r.next) result.next = r.next;
+      if (r.success && r.artifacts) result.artifacts = r.artifacts;
       await deps.jobs.update(id, { status: r.success ? 'succeeded' : 'failed', progress: 1, state: { result } });
       await deps.jobs.release(id, OWNER);
     })

@@ -32,11 +32,8 @@ import { jobStatusTool } from './job_status.js';
 import { loraUploadUrlsTool } from './lora_upload_urls.js';
 import type { ToolDefinition } from './types.js';
 
-/**
- * Every tool loraloop offers. Faces (MCP, CLI, agent, Slack, nightly) adapt this one list.
- * Add a tool by writing src/tools/<name>.ts and listing it here.
- */
-export function allTools(): ToolDefinition[] {
+/** Every tool with its own types: its literal name and its input and output schemas. */
+function toolList() {
   return [
     coverRouteTool,
     coverGenerateTool,
@@ -70,5 +67,16 @@ export function allTools(): ToolDefinition[] {
     loraStatusTool,
     loraCancelTool,
     jobStatusTool,
-  ] as unknown as ToolDefinition[];
+  ] as const;
+}
+
+/** Each tool by its name, for calls whose input and output types come from the tool's schemas (src/agent/improve/call.ts). */
+export type ToolsByName = { [T in ReturnType<typeof toolList>[number] as T['name']]: T };
+
+/**
+ * Every tool loraloop offers. Faces (MCP, CLI, agent, Slack, nightly) adapt this one list.
+ * Add a tool by writing src/tools/<name>.ts and listing it here.
+ */
+export function allTools(): ToolDefinition[] {
+  return [...toolList()] as unknown as ToolDefinition[];
 }

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import { keywords, stem } from '../../src/cover/discover.js';
 import { makeTestApp } from '../support/app.js';
+import { dataOf } from '../support/result.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -43,7 +44,7 @@ describe('lora_discover', () => {
     const app = await registry();
     const r = await app.tools.execute('lora_discover', { prompt: 'Solana bulls charge through a neon city skyline at night, detailed photo', base_model: 'sd15' }, app.context());
     expect(r.success, r.reasoning).toBe(true);
-    const d = r.data as { loras: Array<{ name: string; strength: number; evidence: string[]; trigger_words: string[] }>; skipped_base_model: string[]; keywords: string[] };
+    const d = dataOf(r) as { loras: Array<{ name: string; strength: number; evidence: string[]; trigger_words: string[] }>; skipped_base_model: string[]; keywords: string[] };
     expect(d.loras.map((l) => l.name)).toEqual(['neon-city', 'solana-coin', 'bull-market']);
     expect(d.loras[0]?.strength).toBe(0.8);
     for (const l of d.loras) {
@@ -64,9 +65,9 @@ describe('lora_discover', () => {
   it('takes the other family when asked, honours max, and finds nothing for an unrelated prompt', async () => {
     const app = await registry();
     const xl = await app.tools.execute('lora_discover', { prompt: 'neon city', base_model: 'sdxl', max: 1 }, app.context());
-    expect((xl.data as { loras: Array<{ name: string }> }).loras.map((l) => l.name)).toEqual(['sdxl-neon']);
+    expect(dataOf<{ loras: Array<{ name: string }> }>(xl).loras.map((l) => l.name)).toEqual(['sdxl-neon']);
     const none = await app.tools.execute('lora_discover', { prompt: 'owl in a forest' }, app.context());
-    expect((none.data as { loras: unknown[] }).loras).toEqual([]);
+    expect(dataOf<{ loras: unknown[] }>(none).loras).toEqual([]);
     expect(none.reasoning).toContain('No registered LoRA matches');
   });
 });

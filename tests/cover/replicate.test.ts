@@ -9,6 +9,7 @@ import { createReplicateBackend, type ReplicateBackendOptions } from '../../src/
 import { createReplicateClient } from '../../src/lora/backends/replicate-client.js';
 import { startReplicateEmulator, type ReplicateEmulator, type ReplicateEmulatorOptions } from '../emulators/replicate.js';
 import { makeTestApp } from '../support/app.js';
+import { dataOf } from '../support/result.js';
 
 const VERSION = 'a'.repeat(64);
 const cleanups: Array<() => unknown> = [];
@@ -147,7 +148,7 @@ describe('cover_generate on Replicate', () => {
 
     const r = await t.app.tools.execute('cover_generate', { title: 'Solana ETF inflows hit $1B', backend: 'replicate', seed: 5 }, t.app.context());
     expect(r.success, r.reasoning).toBe(true);
-    const d = r.data as { logo: { symbol: string } | null; loras: Array<{ name: string; strength: number }>; prompt: string; backend: string; raw: boolean; path: string };
+    const d = dataOf(r) as { logo: { symbol: string } | null; loras: Array<{ name: string; strength: number }>; prompt: string; backend: string; raw: boolean; path: string };
     expect(d.backend).toBe('replicate');
     expect(d.raw).toBe(false);
     expect(d.logo?.symbol).toBe('SOL');

@@ -3,6 +3,7 @@ import { monotonicProgress } from '../../src/faces/mcp/progress.js';
 import { CALL_JOB_KIND, isAbandoned, runWithinBudget, type CallJob } from '../../src/remote/handover.js';
 import { ok } from '../../src/core/result.js';
 import { makeTestApp } from '../support/app.js';
+import { dataOf } from '../support/result.js';
 
 describe('progress notifications', () => {
   it('only strictly increasing values go out (repeats and steps back are dropped)', () => {
@@ -42,7 +43,7 @@ describe('the call budget hand-over', () => {
         t.app.context({ signal: caller.signal }),
         50,
       );
-      const handed = r.data as { status: string; job_id: string };
+      const handed = dataOf(r) as { status: string; job_id: string };
       expect(handed.status).toBe('running');
       caller.abort();
       finish();
@@ -53,7 +54,7 @@ describe('the call budget hand-over', () => {
       expect(job.status).toBe('succeeded');
       expect(job.state.result).toMatchObject({ success: true, data: { made: 1 }, next: 'rate it' });
       const st = await t.app.tools.execute('job_status', { job_id: handed.job_id }, t.app.context());
-      expect(st.data).toMatchObject({ status: 'succeeded', tool: 'slow_tool', result: { made: 1 } });
+      expect(dataOf(st)).toMatchObject({ status: 'succeeded', tool: 'slow_tool', result: { made: 1 } });
     } finally {
       await t.dispose();
     }
@@ -68,7 +69,7 @@ describe('the call budget hand-over', () => {
       await new Promise((r) => setTimeout(r, 10));
       expect(isAbandoned((await jobs.get(j.id)) as CallJob, Date.now())).toBe(true);
       const st = await t.app.tools.execute('job_status', { job_id: j.id }, t.app.context());
-      expect(st.data).toMatchObject({ status: 'lost', tool: 'cover_generate' });
+      expect(dataOf(st)).toMatchObject({ status: 'lost', tool: 'cover_generate' });
       expect(st.reasoning).toMatch(/Call cover_generate again/);
     } finally {
       await t.dispose();

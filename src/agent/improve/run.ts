@@ -76,7 +76,7 @@ async function gather(ctx: ToolContext, since: string, dryRun: boolean): Promise
     const input = /^https?:\/\//i.test(feed) ? { feed_url: feed } : { dir: feed };
     const r = await callTool(ctx, 'dataset_collect', { ...input, dry_run: dryRun });
     if (r.success) {
-      const d = r.data as { added: number; results: Array<{ status: string; lora_id: string | null }> };
+      const d = r.data;
       for (const x of d.results) if (x.status === 'would_add' && x.lora_id) wouldAdd[x.lora_id] = (wouldAdd[x.lora_id] ?? 0) + 1;
       feeds.push({ source: feed, added: d.added, would_add: d.results.filter((x) => x.status === 'would_add').length, error: null });
     } else {
@@ -106,7 +106,7 @@ interface AnalyzeData extends Record<string, unknown> {
 async function analyze(ctx: ToolContext, lora: LoraRecord): Promise<AnalyzeData> {
   const r = await callTool(ctx, 'dataset_analyze', { lora_id: lora.id });
   if (!r.success) return { gaps: [], volume_level: null, usable: null, error: r.reasoning };
-  const d = r.data as { gaps: GapNote[]; volume_level: string; usable: number };
+  const d = r.data;
   return { gaps: d.gaps.map((g) => ({ category: g.category, direction: g.direction, severity: g.severity, advice: g.advice })), volume_level: d.volume_level, usable: d.usable, error: null };
 }
 

@@ -48,7 +48,7 @@ export async function startTraining(ctx: ToolContext, lora: LoraRecord, data: Tr
     await persist({ ...data, job_id: adopted.id });
     return adopted.id;
   }
-  const r = await callToolOk<{ job_id: string }>(ctx, 'lora_train', { lora_id: lora.id, backend: data.backend });
+  const r = await callToolOk(ctx, 'lora_train', { lora_id: lora.id, backend: data.backend });
   await persist({ ...data, job_id: r.job_id });
   return r.job_id;
 }
@@ -62,7 +62,7 @@ export async function followTraining(
 ): Promise<{ status: string; version: number | null; error: string | null }> {
   for (;;) {
     ctx.signal.throwIfAborted();
-    const st = await callToolOk<{ status: string; version: number | null; error: string | null; done: boolean; progress: number }>(
+    const st = await callToolOk(
       { ...ctx, progress: (p) => onProgress(p.message ?? 'training', p.progress) },
       'lora_status',
       { job_id: jobId, wait_seconds: waitSeconds },

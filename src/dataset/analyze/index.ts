@@ -11,7 +11,7 @@ import { volumeAdvice } from './gaps.js';
 import { dirSource, loraSource } from './sources.js';
 import { targetsFor, type TargetRange } from './taxonomy.js';
 
-export type { DatasetAnalysis, AnalyzedImage, AnalysisIssue } from './analyze.js';
+export type { DatasetAnalysis } from './analyze.js';
 
 /** Options shared by both entry points. */
 export type AnalyzeCallOptions = Pick<AnalyzeOptions, 'signal' | 'onProgress' | 'onImage' | 'concurrency'> & {

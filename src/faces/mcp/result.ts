@@ -11,10 +11,9 @@ import { makePreview } from '../../remote/preview.js';
  */
 export async function toMcpResult(result: CommandResult, publisher: ArtifactPublisher, logger: Logger): Promise<CallToolResult> {
   if (!result.success) {
-    const err = (result.data as { error?: { code?: string } }).error;
     return {
       isError: true,
-      content: [{ type: 'text', text: `${result.reasoning}${err?.code ? ` (code ${err.code})` : ''}` }],
+      content: [{ type: 'text', text: `${result.reasoning}${result.error.code ? ` (code ${result.error.code})` : ''}` }],
     };
   }
   const content: CallToolResult['content'] = [{ type: 'text', text: result.reasoning }];

@@ -12,7 +12,7 @@
 import { z } from 'zod';
 import type { App } from '../../app.js';
 import type { Logger } from '../../core/logger.js';
-import type { CommandResult } from '../../core/result.js';
+import type { Failure } from '../../core/result.js';
 import type { ProgressUpdate, ToolDefinition } from '../../tools/types.js';
 
 /** What the bot was asked to make. */
@@ -63,7 +63,6 @@ const coverData = z.looseObject({
   attempts: z.number().nullish(),
 });
 const scoreData = z.looseObject({ score: z.number() });
-const failureData = z.looseObject({ error: z.looseObject({ code: z.string(), message: z.string(), hint: z.string().optional() }) });
 
 /** Which tool makes a job: the agent unless a style is forced or the agent is not registered. */
 export function coverToolName(app: App, job: CoverJob): 'cover_make' | 'cover_generate' {
@@ -91,10 +90,8 @@ export interface RunOptions {
   logger: Logger;
 }
 
-function failureOf(result: CommandResult): CoverRun {
-  const f = failureData.safeParse(result.data);
-  if (!f.success) return { ok: false, code: 'INTERNAL', message: result.reasoning };
-  const { code, message, hint } = f.data.error;
+function failureOf(result: Failure): CoverRun {
+  const { code, message, hint } = result.error;
   return hint ? { ok: false, code, message, hint } : { ok: false, code, message };
 }
 

@@ -342,7 +342,7 @@ async function finishSucceeded(job: TrainingJob, t: ReplicateTraining, ctx: Foll
   if (!weights) throw new LoraloopError('UPSTREAM_ERROR', `Replicate training ${t.id} succeeded but returned no weights URL.`);
   await patchJob(services, job.id, { state: { phase: 'downloading' } });
   const archive = await downloadWeights(services, weights, ctx.signal);
-  const entry = extractLoraFromTar(archive);
+  const entry = await extractLoraFromTar(archive);
   await patchJob(services, job.id, { state: { phase: 'registering' } });
   const fresh = (await getTrainingJob(services, job.id)) ?? job;
   const version = await completeTraining(services, fresh, {

@@ -7,7 +7,7 @@ import type { Services } from '../../app.js';
 import type { LoraVersionRecord } from '../../store/repos/loras.js';
 import { activateVersion, registerVersion } from '../registry.js';
 import type { LoraInspection } from '../safetensors/schema.js';
-import { getTrainingJob, isTerminalTraining, patchJob, type TrainingJob } from './job.js';
+import { getTrainingJob, patchJob, type TrainingJob } from './job.js';
 
 /** What a backend hands over when its training succeeded. */
 export interface TrainedOutput {
@@ -98,10 +98,4 @@ export async function cancelTrainingRecord(services: Services, jobId: string, re
   const cur = j ?? (await getTrainingJob(services, jobId));
   if (cur) await settleProject(services, cur.state.lora_id);
   return j;
-}
-
-/** True when the job is over (any terminal status) or gone. */
-export async function jobEnded(services: Services, jobId: string): Promise<boolean> {
-  const j = await getTrainingJob(services, jobId);
-  return !j || isTerminalTraining(j.status);
 }

@@ -12,6 +12,7 @@ import { trainedSetKey } from '../../../src/agent/improve/curate.js';
 import { createToolEvaluator } from '../../../src/agent/improve/evaluate.js';
 import { startReplicateEmulator, type ReplicateEmulator } from '../../emulators/replicate.js';
 import { call, callOk, dumpDb, improveApp, trainedProject, upload, type Degrade, type RunData } from './helpers.js';
+import { dataOf, errorOf } from '../../support/result.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../shared/fixtures/images');
 
@@ -71,7 +72,7 @@ describe('improve_run (nightly) against the Replicate emulator', () => {
 
     const r = await call<RunData>(app, 'improve_run', {});
     expect(r.success, r.reasoning).toBe(true);
-    const run = r.data;
+    const run = dataOf(r);
     expect(run.feeds).toEqual([{ source: feedUrl, added: 2, would_add: 0, error: null }]);
     expect(run.new_ratings).toBe(2);
     const sol = run.loras.find((l) => l.lora_id === loraId);
@@ -191,7 +192,7 @@ describe('improve_run (nightly) against the Replicate emulator', () => {
     const refused = [a, b].filter((r) => !r.success);
     expect(ok).toHaveLength(1);
     expect(refused).toHaveLength(1);
-    expect((refused[0]?.data as unknown as { error: { code: string } }).error.code).toBe('LEASE_HELD');
+    expect(errorOf(refused[0]!).code).toBe('LEASE_HELD');
     expect(refused[0]?.reasoning).toMatch(/Another nightly run is in progress/);
     expect(emu.state.trainings.length - before).toBe(1);
     expect((ok[0]?.data as RunData).loras[0]?.outcome).toBe('promoted');
@@ -208,11 +209,11 @@ describe('improve_run (nightly) against the Replicate emulator', () => {
     const snapshot = dumpDb(app);
     const r = await call<RunData>(app, 'improve_run', { dry_run: true });
     expect(r.success, r.reasoning).toBe(true);
-    expect(r.data).toMatchObject({ dry_run: true, run_id: null, report_path: null });
-    expect(r.data.feeds[0]).toMatchObject({ added: 0, would_add: 2 });
+    expect(dataOf(r)).toMatchObject({ dry_run: true, run_id: null, report_path: null });
+    expect(dataOf(r).feeds[0]).toMatchObject({ added: 0, would_add: 2 });
     // 2 uploads + 1 well-rated cover + 2 feed images it would collect.
-    expect(r.data.loras[0]).toMatchObject({ outcome: 'planned', positives_added: 1, change: { changed: 5, threshold: 5 } });
-    expect(r.data.loras[0]?.reason).toMatch(/would retrain on replicate/);
+    expect(dataOf(r).loras[0]).toMatchObject({ outcome: 'planned', positives_added: 1, change: { changed: 5, threshold: 5 } });
+    expect(dataOf(r).loras[0]?.reason).toMatch(/would retrain on replicate/);
     expect(r.reasoning).toMatch(/^Dry run \(nothing changed\)/);
     expect(dumpDb(app)).toEqual(snapshot);
     expect(emu.state.trainings.length).toBe(before);

@@ -14,6 +14,7 @@ import type { CommandResult } from '../../../src/core/result.js';
 import { startOpenAIEmulator } from '../../emulators/openai.js';
 import { makeTestApp } from '../../support/app.js';
 import { storeFile } from '../../support/sqlite.js';
+import { errorOf } from '../../support/result.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../shared/fixtures/images');
 
@@ -199,7 +200,7 @@ describe('dataset_collect from a feed', () => {
     disposers.push(t.dispose);
     const r = await call(t.app, 'dataset_collect', { feed_url: `${base}/feed.xml` });
     expect(r.success).toBe(false);
-    expect((r.data as { error: { code: string } }).error.code).toBe('URL_NOT_ALLOWED');
+    expect(errorOf(r).code).toBe('URL_NOT_ALLOWED');
     expect(hits).toEqual([]);
     const a = app();
     routes.set('/page.html', ['text/html', '<html><body>hello</body></html>']);
@@ -259,6 +260,6 @@ describe('dataset_collect from a folder', () => {
     writeFileSync(path.join(dir, 'titles.json'), JSON.stringify({ '../etc/passwd': 'Solana' }));
     const r = await call(a, 'dataset_collect', { dir });
     expect(r.success).toBe(false);
-    expect((r.data as { error: { code: string } }).error.code).toBe('PATH_NOT_ALLOWED');
+    expect(errorOf(r).code).toBe('PATH_NOT_ALLOWED');
   });
 });

@@ -22,6 +22,7 @@ import {
   type SlackUpload,
 } from '../../emulators/slack.js';
 import { makeTestApp } from '../../support/app.js';
+import { dataOf } from '../../support/result.js';
 
 // Neither looks like a token pattern the logger redacts on its own: a leak would show in the log lines.
 const SECRET = 'signing-secret-for-tests-7f3a9c';
@@ -195,7 +196,7 @@ describe('Slack bot over the HTTP receiver', () => {
     // The rating is in the same store cover_rate writes: a second rater's 2 stars average with the Slack 4.
     const coverId = coverIdOf(uploadsIn('CRATE', ts)[0]!);
     const second = await testApp.app.tools.execute('cover_rate', { cover_id: coverId, stars: 2, rater: 'test' }, testApp.app.context());
-    expect(second.data).toMatchObject({ raters: 2, mean_stars: 3 });
+    expect(dataOf(second)).toMatchObject({ raters: 2, mean_stars: 3 });
   });
 
   it('answers a message it does not understand with the help text, and the slash command privately', async () => {

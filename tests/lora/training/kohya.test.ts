@@ -9,6 +9,7 @@ import { cancelTrainingRecord } from '../../../src/lora/training/outcome.js';
 import type { ProgressUpdate } from '../../../src/tools/types.js';
 import { makeTestApp } from '../../support/app.js';
 import { callOk, KOHYA_STANDIN_CMD, seedProject, until } from './helpers.js';
+import { dataOf } from '../../support/result.js';
 
 interface EpochFile { stage: number; epoch: number; path: string; bytes: number | null }
 interface JobViewLite { job_id: string; status: string; version: number | null; variant: string | null }
@@ -204,7 +205,7 @@ describe('lora_status from a one-shot CLI call', () => {
     const train = await callOk<{ job_id: string }>(app, 'lora_train', { lora_id: loraId, backend: 'kohya' });
     const r = await app.tools.execute('lora_status', { job_id: train.job_id, wait_seconds: 30 }, app.context('cli'));
     expect(r.success).toBe(true);
-    expect(r.data).toMatchObject({ status: 'queued', done: false });
+    expect(dataOf(r)).toMatchObject({ status: 'queued', done: false });
     expect(r.reasoning).toMatch(/start the MCP server or the daemon/);
     expect(app.services.trainingRunner().running).toBe(false);
     expect((await getTrainingJob(app.services, train.job_id))?.state.kohya?.launched_at).toBeUndefined();

@@ -10,6 +10,7 @@ import type { ProgressUpdate } from '../../../src/tools/types.js';
 import { startReplicateEmulator, type ReplicateEmulator } from '../../emulators/replicate.js';
 import { makeTestApp } from '../../support/app.js';
 import { call, callOk, seedProject, until } from './helpers.js';
+import { errorOf } from '../../support/result.js';
 
 interface StatusData {
   status: string;
@@ -253,7 +254,7 @@ describe('no training backend configured', () => {
     const loraId = await seedProject(t.app, { name: 'nobackend', base_model: 'flux', images: 1 });
     const r = await call(t.app, 'lora_train', { lora_id: loraId, backend: 'replicate' });
     expect(r.success).toBe(false);
-    expect(r.data).toMatchObject({ error: { code: 'NOT_CONFIGURED' } });
+    expect(errorOf(r)).toMatchObject({ code: 'NOT_CONFIGURED' });
     expect(r.reasoning).toMatch(/REPLICATE_API_TOKEN/);
     expect(r.reasoning).toMatch(/LORALOOP_REPLICATE_DESTINATION/);
     expect(r.reasoning).toMatch(/dataset_export/);
