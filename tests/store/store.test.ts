@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isLoraloopError } from '../../src/core/errors.js';
 import { createStore, type Store } from '../../src/store/index.js';
 import { makeTestApp } from '../support/app.js';
+import { errorOf } from '../support/result.js';
 import { storeFile } from '../support/sqlite.js';
 
 const CHILD = join(import.meta.dirname, 'race-child.ts');
@@ -149,7 +150,7 @@ describe('a corrupt JSON column', () => {
       storeFile(t.home).prepare("UPDATE loras SET coins = '{\"ETH\": true}' WHERE name = 'eth-style'").run();
       const listed = await t.app.tools.execute('lora_list', {}, t.app.context());
       expect(listed.success).toBe(false);
-      expect(listed.data).toMatchObject({ error: { code: 'STORE_ERROR', category: 'system' } });
+      expect(errorOf(listed)).toMatchObject({ code: 'STORE_ERROR', category: 'system' });
       expect(listed.reasoning).toMatch(/loras\.coins of lora_[\w-]+ is corrupt/);
     } finally {
       await t.dispose();
