@@ -19,6 +19,8 @@ import { createRatingsRepo, type RatingsRepo } from './repos/ratings.js';
 import { createUploadSlotsRepo, type UploadSlotsRepo } from './repos/uploads.js';
 import type { Database } from './schema.js';
 import { createSqliteBackend } from './sqlite.js';
+import { createPostgresBackend } from './postgres.js';
+import { LoraloopError } from '../core/errors.js';
 
 /** One repository per aggregate. Every method is async; the same set is bound to a transaction in `transaction`. */
 export interface Repos {
@@ -62,8 +64,14 @@ export interface Store extends Repos {
  * Open the store of `home`. Synchronous to call: the database is opened and migrated on first use, behind
  * one memoised promise every repository method awaits, so a failure to open shows up as that call's STORE_ERROR.
  */
-export function createStore(home: string, now: () => Date = () => new Date()): Store {
-  return storeOn(createSqliteBackend(home), createBlobStore(home), now);
+export function createStore(home: string, now: () => Date = () => new Date(), options: StoreOptions = {}): Store {
+  const backend = options.databaseUrl ? createPostgresBackend(options.databaseUrl) : createSqliteBackend(home);
+  return storeOn(backend, createBlobStore(home), now);
+}
+
+export interface StoreOptions {
+  /** `postgres://…` (LORALOOP_DATABASE_URL): every table in that PostgreSQL database; unset = SQLite in `home`. */
+  databaseUrl?: string | undefined;
 }
 
 function storeOn(backend: StoreBackend, blobs: BlobStore, now: () => Date): Store {
@@ -71,16 +79,16 @@ function storeOn(backend: StoreBackend, blobs: BlobStore, now: () => Date): Stor
   const ready = (): Promise<void> =>
     (opening ??= migrate(backend).catch((e: unknown) => {
       opening = undefined; // the next call tries again (e.g. once the folder is writable)
-      throw e;
+      throw e instanceof LoraloopError || !backend.openError ? e : backend.openError(e);
     }));
   const bind = (db: Kysely<Database>, atomic: RepoContext['atomic']): Repos => repos({ db, sql: backend.sql, now, atomic });
-  const root = afterReady(bind(backend.db, (fn) => backend.db.transaction().execute(fn)), ready);
+  const root = afterReady(bind(backend.db, (fn) => backend.transaction(fn)), ready);
   return {
     ...root,
     blobs,
     async transaction(fn) {
       await ready();
-      return backend.db.transaction().execute((trx) => fn(bind(trx, (inner) => inner(trx))));
+      return backend.transaction((trx) => fn(bind(trx, (inner) => inner(trx))));
     },
     close: () => backend.close(),
   };

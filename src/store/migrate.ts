@@ -1,4 +1,6 @@
+import type { Kysely } from 'kysely';
 import type { StoreBackend } from './backend.js';
+import type { Database } from './schema.js';
 
 /**
  * Apply pending migrations in id order, each in its own write transaction that checks again whether it is
@@ -6,7 +8,10 @@ import type { StoreBackend } from './backend.js';
  * once cannot both apply a migration; the second waits, then sees it recorded.
  */
 export async function migrate(backend: StoreBackend, at: () => Date = () => new Date()): Promise<void> {
-  const { db } = backend;
+  await backend.migrationLock((db) => migrateOn(backend, db, at));
+}
+
+async function migrateOn(backend: StoreBackend, db: Kysely<Database>, at: () => Date): Promise<void> {
   await db.schema
     .createTable('schema_migrations')
     .ifNotExists()

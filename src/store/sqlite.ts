@@ -45,6 +45,9 @@ export function createSqliteBackend(home: string): StoreBackend {
       if (!raw) throw new LoraloopError('INTERNAL', 'The database is not open.');
       raw.exec(m.sql);
     },
+    transaction: (fn) => db.transaction().execute(fn),
+    // Each migration's transaction starts with BEGIN IMMEDIATE, which is the lock.
+    migrationLock: (fn) => fn(db),
     close: () => db.destroy(),
   };
 }
