@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { LoraloopError } from './errors.js';
+import { parseBlobLocation, type BlobLocation } from './blob-location.js';
 
 /**
  * Configuration read from the environment through zod. Only src/main.ts passes `process.env` in;
@@ -49,6 +50,7 @@ const envSchema = z.object({
   ),
   LORALOOP_REPLICATE_MODEL: optionalString,
   LORALOOP_REPLICATE_WEBHOOK_URL: optionalUrl(false),
+  LORALOOP_BLOBS: optionalString,
   LORALOOP_KOHYA_CMD: optionalString,
   LORALOOP_KOHYA_BASE_MODEL: optionalString,
   COMFYUI_URLS: optionalString,
@@ -92,6 +94,10 @@ export interface Config {
     webhookUrl: string | undefined;
   };
   kohya: { cmd: string | undefined; baseModel: string | undefined };
+  /** Where blobs live (LORALOOP_BLOBS): this host's folder, or an S3 bucket / Azure container shared by every host. */
+  blobs: BlobLocation;
+  /** The AWS_* and AZURE_STORAGE_* variables the object-store clients read (credentials, region, endpoint). */
+  objectStoreEnv: Record<string, string>;
   comfyuiUrls: string[];
   /** Checkpoint pools per tier, `tier=name,name;tier2=...` (parsed by src/cover/checkpoints.ts); undefined = defaults. */
   checkpointTiers: string | undefined;
@@ -161,6 +167,10 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string)
       webhookUrl: e.LORALOOP_REPLICATE_WEBHOOK_URL,
     },
     kohya: { cmd: e.LORALOOP_KOHYA_CMD, baseModel: e.LORALOOP_KOHYA_BASE_MODEL },
+    blobs: parseBlobLocation(e.LORALOOP_BLOBS),
+    objectStoreEnv: Object.fromEntries(
+      Object.entries(env).filter((kv): kv is [string, string] => /^(AWS_|AZURE_STORAGE_)/.test(kv[0]) && typeof kv[1] === 'string' && kv[1] !== ''),
+    ),
     comfyuiUrls,
     checkpointTiers: e.LORALOOP_CHECKPOINT_TIERS,
     openai: {
@@ -198,6 +208,12 @@ export function configSecrets(c: Config): string[] {
     c.replicate.webhookSecret,
     c.openai.apiKey,
     c.slack.botToken,
+    c.objectStoreEnv.AWS_SECRET_ACCESS_KEY,
+    c.objectStoreEnv.AWS_SESSION_TOKEN,
+    c.objectStoreEnv.AZURE_STORAGE_KEY,
+    c.objectStoreEnv.AZURE_STORAGE_SAS_TOKEN,
+    c.objectStoreEnv.AZURE_STORAGE_CONNECTION_STRING,
+    /AccountKey=([^;]+)/.exec(c.objectStoreEnv.AZURE_STORAGE_CONNECTION_STRING ?? '')?.[1],
     c.slack.signingSecret,
     c.slack.appToken,
   ].filter((s): s is string => typeof s === 'string' && s.length >= 4);
