@@ -19,6 +19,8 @@ import { createRatingsRepo, type RatingsRepo } from './repos/ratings.js';
 import { createUploadSlotsRepo, type UploadSlotsRepo } from './repos/uploads.js';
 import type { Database } from './schema.js';
 import { createSqliteBackend } from './sqlite.js';
+import { blobStoreFor } from './objects/index.js';
+import type { BlobLocation } from '../core/blob-location.js';
 import { createPostgresBackend } from './postgres.js';
 import { LoraloopError } from '../core/errors.js';
 
@@ -66,12 +68,17 @@ export interface Store extends Repos {
  */
 export function createStore(home: string, now: () => Date = () => new Date(), options: StoreOptions = {}): Store {
   const backend = options.databaseUrl ? createPostgresBackend(options.databaseUrl) : createSqliteBackend(home);
-  return storeOn(backend, createBlobStore(home), now);
+  const blobs = blobStoreFor(options.blobs ?? { kind: 'local' }, createBlobStore(home), options.objectStoreEnv ?? {});
+  return storeOn(backend, blobs, now);
 }
 
 export interface StoreOptions {
   /** `postgres://…` (LORALOOP_DATABASE_URL): every table in that PostgreSQL database; unset = SQLite in `home`. */
   databaseUrl?: string | undefined;
+  /** LORALOOP_BLOBS: an S3 bucket or Azure container shared by every host, with `home`'s folder as the cache. */
+  blobs?: BlobLocation | undefined;
+  /** The AWS_* / AZURE_STORAGE_* variables for the object-store clients. */
+  objectStoreEnv?: Record<string, string> | undefined;
 }
 
 function storeOn(backend: StoreBackend, blobs: BlobStore, now: () => Date): Store {

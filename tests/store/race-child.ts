@@ -7,7 +7,8 @@ import { createStore } from '../../src/store/index.js';
 
 const home = process.argv[2]!;
 const owner = `pid-${process.pid}`;
-const store = createStore(home);
+// The PostgreSQL parity run hands the test's database down (tests/support/database.ts).
+const store = createStore(home, undefined, { databaseUrl: process.env.LORALOOP_DATABASE_URL });
 await store.kv.get('opened'); // opens the file and applies migrations before the race starts
 process.stdout.write('ready\n');
 

@@ -8,7 +8,9 @@ import { isLoraloopError } from '../../src/core/errors.js';
 import { createStore, type Store } from '../../src/store/index.js';
 import { makeTestApp } from '../support/app.js';
 import { errorOf } from '../support/result.js';
+import { databaseUrlFor, registerHome, testDatabaseUrl } from '../support/database.js';
 import { storeFile } from '../support/sqlite.js';
+
 
 const CHILD = join(import.meta.dirname, 'race-child.ts');
 
@@ -24,7 +26,8 @@ afterEach(async () => {
 
 function openStore(): Store {
   home = mkdtempSync(join(tmpdir(), 'loraloop-store-'));
-  store = createStore(home);
+  registerHome(home, testDatabaseUrl());
+  store = createStore(home, undefined, { databaseUrl: databaseUrlFor(home) });
   return store;
 }
 
@@ -34,7 +37,8 @@ const newLora = (s: Store, name = 'sol-style') => s.loras.create({ name, base_mo
 async function spawnChildren(n: number) {
   const lines = new Map<ChildProcessWithoutNullStreams, AsyncIterator<string>>();
   for (let i = 0; i < n; i++) {
-    const c = spawn(process.execPath, ['--import', 'tsx', CHILD, home], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const db = databaseUrlFor(home);
+    const c = spawn(process.execPath, ['--import', 'tsx', CHILD, home], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...(db ? { LORALOOP_DATABASE_URL: db } : {}) } });
     let err = '';
     c.stderr.on('data', (d: Buffer) => (err += d.toString()));
     c.on('exit', (code) => {
@@ -96,7 +100,7 @@ describe('store.transaction', () => {
         await tx.loras.update(lora.id, { status: 'training' });
         await tx.jobs.create({ id: taken.id, kind: 'lora_training', status: 'queued' }); // primary key taken
       }),
-    ).rejects.toThrow(/UNIQUE/);
+    ).rejects.toThrow(/UNIQUE|duplicate key/); // SQLite's words, PostgreSQL's words
     expect((await s.loras.get(lora.id))?.status).toBe('created');
     // The store is usable after the rollback.
     expect((await s.loras.update(lora.id, { status: 'ready' })).status).toBe('ready');

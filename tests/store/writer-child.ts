@@ -7,7 +7,8 @@ import { createStore } from '../../src/store/index.js';
 const home = process.argv[2]!;
 const n = Number(process.argv[3] ?? '500');
 const tag = process.argv[4] ?? 'w';
-const store = createStore(home);
+// The PostgreSQL parity run hands the test's database down (tests/support/database.ts).
+const store = createStore(home, undefined, { databaseUrl: process.env.LORALOOP_DATABASE_URL });
 if (process.env.SLOW_BLOB === '1') {
   // Many large distinct blobs: the parent kills us at some random point inside this loop.
   process.stdout.write('ready\n');

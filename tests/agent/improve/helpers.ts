@@ -101,8 +101,13 @@ export async function trainedProject(app: App, name = 'sol-covers', images = 3):
 /** Every row of every table: a dry run must leave this unchanged. */
 export function dumpDb(app: App): Record<string, unknown[]> {
   const db = storeFile(app.services.config.home);
-  const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as Array<{ name: string }>;
-  return Object.fromEntries(tables.map((t) => [t.name, db.prepare(`SELECT * FROM "${t.name}" ORDER BY rowid`).all()]));
+  const pg = db.dialect === 'postgres';
+  const tables = db
+    .prepare(pg ? `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1` : `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
+    .all() as Array<{ name: string }>;
+  // Insertion order: SQLite's rowid, PostgreSQL's seq column (schema_migrations has neither there: its id).
+  const order = (t: string) => (!pg ? 'rowid' : t === 'schema_migrations' ? 'id' : 'seq');
+  return Object.fromEntries(tables.map((t) => [t.name, db.prepare(`SELECT * FROM "${t.name}" ORDER BY ${order(t.name)}`).all()]));
 }
 
 export interface RunData {

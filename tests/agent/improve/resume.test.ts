@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReplicateEmulator, type ReplicateEmulator } from '../../emulators/replicate.js';
 import { callOk, improveApp, replicateEnv, trainedProject, upload, type RunData } from './helpers.js';
+import { databaseEnvFor } from '../../support/database.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = path.resolve(here, '../../..');
@@ -54,7 +55,7 @@ describe('a killed nightly run continues where it stopped', () => {
 
       const child = spawn(process.execPath, ['--import', 'tsx', CHILD], {
         cwd: REPO_ROOT,
-        env: { ...process.env, LORALOOP_HOME: t.home, LORALOOP_ALLOWED_ROOTS: `${t.home}:${tmpdir()}`, ...replicateEnv(emu) },
+        env: { ...process.env, ...databaseEnvFor(t.home), LORALOOP_HOME: t.home, LORALOOP_ALLOWED_ROOTS: `${t.home}:${tmpdir()}`, ...replicateEnv(emu) },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let out = '';

@@ -5,6 +5,7 @@ import { getTrainingJob } from '../../../src/lora/training/job.js';
 import { startReplicateEmulator, type ReplicateEmulator } from '../../emulators/replicate.js';
 import { makeTestApp } from '../../support/app.js';
 import { KOHYA_STANDIN_CMD, REPO_ROOT, seedProject, until } from './helpers.js';
+import { databaseEnvFor } from '../../support/database.js';
 
 const CHILD = path.join(REPO_ROOT, 'tests/lora/training/train-child.ts');
 
@@ -50,7 +51,7 @@ describe('a training job outlives its process (SIGKILL mid-training, then restar
     const t = makeTestApp(env);
     try {
       const loraId = await seedProject(t.app, { name: 'kill-flux', base_model: 'flux', images: 2 });
-      const childEnv = { ...env, LORALOOP_HOME: t.home, LORALOOP_ALLOWED_ROOTS: t.home, CHILD_TRAIN_INPUT: JSON.stringify({ lora_id: loraId, backend: 'replicate', params: { steps: 400 } }) };
+      const childEnv = { ...env, ...databaseEnvFor(t.home), LORALOOP_HOME: t.home, LORALOOP_ALLOWED_ROOTS: t.home, CHILD_TRAIN_INPUT: JSON.stringify({ lora_id: loraId, backend: 'replicate', params: { steps: 400 } }) };
       const first = startChild('train', childEnv);
       await until(() => lineWith(first.lines, 'JOB') !== undefined, 30_000, 'the job id');
       const jobId = lineWith(first.lines, 'JOB') as string;
@@ -84,7 +85,7 @@ describe('a training job outlives its process (SIGKILL mid-training, then restar
     const t = makeTestApp(env);
     try {
       const loraId = await seedProject(t.app, { name: 'kill-sd15', base_model: 'sd15', images: 2 });
-      const childEnv = { ...env, LORALOOP_HOME: t.home, LORALOOP_ALLOWED_ROOTS: t.home, CHILD_TRAIN_INPUT: JSON.stringify({ lora_id: loraId, backend: 'kohya', params: { epochs: 3, save_every_n_epochs: 5 } }) };
+      const childEnv = { ...env, ...databaseEnvFor(t.home), LORALOOP_HOME: t.home, LORALOOP_ALLOWED_ROOTS: t.home, CHILD_TRAIN_INPUT: JSON.stringify({ lora_id: loraId, backend: 'kohya', params: { epochs: 3, save_every_n_epochs: 5 } }) };
       const first = startChild('train', childEnv);
       await until(() => lineWith(first.lines, 'JOB') !== undefined, 30_000, 'the job id');
       const jobId = lineWith(first.lines, 'JOB') as string;
