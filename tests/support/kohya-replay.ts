@@ -14,16 +14,23 @@
  * With `--network_weights` (a resumed stage) the file must exist and hold the recorded network's tensors, or the run
  * ends with a traceback as sd-scripts' load would; every stage replays the same recorded run.
  *
+ * KOHYA_REPLAY_RUN `sd15-staged` | `sdxl-staged` replays instead the later recordings of loraloop's own kohya backend
+ * driving sd-scripts for SD 1.5 and SDXL with a resumed stage (kohya-replay-staged.ts says how).
+ *
  * Environment: KOHYA_REPLAY_RUN `seed` (default) | `quality`; KOHYA_REPLAY_NAN_AT=N prints `avr_loss=nan` from
  * step N on (the real bar format, the failure of kohya-ss/sd-scripts#2137) and then keeps running slowly like
  * the real program would; KOHYA_REPLAY_CHUNK_MS delay between writes (default 2).
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildSafetensors, encodeScalar, numberToHalf, type TensorSpec } from './safetensors.js';
+import { isStagedRun, replayStaged, tensorsOf } from './kohya-replay-staged.js';
+import { buildSafetensors } from './safetensors.js';
 import { sd15, type RealLoraHeader } from './real-upstream.js';
 
-const run = process.env['KOHYA_REPLAY_RUN'] === 'quality' ? 'quality' : 'seed';
+const runEnv = process.env['KOHYA_REPLAY_RUN'] ?? 'seed';
+// replayStaged ends the process with the recorded exit code.
+if (isStagedRun(runEnv)) await replayStaged(runEnv, process.argv.slice(2));
+const run = runEnv === 'quality' ? 'quality' : 'seed';
 const nanAt = process.env['KOHYA_REPLAY_NAN_AT'] ? Number(process.env['KOHYA_REPLAY_NAN_AT']) : undefined;
 const chunkMs = Number(process.env['KOHYA_REPLAY_CHUNK_MS'] ?? '2');
 
@@ -92,24 +99,6 @@ const errParts = cutBefore(stderr, /(?:\d{4}-\d\d-\d\d \d\d:\d\d:\d\d )?WARNING 
 if (outParts.length !== errParts.length) {
   process.stderr.write(`kohya-replay: ${outParts.length} stdout parts but ${errParts.length} stderr parts\n`);
   process.exit(3);
-}
-
-/** Small finite fp16 values (a real LoRA's up weights are near zero); alphas carry ss_network_alpha. */
-function tensorsOf(h: RealLoraHeader, seed: number): TensorSpec[] {
-  const alpha = Number(h.metadata['ss_network_alpha'] ?? '1');
-  return Object.entries(h.tensors)
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([name, t], i) => {
-      const n = t.shape.reduce((a, b) => a * b, 1);
-      if (name.endsWith('.alpha')) return { name, dtype: t.dtype, shape: t.shape, data: encodeScalar(alpha, 'F16') };
-      const data = Buffer.alloc(n * 2);
-      let x = (seed * 7919 + i * 104729) >>> 0 || 1;
-      for (let k = 0; k < n; k++) {
-        x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-        data.writeUInt16LE(numberToHalf(((x / 2 ** 32) - 0.5) * 0.02), k * 2);
-      }
-      return { name, dtype: t.dtype, shape: t.shape, data };
-    });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
