@@ -3,7 +3,8 @@
  * `train_network.py` for SD 1.5 and `sdxl_train_network.py` for SDXL, two stages each, driven by loraloop's own
  * kohya backend on a GPU). Used by kohya-replay.ts when KOHYA_REPLAY_RUN is `sd15-staged` or `sdxl-staged`.
  *
- * A run with `--network_weights` replays the recorded resumed stage, one without it the first stage. What it
+ * A run with `--network_weights` replays the recorded resumed stage, one without it the first stage (the weights
+ * are loaded as networks/lora.py does: see loadWeights). What it
  * keeps from the recording: every chunk of stdout and stderr as loraloop's pipes delivered it, in the recorded
  * order across both streams and with the recorded pauses scaled down (KOHYA_REPLAY_TIME_SCALE, default 0.01: the
  * real minute of model loading before the first bar becomes 0.6 s), the recorded output folder, name and
@@ -46,10 +47,29 @@ export function tensorsOf(h: RealLoraHeader, seed: number): TensorSpec[] {
     });
 }
 
-function tensorNames(file: string): string[] {
+/**
+ * `--network_weights` as networks/lora.py loads it (`load_state_dict(weights, False)`): a missing file or a tensor
+ * of another shape ends the run with a traceback; other names are only reported. Returns what sd-scripts prints
+ * after `load network weights from <path>: `.
+ */
+export function loadWeights(file: string, network: RealLoraHeader): string {
+  if (!existsSync(file)) fail(`Traceback (most recent call last):\nFileNotFoundError: [Errno 2] No such file or directory: '${file}'\n`);
   const raw = readFileSync(file);
   const n = Number(raw.readBigUInt64LE(0));
-  return Object.keys(JSON.parse(raw.subarray(8, 8 + n).toString('utf8')) as Record<string, unknown>).filter((k) => k !== '__metadata__');
+  const got = JSON.parse(raw.subarray(8, 8 + n).toString('utf8')) as Record<string, { shape?: number[] }>;
+  delete got['__metadata__'];
+  const size = (s: number[] | undefined) => `torch.Size([${(s ?? []).join(', ')}])`;
+  const bad = Object.entries(network.tensors).filter(([k, t]) => got[k] && String(got[k].shape) !== String(t.shape));
+  if (bad.length) {
+    fail(
+      'Traceback (most recent call last):\nRuntimeError: Error(s) in loading state_dict for LoRANetwork:\n' +
+        bad.map(([k, t]) => `\tsize mismatch for ${k}: copying a param with shape ${size(got[k]?.shape)} from checkpoint, the shape in current model is ${size(t.shape)}.\n`).join(''),
+    );
+  }
+  const missing = Object.keys(network.tensors).filter((k) => !(k in got));
+  const unexpected = Object.keys(got).filter((k) => !(k in network.tensors));
+  const list = (ks: string[]) => `[${ks.map((k) => `'${k}'`).join(', ')}]`;
+  return missing.length || unexpected.length ? `_IncompatibleKeys(missing_keys=${list(missing)}, unexpected_keys=${list(unexpected)})` : '<All keys matched successfully>';
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -73,21 +93,17 @@ export async function replayStaged(run: StagedRun, argv: string[]): Promise<void
   const recName = kohyaStaged.arg(rec, child, 'output_name') ?? '';
   const recWeights = kohyaStaged.arg(rec, child, 'network_weights');
 
-  // A resumed stage: sd-scripts loads the file before anything is trained, so a missing file or another network ends it.
+  // A resumed stage loads the file before anything is trained (the network is the one the first stage saved).
+  let loaded: string | undefined;
   if (weights !== undefined) {
     const firstFinal = rec.headers.find((h) => h.file === recWeights);
     if (!firstFinal) fail(`kohya-replay: the recording has no header for ${String(recWeights)}\n`, 3);
-    if (!existsSync(weights)) fail(`Traceback (most recent call last):\nFileNotFoundError: [Errno 2] No such file or directory: '${weights}'\n`);
-    const names = tensorNames(weights);
-    const want = Object.keys(firstFinal.tensors);
-    if (names.length !== want.length || want.some((k) => !names.includes(k))) {
-      fail(`Traceback (most recent call last):\nRuntimeError: Error(s) in loading state_dict for LoRANetwork: ${names.length} tensors in ${weights}, ${want.length} expected\n`);
-    }
+    loaded = loadWeights(weights, firstFinal);
   }
 
   const rewrite = (text: string): string => {
     let out = text.split(`${recDir}/${recName}`).join(`${outputDir}/${outputName}`);
-    if (recWeights && weights) out = out.split(recWeights).join(weights);
+    if (recWeights && weights) out = out.split(`${recWeights}: <All keys matched successfully>`).join(`${weights}: ${loaded}`);
     return out;
   };
   // This stage's recorded files by what follows the output name (`-000001.safetensors`, `.safetensors`).
