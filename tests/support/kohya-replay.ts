@@ -11,19 +11,27 @@
  * `Failed to get git commit` records, which sd-scripts prints while saving. As in sd-scripts' save_model, the
  * `saving checkpoint:` line is printed before the file exists.
  *
- * With `--network_weights` (a resumed stage) the file must exist and hold the recorded network's tensors, or the run
- * ends with a traceback as sd-scripts' load would; every stage replays the same recorded run.
+ * With `--network_weights` (a resumed stage) the file is loaded as networks/lora.py does (load_state_dict with
+ * strict=False): a missing file or a tensor of another shape ends the run with a traceback; every stage replays the
+ * same recorded run.
+ *
+ * KOHYA_REPLAY_RUN `sd15-staged` | `sdxl-staged` replays instead the later recordings of loraloop's own kohya backend
+ * driving sd-scripts for SD 1.5 and SDXL with a resumed stage (kohya-replay-staged.ts says how).
  *
  * Environment: KOHYA_REPLAY_RUN `seed` (default) | `quality`; KOHYA_REPLAY_NAN_AT=N prints `avr_loss=nan` from
  * step N on (the real bar format, the failure of kohya-ss/sd-scripts#2137) and then keeps running slowly like
  * the real program would; KOHYA_REPLAY_CHUNK_MS delay between writes (default 2).
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildSafetensors, encodeScalar, numberToHalf, type TensorSpec } from './safetensors.js';
+import { isStagedRun, loadWeights, replayStaged, tensorsOf } from './kohya-replay-staged.js';
+import { buildSafetensors } from './safetensors.js';
 import { sd15, type RealLoraHeader } from './real-upstream.js';
 
-const run = process.env['KOHYA_REPLAY_RUN'] === 'quality' ? 'quality' : 'seed';
+const runEnv = process.env['KOHYA_REPLAY_RUN'] ?? 'seed';
+// replayStaged ends the process with the recorded exit code.
+if (isStagedRun(runEnv)) await replayStaged(runEnv, process.argv.slice(2));
+const run = runEnv === 'quality' ? 'quality' : 'seed';
 const nanAt = process.env['KOHYA_REPLAY_NAN_AT'] ? Number(process.env['KOHYA_REPLAY_NAN_AT']) : undefined;
 const chunkMs = Number(process.env['KOHYA_REPLAY_CHUNK_MS'] ?? '2');
 
@@ -40,25 +48,10 @@ if (!outputDir || !outputName) {
 
 const header: RealLoraHeader = sd15.header(run);
 
-// A resumed stage (`--network_weights`): train_network.py loads that LoRA before training, so a missing file or one
-// whose tensors do not fit the network ends the run. The replay checks the same before it prints anything.
+// A resumed stage (`--network_weights`): train_network.py loads that LoRA before training (strict=False), so a missing
+// file or a tensor of another shape ends the run; this recording printed nothing about it (it was not resumed).
 const weights = arg('network_weights');
-if (weights !== undefined) {
-  let names: string[] = [];
-  try {
-    const raw = readFileSync(weights);
-    const n = Number(raw.readBigUInt64LE(0));
-    names = Object.keys(JSON.parse(raw.subarray(8, 8 + n).toString('utf8')) as Record<string, unknown>).filter((k) => k !== '__metadata__');
-  } catch (e) {
-    process.stderr.write(`Traceback (most recent call last):\nFileNotFoundError: [Errno 2] No such file or directory: '${weights}' (${(e as Error).message})\n`);
-    process.exit(1);
-  }
-  const want = Object.keys(header.tensors);
-  if (names.length !== want.length || want.some((k) => !names.includes(k))) {
-    process.stderr.write(`Traceback (most recent call last):\nRuntimeError: Error(s) in loading state_dict for LoRANetwork: ${names.length} tensors in ${weights}, ${want.length} expected\n`);
-    process.exit(1);
-  }
-}
+if (weights !== undefined) loadWeights(weights, header);
 // `/tmp/probe/run/train_seed/output-1/probe_seed.safetensors` -> folder and name of the recorded run.
 const recordedDir = path.posix.dirname(header.file);
 const recordedName = path.posix.basename(header.file, '.safetensors');
@@ -92,24 +85,6 @@ const errParts = cutBefore(stderr, /(?:\d{4}-\d\d-\d\d \d\d:\d\d:\d\d )?WARNING 
 if (outParts.length !== errParts.length) {
   process.stderr.write(`kohya-replay: ${outParts.length} stdout parts but ${errParts.length} stderr parts\n`);
   process.exit(3);
-}
-
-/** Small finite fp16 values (a real LoRA's up weights are near zero); alphas carry ss_network_alpha. */
-function tensorsOf(h: RealLoraHeader, seed: number): TensorSpec[] {
-  const alpha = Number(h.metadata['ss_network_alpha'] ?? '1');
-  return Object.entries(h.tensors)
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([name, t], i) => {
-      const n = t.shape.reduce((a, b) => a * b, 1);
-      if (name.endsWith('.alpha')) return { name, dtype: t.dtype, shape: t.shape, data: encodeScalar(alpha, 'F16') };
-      const data = Buffer.alloc(n * 2);
-      let x = (seed * 7919 + i * 104729) >>> 0 || 1;
-      for (let k = 0; k < n; k++) {
-        x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-        data.writeUInt16LE(numberToHalf(((x / 2 ** 32) - 0.5) * 0.02), k * 2);
-      }
-      return { name, dtype: t.dtype, shape: t.shape, data };
-    });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

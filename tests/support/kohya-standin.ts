@@ -1,10 +1,13 @@
 /**
  * A stand-in for kohya sd-scripts `train_network.py` (TRAINERS.md §3b-3d), run as LORALOOP_KOHYA_CMD =
  * `node --import tsx tests/support/kohya-standin.ts`. It reads the real arguments and dataset_config.toml,
- * counts images x num_repeats, prints real-format output (the start summary, `epoch e/E` on stdout, the tqdm
- * `steps:` bar redrawn with `\r` on stderr, rich-logger lines with ANSI colours, `saving checkpoint: <path>`,
- * `removing old checkpoint: <path>`, `model saved.`) and writes real .safetensors files with kohya keys and
- * ss_* metadata per saved epoch and at the end.
+ * counts images x num_repeats, prints real-format output and writes real .safetensors files with kohya keys and
+ * ss_* metadata per saved epoch and at the end. Streams as real sd-scripts uses them (tests/fixtures/real-upstream):
+ * stdout gets the start summary, `epoch e/E`, `saving checkpoint: <path>` (before the file is written),
+ * `removing old checkpoint: <path>` and, for a resumed stage, `load network weights from <path>: <info>`; stderr
+ * gets the tqdm `steps:` bar redrawn with `\r` and rich log records (`INFO     model saved.   train_network.py:1729`).
+ * `--network_weights` is loaded as networks/lora.py does (load_state_dict with strict=False): a missing file or
+ * a tensor of another shape ends the run with a traceback, other names are only reported.
  *
  * Modes (environment):
  * - KOHYA_STANDIN_MODE: `ok` (default) | `nan` (avr_loss goes nan at KOHYA_STANDIN_NAN_AT and the run keeps
@@ -37,6 +40,8 @@ if (process.env['KOHYA_STANDIN_PIDFILE']) writeFileSync(process.env['KOHYA_STAND
 const BLUE = '\x1b[34m';
 const RESET = '\x1b[0m';
 const info = (msg: string) => process.stderr.write(`${BLUE}INFO${RESET}     ${msg}\n`);
+/** A rich log record as sd-scripts prints it into a pipe: time column, level, message, then the source column. */
+const rich = (msg: string, source: string) => process.stderr.write(`${' '.repeat(20)}INFO     ${msg.padEnd(30)}${source}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function die(lines: string[]): never {
@@ -129,15 +134,40 @@ function metadata(step: number, epoch: number): Record<string, string> {
     ss_resolution: String(dataset?.resolution ?? 512),
     ss_tag_frequency: JSON.stringify(tagFrequency),
     ss_dataset_dirs: JSON.stringify(datasetDirs),
-    ...(weights ? { ss_training_comment: `resumed from network_weights=${weights}` } : {}),
   };
 }
 
+function buildLora(step: number, epoch: number): Buffer {
+  const opts = { rank: dim, alpha, sample: true, seed: step + epoch, metadata: metadata(step, epoch) };
+  return module === 'networks.lora_flux' ? buildKohyaFluxLora(opts) : /xl/i.test(base) ? buildKohyaSdxlLora(opts) : buildKohyaSd15Lora(opts);
+}
+
 function writeLora(file: string, step: number, epoch: number): void {
-  const meta = metadata(step, epoch);
-  const opts = { rank: dim, alpha, sample: true, seed: step + epoch, metadata: meta };
-  const bytes = module === 'networks.lora_flux' ? buildKohyaFluxLora(opts) : /xl/i.test(base) ? buildKohyaSdxlLora(opts) : buildKohyaSd15Lora(opts);
-  writeFileSync(file, bytes);
+  writeFileSync(file, buildLora(step, epoch));
+}
+
+function shapes(bytes: Buffer): Map<string, number[]> {
+  const n = Number(bytes.readBigUInt64LE(0));
+  const h = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')) as Record<string, { shape?: number[] }>;
+  return new Map(Object.entries(h).filter(([k]) => k !== '__metadata__').map(([k, v]) => [k, v.shape ?? []]));
+}
+
+/** What networks/lora.py `load_weights` answers (load_state_dict(strict=False)), printed after `load network weights from`. */
+function loadWeights(file: string): string {
+  const got = shapes(readFileSync(file));
+  const want = shapes(buildLora(0, 0));
+  const size = (s: number[]) => `torch.Size([${s.join(', ')}])`;
+  const bad = [...want].filter(([k, v]) => got.has(k) && String(got.get(k)) !== String(v));
+  if (bad.length) {
+    die([
+      'RuntimeError: Error(s) in loading state_dict for LoRANetwork:',
+      ...bad.map(([k, v]) => `\tsize mismatch for ${k}: copying a param with shape ${size(got.get(k) ?? [])} from checkpoint, the shape in current model is ${size(v)}.`),
+    ]);
+  }
+  const missing = [...want.keys()].filter((k) => !got.has(k));
+  const unexpected = [...got.keys()].filter((k) => !want.has(k));
+  const list = (ks: string[]) => `[${ks.map((k) => `'${k}'`).join(', ')}]`;
+  return missing.length || unexpected.length ? `_IncompatibleKeys(missing_keys=${list(missing)}, unexpected_keys=${list(unexpected)})` : '<All keys matched successfully>';
 }
 
 function clock(s: number): string {
@@ -158,6 +188,7 @@ function bar(step: number, loss: string | undefined): string {
 }
 
 async function main(): Promise<void> {
+  if (weights) process.stdout.write(`load network weights from ${weights}: ${loadWeights(weights)}\n`);
   process.stdout.write('running training / 学習開始\n');
   process.stdout.write(`  num train images * repeats / 学習画像の数×繰り返し回数: ${trainImages}\n`);
   process.stdout.write(`  num batches per epoch / 1epochのバッチ数: ${batchesPerEpoch}\n`);
@@ -184,22 +215,21 @@ async function main(): Promise<void> {
     }
     if (saveEvery && e % saveEvery === 0 && e < epochs) {
       const file = path.join(outputDir as string, `${outputName}-${String(e).padStart(6, '0')}.safetensors`);
-      process.stderr.write('\n');
-      info(`saving checkpoint: ${file}`);
+      process.stdout.write(`\n\nsaving checkpoint: ${file}\n`);
       writeLora(file, step, e);
       saved.push(file);
       if (saveLast && saved.length > saveLast) {
         const old = saved.shift() as string;
-        info(`removing old checkpoint: ${old}`);
+        process.stdout.write(`removing old checkpoint: ${old}\n`);
         rmSync(old, { force: true });
       }
     }
   }
-  process.stderr.write('\n');
   const final = path.join(outputDir as string, `${outputName}.safetensors`);
-  info(`saving checkpoint: ${final}`);
+  process.stdout.write(`\n\nsaving checkpoint: ${final}\n`);
   writeLora(final, step, epochs);
-  info('model saved.');
+  rich('model saved.', 'train_network.py:1729');
+  process.stderr.write('\n');
 }
 
 void main();

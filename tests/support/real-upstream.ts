@@ -92,3 +92,40 @@ export interface RealLoraHeader {
   metadata: Record<string, string>;
   tensors: Record<string, { dtype: string; shape: number[] }>;
 }
+
+/** One recording of sd-scripts @48d368f driven by loraloop (sd-scripts-48d368f-staged/, see the README). */
+export interface KohyaStagedRecording {
+  run: 'sd15' | 'sdxl';
+  base_model: string;
+  kohya_cmd: string;
+  params: Record<string, unknown>;
+  stages: Array<{ name: string; mix: Record<string, number>; learning_rate: number; epochs: number }>;
+  /** Each child loraloop started (one per stage): the command and its argv. */
+  spawns: Array<{ t: number; command: string; args: string[] }>;
+  exits: Array<{ t: number; child: number; code: number | null; signal: string | null }>;
+  /** The child's output as loraloop's pipes delivered it, both streams in arrival order; `t` in ms. */
+  chunks: Array<{ t: number; child: number; stream: 'stdout' | 'stderr'; text: string }>;
+  /** The job record each time it changed (sampled every 100 ms). */
+  timeline: Array<{ t: number; record: { status: string; progress: number; state: Record<string, unknown> } }>;
+  final_record: { status: string; progress: number; state: Record<string, unknown> };
+  dataset_configs: Array<{ path: string; text: string }>;
+  /** Every .safetensors the run left (epoch files and stage finals). */
+  headers: Array<RealLoraHeader & { bytes: number; header_bytes: number }>;
+  versions: Array<{ inspection: Record<string, unknown> }>;
+}
+
+const stagedCache = new Map<string, KohyaStagedRecording>();
+
+/** SD 1.5 and SDXL, two stages each, the second resuming from the first (`--network_weights`). */
+export const kohyaStaged = {
+  dir: path.join(REAL_DIR, 'sd-scripts-48d368f-staged'),
+  recording(run: 'sd15' | 'sdxl'): KohyaStagedRecording {
+    const hit = stagedCache.get(run) ?? realJson<KohyaStagedRecording>(`sd-scripts-48d368f-staged/${run}.json.gz`);
+    stagedCache.set(run, hit);
+    return hit;
+  },
+  /** The value of `--name=` in a recorded child's argv. */
+  arg(rec: KohyaStagedRecording, child: number, name: string): string | undefined {
+    return rec.spawns[child]?.args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  },
+};

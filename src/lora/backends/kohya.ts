@@ -365,6 +365,9 @@ async function runStage(job: TrainingJob, stageIndex: number, ctx: FollowContext
       case 'steps':
         lastSteps = ev;
         totalSteps = ev.total;
+        // sd-scripts saves inside its training loop, so a bar drawn after `saving checkpoint:` means the file is
+        // complete; the size read when the line came was missing or partial (seen on the real program).
+        for (const f of epochFiles) if (f.stage === stageIndex) f.bytes = fileBytes(f.path);
         if (isBadLoss(ev.loss) && !failure) {
           const shown = ev.postfix['avr_loss'] ?? String(ev.loss);
           const lr = stage?.learning_rate ?? (job.state.params as KohyaParams).learning_rate;
@@ -509,7 +512,10 @@ export const kohyaTrainer: TrainingDriver = {
     const stages = Math.max(1, cur.state.stages?.length ?? 1);
     // Finished stages are kept: a restart resumes at the first stage without a final file.
     for (let i = kohyaState(cur).stage_finals.length; i < stages; i++) {
-      cur = (await patchJob(services, cur.id, { state: { stage_index: i, rate_anchor: null } })) ?? cur;
+      // Step, totals, ETA and epochs are the current stage's: real sd-scripts takes about a minute to load before
+      // its first bar, and the previous stage's 12/12 with ETA 0 must not show as this stage's meanwhile.
+      const counters = { step: null, total_steps: null, eta_seconds: null, epoch: null, total_epochs: cur.state.stages?.[i]?.epochs ?? null };
+      cur = (await patchJob(services, cur.id, { state: { stage_index: i, rate_anchor: null, ...counters } })) ?? cur;
       const final = await runStage(cur, i, ctx);
       const fresh = await getTrainingJob(services, cur.id);
       if (!fresh) return;

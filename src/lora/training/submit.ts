@@ -142,7 +142,8 @@ export async function planTraining(services: Services, req: TrainRequest): Promi
         loss: null,
         loss_text: null,
         epoch: null,
-        total_epochs: stages ? stages.reduce((a, s) => a + s.epochs, 0) : null,
+        // Epochs of the current stage, as lora_status describes it (the runner sets each stage's own).
+        total_epochs: stages?.[0]?.epochs ?? null,
         eta_seconds: null,
         rate_anchor: null,
         epoch_files: [],

@@ -138,7 +138,7 @@ describe("loraloop's kohya runner with a trainer that replays real sd-scripts", 
     const job = await getTrainingJob(app.services, train.job_id);
     const finals = job?.state.kohya?.stage_finals ?? [];
     expect(finals.map((f) => path.basename(f))).toEqual(['real-staged-s1.safetensors', 'real-staged-s2.safetensors']);
-    // The replayed trainer refuses a --network_weights file that is missing or not the recorded network.
+    // The replayed trainer refuses a --network_weights file that is missing or holds tensors of other shapes, as sd-scripts does.
     expect(job?.state.kohya?.args).toContain(`--network_weights=${finals[0]}`);
     expect(st.epoch_files.map((e) => [e.stage, e.epoch])).toEqual([[0, 2], [1, 2]]);
     const v = (await app.services.store.loras.listVersions(loraId))[0];

@@ -142,8 +142,8 @@ describe('kohya training (sd-scripts stand-in as LORALOOP_KOHYA_CMD)', () => {
     };
     const repeats = Object.fromEntries(cfg.datasets[0]?.subsets.map((s) => [path.basename(s.image_dir), s.num_repeats]) ?? []);
     expect(repeats).toEqual({ closeup: 3, wide: 1 });
-    const meta = ((await app.services.store.loras.listVersions(loraId))[0]?.inspection as { metadata: Record<string, string> }).metadata;
-    expect(meta['ss_training_comment']).toBe(`resumed from network_weights=${finals[0]}`);
+    // Real sd-scripts records no trace of the resume in the file; it says on stdout which weights it loaded.
+    expect(job?.state.kohya?.log_tail).toContain(`load network weights from ${finals[0]}: <All keys matched successfully>`);
     expect(st.epoch_files.map((e) => [e.stage, e.epoch])).toEqual([[1, 1]]);
   });
 
