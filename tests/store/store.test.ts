@@ -1,5 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -56,6 +56,16 @@ async function spawnChildren(n: number) {
     },
   };
 }
+
+describe('opening', () => {
+  it('is lazy: a home that cannot hold a database fails the first call with STORE_ERROR, not createStore', async () => {
+    home = mkdtempSync(join(tmpdir(), 'loraloop-store-'));
+    writeFileSync(join(home, 'a-file'), 'not a folder');
+    store = createStore(join(home, 'a-file', 'home'));
+    await expect(store.kv.get('x')).rejects.toMatchObject({ code: 'STORE_ERROR', hint: expect.stringMatching(/LORALOOP_HOME/) });
+    await expect(store.jobs.list()).rejects.toMatchObject({ code: 'STORE_ERROR', message: expect.stringMatching(/Cannot open the database/) });
+  });
+});
 
 describe('store.transaction', () => {
   it('commits every write through tx together', async () => {
