@@ -1,5 +1,4 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { access, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LoraloopError } from '../core/errors.js';
@@ -35,7 +34,6 @@ export interface BlobStore {
 export function createBlobStore(home: string): BlobStore {
   const root = join(home, 'blobs');
   const tmp = join(root, 'tmp');
-  mkdirSync(tmp, { recursive: true });
   const cleanExt = (ext: string) => {
     const e = ext.replace(/^\./, '').toLowerCase();
     if (!/^[a-z0-9]{1,12}$/.test(e)) throw new LoraloopError('INTERNAL', `Bad blob extension "${ext}".`);
@@ -57,6 +55,7 @@ export function createBlobStore(home: string): BlobStore {
       if (await exists(ref.path)) return ref;
       const tmpPath = join(tmp, `${sha256}.${process.pid}.${randomBytes(6).toString('hex')}.part`);
       try {
+        await mkdir(tmp, { recursive: true });
         await mkdir(join(root, sha256.slice(0, 2)), { recursive: true });
         const fh = await open(tmpPath, 'wx');
         try {
@@ -80,7 +79,11 @@ export function createBlobStore(home: string): BlobStore {
     async sweepTemp(olderThanMs = 60 * 60 * 1000) {
       let removed = 0;
       const cutoff = Date.now() - olderThanMs;
-      for (const name of await readdir(tmp)) {
+      const names = await readdir(tmp).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return []; // nothing was ever written
+        throw e;
+      });
+      for (const name of names) {
         const p = join(tmp, name);
         try {
           if ((await stat(p)).mtimeMs < cutoff) {

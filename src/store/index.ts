@@ -63,8 +63,9 @@ export interface Store extends Repos {
 }
 
 /**
- * Open the store of `home`. Synchronous to call: the database is opened and migrated on first use, behind
- * one memoised promise every repository method awaits, so a failure to open shows up as that call's STORE_ERROR.
+ * The store of `home`. Synchronous to call and touches nothing yet: the database is opened and migrated on first
+ * use, behind one memoised promise every repository method awaits (a failure to open is that call's
+ * STORE_ERROR, and the next call tries again), and blob folders are made when the first blob is written.
  */
 export function createStore(home: string, now: () => Date = () => new Date(), options: StoreOptions = {}): Store {
   const backend = options.databaseUrl ? createPostgresBackend(options.databaseUrl) : createSqliteBackend(home);
@@ -83,18 +84,24 @@ export interface StoreOptions {
 
 function storeOn(backend: StoreBackend, blobs: BlobStore, now: () => Date): Store {
   let opening: Promise<void> | undefined;
+  let open = false;
   const ready = (): Promise<void> =>
-    (opening ??= migrate(backend).catch((e: unknown) => {
-      opening = undefined; // the next call tries again (e.g. once the folder is writable)
-      throw e instanceof LoraloopError || !backend.openError ? e : backend.openError(e);
-    }));
+    (opening ??= migrate(backend).then(
+      () => {
+        open = true;
+      },
+      (e: unknown) => {
+        opening = undefined; // the next call tries again (e.g. once the folder is writable)
+        throw e instanceof LoraloopError || !backend.openError ? e : backend.openError(e);
+      },
+    ));
   const bind = (db: Kysely<Database>, atomic: RepoContext['atomic']): Repos => repos({ db, sql: backend.sql, now, atomic });
-  const root = afterReady(bind(backend.db, (fn) => backend.transaction(fn)), ready);
+  const root = afterReady(bind(backend.db, (fn) => backend.transaction(fn)), () => open, ready);
   return {
     ...root,
     blobs,
     async transaction(fn) {
-      await ready();
+      if (!open) await ready();
       return backend.transaction((trx) => fn(bind(trx, (inner) => inner(trx))));
     },
     close: () => backend.close(),
@@ -120,15 +127,13 @@ function repos(ctx: RepoContext): Repos {
   };
 }
 
-/** The same repos, each method first awaiting `ready` (the database is open and migrated). */
-function afterReady(all: Repos, ready: () => Promise<void>): Repos {
+/** The same repos, each method first awaiting `ready` (the database is open and migrated) until it is. */
+function afterReady(all: Repos, isOpen: () => boolean, ready: () => Promise<void>): Repos {
   const gate = <R extends object>(repo: R): R => {
     const out: Record<string, unknown> = {};
-    for (const [name, fn] of Object.entries(repo)) {
-      out[name] = async (...args: unknown[]) => {
-        await ready();
-        return (fn as (...a: unknown[]) => Promise<unknown>)(...args);
-      };
+    for (const [name, method] of Object.entries(repo)) {
+      const fn = method as (...a: unknown[]) => Promise<unknown>;
+      out[name] = (...args: unknown[]) => (isOpen() ? fn(...args) : ready().then(() => fn(...args)));
     }
     return out as R;
   };

@@ -1,14 +1,22 @@
-import { Kysely, PostgresDialect, sql, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult, type RootOperationNode, type UnknownRow } from 'kysely';
-import pg from 'pg';
+import { Kysely, PostgresDialect, sql, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult, type RootOperationNode, type UnknownRow } from './kysely.js';
+import type { Pool } from 'pg';
 import { LoraloopError } from '../core/errors.js';
 import type { StoreBackend } from './backend.js';
 import { postgresMigrations } from './migrations/postgres/index.js';
 import type { Database } from './schema.js';
 
-// int8 (count(*), BIGINT columns) and numeric (avg) arrive as strings by default; every such value loraloop
-// stores is far below 2^53, so numbers are what the repos expect, as they get them from SQLite.
-pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
-pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number(v));
+/** The `pg` pool, loaded on first use: a process on SQLite never loads the driver (cold start). */
+async function openPool(url: string, max: number): Promise<Pool> {
+  const pg = (await import('pg')).default;
+  // int8 (count(*), BIGINT columns) and numeric (avg) arrive as strings by default; every such value loraloop
+  // stores is far below 2^53, so numbers are what the repos expect, as they get them from SQLite.
+  pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+  pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number(v));
+  const pool = new pg.Pool({ connectionString: url, max });
+  // An idle client that loses its server emits 'error' on the pool; without a listener that kills the process.
+  pool.on('error', () => undefined);
+  return pool;
+}
 
 /** Key of the session lock that lets one process at a time apply migrations. */
 const MIGRATION_LOCK = 0x6c6f7261; // "lora"
@@ -22,10 +30,7 @@ const MAX_ATTEMPTS = 8;
  * single writer gives them: a read-modify-write inside `atomic` never loses a concurrent update.
  */
 export function createPostgresBackend(url: string, poolSize = 10): StoreBackend {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize });
-  // An idle client that loses its server emits 'error' on the pool; without a listener that kills the process.
-  pool.on('error', () => undefined);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new HideSeqPlugin()] });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: () => openPool(url, poolSize) }), plugins: [new HideSeqPlugin()] });
   return {
     db,
     migrations: postgresMigrations,

@@ -1,5 +1,5 @@
 import Sqlite from 'better-sqlite3';
-import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type SqliteDatabase, type SqliteDialectConfig, type SqliteStatement } from 'kysely';
+import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type SqliteDatabase, type SqliteDialectConfig, type SqliteStatement } from './kysely.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LoraloopError } from '../core/errors.js';

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -61,6 +61,36 @@ async function spawnChildren(n: number) {
     },
   };
 }
+
+describe('opening', () => {
+  it('is lazy: a home that cannot hold a database fails the first call with STORE_ERROR, not createStore', async () => {
+    home = mkdtempSync(join(tmpdir(), 'loraloop-store-'));
+    writeFileSync(join(home, 'a-file'), 'not a folder');
+    store = createStore(join(home, 'a-file', 'home'));
+    await expect(store.kv.get('x')).rejects.toMatchObject({ code: 'STORE_ERROR', hint: expect.stringMatching(/LORALOOP_HOME/) });
+    await expect(store.jobs.list()).rejects.toMatchObject({ code: 'STORE_ERROR', message: expect.stringMatching(/Cannot open the database/) });
+  });
+});
+
+describe('blobs', () => {
+  it('are content-addressed: put twice is one file, and has/read/localPath find it by hash and extension', async () => {
+    const s = openStore();
+    const bytes = Buffer.from('a cover, as bytes');
+    const a = await s.blobs.put(bytes, '.PNG');
+    const b = await s.blobs.put(bytes, 'png');
+    expect(b).toEqual(a);
+    expect(a).toMatchObject({ ext: 'png', bytes: bytes.length });
+    expect(await s.blobs.has(a.sha256, 'png')).toBe(true);
+    expect(await s.blobs.has(a.sha256, 'jpg')).toBe(false);
+    expect(await s.blobs.read(a)).toEqual(bytes);
+    const local = await s.blobs.localPath(a);
+    expect(local).toBe(a.path);
+    expect(readFileSync(local)).toEqual(bytes);
+    await expect(s.blobs.put(bytes, '../x')).rejects.toThrow(/Bad blob extension/);
+    expect(existsSync(join(home, 'blobs', 'tmp'))).toBe(true);
+    expect(await s.blobs.sweepTemp(0)).toBe(0);
+  });
+});
 
 describe('store.transaction', () => {
   it('commits every write through tx together', async () => {

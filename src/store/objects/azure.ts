@@ -14,7 +14,7 @@ export interface AzureLocation {
  * (AZURE_STORAGE_CONNECTION_STRING, also what Azurite gives), or an account with a key
  * (AZURE_STORAGE_ACCOUNT + AZURE_STORAGE_KEY) or a SAS token (AZURE_STORAGE_SAS_TOKEN).
  */
-export function azureContainerFromEnv(container: string, env: NodeJS.ProcessEnv = process.env): ContainerClient {
+export function azureContainerFromEnv(container: string, env: Record<string, string | undefined> = process.env): ContainerClient {
   if (env.AZURE_STORAGE_CONNECTION_STRING) {
     return BlobServiceClient.fromConnectionString(env.AZURE_STORAGE_CONNECTION_STRING).getContainerClient(container);
   }

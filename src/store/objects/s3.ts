@@ -14,7 +14,7 @@ export interface S3Location {
  * AWS_ENDPOINT_URL, ...). A custom endpoint (MinIO, R2, a test server) gets path-style addressing, which
  * those stores expect and AWS itself still accepts.
  */
-export function createS3Backend(loc: S3Location, env: NodeJS.ProcessEnv = process.env, client?: S3Client): ObjectBackend {
+export function createS3Backend(loc: S3Location, env: Record<string, string | undefined> = process.env, client?: S3Client): ObjectBackend {
   const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
   const config: S3ClientConfig = {
     region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { sql as raw, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { sql as raw } from '../kysely.js';
 import type { DialectSql } from '../backend.js';
 import type { RepoContext } from '../context.js';
 import type { Database } from '../schema.js';
