@@ -12,7 +12,7 @@
  */
 import type OpenAI from 'openai';
 import { z } from 'zod';
-import { createOpenAIClient, describeOpenAIError } from './openai.js';
+import { createOpenAIClient, describeOpenAIError } from '../clients/openai.js';
 import { prompt } from '../prompts/load.js';
 import type { ToolDefinition } from '../tools/types.js';
 import { budgetLeft, callTool, critique, generate, type AgentRun, type Attempt } from './run.js';

@@ -9,7 +9,7 @@ import { ok, type CommandResult } from '../core/result.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { ToolContext } from '../tools/types.js';
 import { runLlmPlanner } from './llm.js';
-import { openAIConfigured } from './openai.js';
+import { openAIConfigured } from '../clients/openai.js';
 import { parseMakeRequest } from './request.js';
 import { runRulePlanner } from './rules.js';
 import { bestAttempt, critique, type AgentRun, type AttemptCheck } from './run.js';

@@ -9,7 +9,7 @@ import { defaultIconSet } from '../cover/render/icons.js';
 import { decodeForMetrics, decodeImage } from '../dataset/decode.js';
 import { measureImage } from '../dataset/metrics.js';
 import type { CoverRecord } from '../store/repos/covers.js';
-import { openAIConfigured } from '../agent/openai.js';
+import { openAIConfigured } from '../clients/openai.js';
 import { combineCritiques } from './combine.js';
 import { createLogoMatcher, type LogoMatcher, type LogoScore } from './logo-match.js';
 import { fingerprintOf, metricCritique, type Check, type Expectation } from './metric.js';

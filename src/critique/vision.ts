@@ -6,7 +6,7 @@
 import sharp from 'sharp';
 import { z } from 'zod';
 import type { Services } from '../app.js';
-import { createOpenAIClient, describeOpenAIError } from '../agent/openai.js';
+import { createOpenAIClient, describeOpenAIError } from '../clients/openai.js';
 import { prompt } from '../prompts/load.js';
 
 export const visionFindingsSchema = z.object({

@@ -35,7 +35,7 @@ import {
 } from '../training/job.js';
 import { cancelTrainingRecord, completeTraining, failTraining } from '../training/outcome.js';
 import { extractLoraFromTar } from '../training/tar.js';
-import { createSchemaChecker } from './replicate-schema.js';
+import { createSchemaChecker } from '../../clients/replicate-schema.js';
 import {
   createReplicateClient,
   isTerminal,
@@ -44,7 +44,7 @@ import {
   replicateFileSchema,
   replicateTrainingSchema,
   type ReplicateTraining,
-} from './replicate-client.js';
+} from '../../clients/replicate.js';
 
 /** Largest weights archive we download (FLUX rank-128 LoRAs are ~700 MB). */
 const MAX_WEIGHTS_BYTES = 1536 * 1024 * 1024;

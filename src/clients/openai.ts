@@ -1,6 +1,12 @@
 import OpenAI from 'openai';
-import type { Services } from '../app.js';
+import type { Config } from '../core/config.js';
 import { LoraloopError } from '../core/errors.js';
+
+/** What a client needs from the app: the endpoint settings (OPENAI_*) and the network (the app's injected fetch). */
+export interface OpenAIDeps {
+  config: { openai: Config['openai'] };
+  fetch: typeof fetch;
+}
 
 /** Options for {@link createOpenAIClient}. */
 export interface OpenAIClientOptions {
@@ -12,7 +18,7 @@ export interface OpenAIClientOptions {
 }
 
 /** Whether an OpenAI-compatible endpoint is configured (a key is enough; the base URL defaults to OpenAI). */
-export function openAIConfigured(s: Services): boolean {
+export function openAIConfigured(s: Pick<OpenAIDeps, 'config'>): boolean {
   return Boolean(s.config.openai.apiKey);
 }
 
@@ -21,7 +27,7 @@ export function openAIConfigured(s: Services): boolean {
  * app's injected fetch so tests and proxies apply. A missing key fails here, naming the variable, only
  * when a feature that needs the model is used.
  */
-export function createOpenAIClient(s: Services, opts: OpenAIClientOptions): OpenAI {
+export function createOpenAIClient(s: OpenAIDeps, opts: OpenAIClientOptions): OpenAI {
   const { apiKey, baseUrl } = s.config.openai;
   if (!apiKey) {
     throw new LoraloopError('NOT_CONFIGURED', `${opts.purpose} needs an OpenAI-compatible endpoint, and OPENAI_API_KEY is not set.`, {
