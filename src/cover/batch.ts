@@ -34,7 +34,7 @@ import {
 } from './checkpoints.js';
 import { cellSize, makeThumb, renderContactSheet } from './contact-sheet.js';
 import { finishImage, generationSize, mapLoraFiles, planImage, type ImagePlan } from './generate.js';
-import { createRng } from './render/random.js';
+import { createRng } from '../core/random.js';
 
 /** What a batch is asked for. */
 export interface BatchRequest {

@@ -27,7 +27,7 @@ import type { BaseModel, GenerateResult, LoraRef } from './backends/types.js';
 import { fuzzyMatchModel } from './checkpoints.js';
 import { discoverLoras, usableVersion, words, type DiscoverResult } from './discover.js';
 import { makeCover, validateTitle, type CoverMade } from './local-cover.js';
-import { extractPalette } from './render/palette.js';
+import { extractPalette } from '../image/palette.js';
 import { routeCover, type RouteResult } from './route.js';
 
 /** A LoRA planned for an image, and why. */

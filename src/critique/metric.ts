@@ -20,11 +20,11 @@
  * - text_fits: the renderer kept the whole title (no ellipsis, no dropped glyphs) inside the image.
  */
 import type { Services } from '../app.js';
-import { MIN_CONTRAST } from '../cover/render/contrast.js';
-import { contrastRatio, LINEAR_LUT } from '../cover/render/color.js';
-import { extractPalette, paletteDistance, type Palette } from '../cover/render/palette.js';
-import { decodeForMetrics } from '../dataset/decode.js';
-import { hamming, measureImage } from '../dataset/metrics.js';
+import { MIN_CONTRAST } from '../image/contrast.js';
+import { contrastRatio, LINEAR_LUT } from '../image/color.js';
+import { extractPalette, paletteDistance, type Palette } from '../image/palette.js';
+import { decodeForMetrics } from '../image/decode.js';
+import { hamming, measureImage } from '../image/metrics.js';
 import type { CoverRecord } from '../store/repos/covers.js';
 import type { CoverFingerprint } from '../store/repos/critiques.js';
 import { sameSpot, type Box, type LogoMatcher, type LogoScore, type RgbImage } from './logo-match.js';

@@ -25,8 +25,8 @@ import { finalizeCaption } from './captions/finalize.js';
 import { buildVocabulary } from './captions/vocabulary.js';
 import { distribution, findGaps, imagesToReach, type CategoryStat } from './analyze/gaps.js';
 import { collectKeywords, CONTENT, CROPPABLE_FROM, FRAMING, IMPACT, imageCategories, targetsFor, type TargetRange } from './analyze/taxonomy.js';
-import { decodeImage } from './decode.js';
-import { resolutionTarget } from './metrics.js';
+import { decodeImage } from '../image/decode.js';
+import { resolutionTarget } from '../image/metrics.js';
 
 export type RebalanceStrategy = 'augment' | 'repeats' | 'collect';
 

@@ -12,7 +12,7 @@ import type { Services } from '../app.js';
 import type { Config } from '../core/config.js';
 import { LoraloopError, isLoraloopError } from '../core/errors.js';
 import { createSafeFetcher, type SafeFetcher } from '../core/net.js';
-import { decodeImage } from '../dataset/decode.js';
+import { decodeImage } from '../image/decode.js';
 import type { LoraImageRecord, LoraRecord } from '../store/repos/loras.js';
 import { checkCaption } from './captions.js';
 

@@ -4,7 +4,7 @@
 import type { Services } from '../../app.js';
 import { LoraloopError } from '../../core/errors.js';
 import type { LoraImageRecord, LoraRecord } from '../../store/repos/loras.js';
-import type { BaseModel } from '../metrics.js';
+import type { BaseModel } from '../../image/metrics.js';
 import { analyzeImages, type AnalyzeOptions, type DatasetAnalysis } from './analyze.js';
 import type { IssueKind } from './checks.js';
 import { volumeAdvice } from './gaps.js';

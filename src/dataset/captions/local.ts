@@ -5,8 +5,8 @@
  * measured ("close-up, one person, face centred, plain background"). It never guesses a subject beyond that.
  */
 import type { CoinDetector } from '../../cover/coins/detect.js';
-import { decodeForMetrics } from '../decode.js';
-import { measureImage, type ImageMetrics } from '../metrics.js';
+import { decodeForMetrics } from '../../image/decode.js';
+import { measureImage, type ImageMetrics } from '../../image/metrics.js';
 import { blurVerdict } from '../analyze/checks.js';
 import { FRAMING, imageCategories } from '../analyze/taxonomy.js';
 import type { PeopleDetector } from '../people/detector.js';
