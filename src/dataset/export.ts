@@ -16,7 +16,7 @@ import { zipSync, type Zippable } from 'fflate';
 import { stringify } from 'smol-toml';
 import type { Services } from '../app.js';
 import { LoraloopError } from '../core/errors.js';
-import { captionForTrainer, minimalCaption } from '../lora/captions.js';
+import { captionForTrainer, minimalCaption } from './captions/rules.js';
 import type { BaseModelName, LoraImageRecord, LoraRecord } from '../store/repos/loras.js';
 import { repeatsKey } from './rebalance.js';
 

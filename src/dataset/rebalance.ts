@@ -19,7 +19,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { Services } from '../app.js';
-import { normalizeCaption } from '../lora/captions.js';
+import { normalizeCaption } from './captions/rules.js';
 import type { LoraImageRecord, LoraRecord } from '../store/repos/loras.js';
 import { finalizeCaption } from './captions/finalize.js';
 import { buildVocabulary } from './captions/vocabulary.js';

@@ -5,7 +5,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { Services } from '../app.js';
 import { LoraloopError } from '../core/errors.js';
-import { createIntakeFetcher } from './intake.js';
+import { createIntakeFetcher } from '../dataset/intake.js';
 import { inspectSafetensorsBuffer, inspectSafetensorsFile } from './safetensors/inspect.js';
 import type { LoraInspection } from './safetensors/schema.js';
 

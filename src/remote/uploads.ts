@@ -1,6 +1,6 @@
 import { LoraloopError } from '../core/errors.js';
 import type { Services } from '../app.js';
-import { intakeImages, type IntakeResult } from '../lora/intake.js';
+import { intakeImages, type IntakeResult } from '../dataset/intake.js';
 import type { LinkSigner } from './links.js';
 
 /** Where the HTTP face takes uploads (behind a signed, single-use link). */

@@ -15,7 +15,7 @@
 import type { Services } from '../../app.js';
 import { createPathGuard } from '../../core/paths.js';
 import { titleCaption } from '../../dataset/collect/collect.js';
-import { intakeImages } from '../../lora/intake.js';
+import { intakeImages } from '../../dataset/intake.js';
 import type { LoraImageRecord, LoraRecord, LoraVersionRecord } from '../../store/repos/loras.js';
 
 /** At least this many images added or removed since the last training... */

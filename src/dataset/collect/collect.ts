@@ -6,8 +6,8 @@
  * reported one by one, never dropped silently.
  */
 import type { Services } from '../../app.js';
-import { CAPTION_MAX_CHARS, CAPTION_MIN_CHARS, normalizeCaption } from '../../lora/captions.js';
-import { intakeImages } from '../../lora/intake.js';
+import { CAPTION_MAX_CHARS, CAPTION_MIN_CHARS, normalizeCaption } from '../captions/rules.js';
+import { intakeImages } from '../intake.js';
 import type { LoraRecord } from '../../store/repos/loras.js';
 import type { ToolContext } from '../../tools/types.js';
 import { callTool, hasTool, nestedContext } from '../../agent/improve/call.js';

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { Services } from '../../app.js';
 import { LoraloopError } from '../../core/errors.js';
 import type { SafeFetcher } from '../../core/net.js';
-import { createIntakeFetcher } from '../../lora/intake.js';
+import { createIntakeFetcher } from '../intake.js';
 import { parseFeed, plainTitle, type FeedFormat } from './feed.js';
 
 /** Largest feed document read (bytes). Real feeds are well under 1 MB. */

@@ -14,7 +14,7 @@ import { LoraloopError, isLoraloopError } from '../core/errors.js';
 import { createSafeFetcher, type SafeFetcher } from '../core/net.js';
 import { decodeImage } from '../image/decode.js';
 import type { LoraImageRecord, LoraRecord } from '../store/repos/loras.js';
-import { checkCaption } from './captions.js';
+import { checkCaption } from './captions/rules.js';
 
 /** Largest image file read from disk or downloaded (bytes). The pixel limit is checked separately. */
 export const MAX_IMAGE_FILE_BYTES = 64 * 1024 * 1024;
