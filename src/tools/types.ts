@@ -3,7 +3,7 @@ import type { Services } from '../app.js';
 import type { CommandResult } from '../core/result.js';
 import type { Logger } from '../core/logger.js';
 import type { ToolRegistry } from './registry.js';
-import type { LinkSigner } from '../remote/links.js';
+import type { LinkSigner } from '../core/links.js';
 
 /** How long before a caller's deadline a waiting tool stops waiting, so its answer still arrives in time. */
 export const DEADLINE_MARGIN_MS = 750;
@@ -33,7 +33,7 @@ export interface ToolContext {
   progress: (p: ProgressUpdate) => void;
   /**
    * When the caller stops waiting (epoch ms), if it does: tools that wait on purpose (lora_status wait_seconds,
-   * job_status) stop waiting a little before it. Work that runs past it is handed over as a job (src/remote/handover.ts).
+   * job_status) stop waiting a little before it. Work that runs past it is handed over as a job (src/tools/handover.ts).
    */
   deadline?: number;
   /** Signs download and upload URLs; only faces reachable over HTTP have one. */
@@ -58,7 +58,7 @@ export interface ToolDefinition<I extends AnyObjectSchema = AnyObjectSchema, O e
   annotations: ToolAnnotations;
   /**
    * May run longer than an MCP client waits (remote GPUs, batches, training waits, large datasets). Such a tool
-   * also answers `{status: "running", job_id}` when the call budget is spent (src/remote/handover.ts).
+   * also answers `{status: "running", job_id}` when the call budget is spent (src/tools/handover.ts).
    */
   longRunning?: boolean;
   handler: (ctx: ToolContext, input: z.output<I>) => Promise<CommandResult<z.output<O>>>;
