@@ -1,49 +1,21 @@
-import { createPeopleDetector, type PeopleDetector } from './dataset/people/detector.js';
+import { createPeopleDetector } from './dataset/people/detector.js';
 import { configSecrets, type Config } from './core/config.js';
 import { createLogger, type Logger } from './core/logger.js';
-import { createPathGuard, type PathGuard } from './core/paths.js';
-import { loadCoinCatalogue, type CoinCatalogue } from './cover/coins/catalogue.js';
-import { createCoinDetector, type CoinDetector } from './cover/coins/detect.js';
-import { createCoinSecondOpinion, type CoinSecondOpinion } from './cover/coins/second-opinion.js';
+import { createPathGuard } from './core/paths.js';
+import { loadCoinCatalogue } from './cover/coins/catalogue.js';
+import { createCoinDetector } from './cover/coins/detect.js';
+import { createCoinSecondOpinion } from './cover/coins/second-opinion.js';
 import { stopBatches } from './cover/batch.js';
-import { createBackendRegistry, type BackendRegistry, type GenerationOptions } from './cover/backends/registry.js';
-import type { LoraResolver } from './cover/lora-resolver.js';
-import { createCoverRenderer, type CoverRenderer } from './cover/render/renderer.js';
-import type { ImproveOptions } from './agent/improve/types.js';
+import { createBackendRegistry } from './cover/backends/registry.js';
+import { createCoverRenderer } from './cover/render/renderer.js';
 import { createLoraResolver } from './lora/registry.js';
-import { createTrainingRunner, type TrainingRunner, type TrainingRunnerOptions } from './lora/training/runner.js';
-import { createStore, type Store } from './store/index.js';
+import { createTrainingRunner, type TrainingRunner } from './lora/training/runner.js';
+import { createStore } from './store/index.js';
 import { createToolRegistry, type ToolRegistry } from './tools/registry.js';
+import type { Services } from './tools/services.js';
 import type { ToolContext, ToolDefinition } from './tools/types.js';
 
-/**
- * Everything a tool handler may use. Built once per process by createApp; tests pass overrides
- * (a fake clock, an emulator's fetch) instead of mocking modules.
- */
-export interface Services {
-  config: Config;
-  logger: Logger;
-  now: () => Date;
-  fetch: typeof fetch;
-  store: Store;
-  paths: PathGuard;
-  /** secondOpinion: only with an OpenAI-compatible model configured (OPENAI_API_KEY); asked only about doubts. */
-  coins: { catalogue: CoinCatalogue; detector: CoinDetector; secondOpinion?: CoinSecondOpinion };
-  renderer: CoverRenderer;
-  loraResolver: LoraResolver;
-  /** Poll interval, lease and webhook URL of the training runner (tests shorten them). */
-  trainingOptions: TrainingRunnerOptions;
-  /** This app's training job runner, created on first use; long-lived faces call `.start()`. */
-  trainingRunner: () => TrainingRunner;
-  /** Tuning of the nightly improvement run: the evaluator, suite size, promotion margin, lease (tests inject them). */
-  improveOptions: ImproveOptions;
-  /** Image generation backends (local, the ComfyUI pool, Replicate), built from config; nothing connects until used. */
-  backends: BackendRegistry;
-  /** Tuning of generation: client poll intervals, pool timeouts, the sampling seed (tests shorten them). */
-  generationOptions: GenerationOptions;
-  /** Finds people in images for shot typing; its worker thread starts on the first image, never before. */
-  people: PeopleDetector;
-}
+export type { Services };
 
 export interface App {
   services: Services;

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { Services } from '../app.js';
+import type { Services } from './services.js';
 import type { CommandResult } from '../core/result.js';
 import type { Logger } from '../core/logger.js';
 import type { ToolRegistry } from './registry.js';
