@@ -38,7 +38,7 @@ export type AppOverrides = Partial<Omit<Services, 'config'>>;
 
 /** The one composition root. Only main.ts and tests call it. */
 /**
- * `tools` is the tool list to serve: every face passes `allTools()` (src/tools/index.ts); a one-shot CLI
+ * `tools` is the tool list to serve: every face passes `allTools()` (src/all-tools.ts); a one-shot CLI
  * command that needs a single leaf tool passes just that one, so a cold start does not load the other 30.
  */
 export function createApp(config: Config, tools: readonly ToolDefinition[], overrides: AppOverrides = {}): App {

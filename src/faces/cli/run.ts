@@ -39,7 +39,7 @@ export async function openApp(io: CliIo, only?: () => Promise<ToolDefinition>): 
   const config = loadConfig(io.env, io.cwd);
   const [{ createApp }, tools] = await Promise.all([
     import('../../app.js'),
-    only ? only().then((t) => [t]) : import('../../tools/index.js').then((m) => m.allTools()),
+    only ? only().then((t) => [t]) : import('../../all-tools.js').then((m) => m.allTools()),
   ]);
   return createApp(config, tools);
 }

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { runCoverAgent } from '../agent/make.js';
-import { coverSizeSchema } from '../cover/sizes.js';
-import { checkSchema } from './cover_critique.js';
-import { loraRefSchema, paletteSchema } from './schemas.js';
-import { defineTool } from './types.js';
+import { runCoverAgent } from '../make.js';
+import { coverSizeSchema } from '../../cover/sizes.js';
+import { checkSchema } from '../../tools/cover_critique.js';
+import { loraRefSchema, paletteSchema } from '../../tools/schemas.js';
+import { defineTool } from '../../tools/types.js';
 
 const trailStepSchema = z.object({
   step: z.number().int().describe('1-based position in the trail.'),
