@@ -3,7 +3,7 @@
  * and the whole trail of decisions. The `cover_make` tool, `loraloop make`, the Slack bot and the nightly
  * run all call this one function.
  */
-import type { Services } from '../app.js';
+import type { Services } from '../tools/services.js';
 import { LoraloopError } from '../core/errors.js';
 import { ok, type CommandResult } from '../core/result.js';
 import type { ToolRegistry } from '../tools/registry.js';

@@ -7,7 +7,7 @@
  * Without a title: a named coin makes a default headline (the coin's name) and the reasoning says so;
  * no coin and no title is a failure that says how to ask.
  */
-import type { Services } from '../app.js';
+import type { Services } from '../tools/services.js';
 import { LoraloopError } from '../core/errors.js';
 
 export interface ParsedRequest {

@@ -3,7 +3,7 @@
  * (generate through `cover_generate`, critique through `cover_critique`), both called through the tool
  * registry, so the agent's calls are validated like anyone else's.
  */
-import type { Services } from '../app.js';
+import type { Services } from '../tools/services.js';
 import type { CommandResult } from '../core/result.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { ToolContext } from '../tools/types.js';

@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Services } from '../../app.js';
+import type { Services } from '../../tools/services.js';
 import { LoraloopError, isLoraloopError } from '../../core/errors.js';
 import { activateVersion } from '../../lora/registry.js';
 import type { LoraRecord, LoraVersionRecord } from '../../store/repos/loras.js';

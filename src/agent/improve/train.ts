@@ -4,7 +4,7 @@
  * when; so a run killed at any point follows the job it started instead of starting another: with a job id
  * it follows that job, and without one it adopts a training of the LoRA queued after the step began.
  */
-import type { Services } from '../../app.js';
+import type { Services } from '../../tools/services.js';
 import { LoraloopError } from '../../core/errors.js';
 import { listTrainingJobs } from '../../lora/training/job.js';
 import { TRAINING_DRIVERS } from '../../lora/training/runner.js';
