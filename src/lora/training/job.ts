@@ -3,7 +3,7 @@
  * `status` is what users see, `remote_id` is the backend's id (stored before anything else can fail), and
  * `state` holds everything a restarted process needs to follow the job again without submitting it again.
  */
-import type { Services } from '../../app.js';
+import type { Store } from '../../store/index.js';
 import type { JobRecord } from '../../store/repos/jobs.js';
 import type { BackendParams, TrainingBackendName } from './params.js';
 import type { PresetName } from './presets.js';
@@ -105,14 +105,19 @@ export interface TrainingJobState extends Record<string, unknown> {
 
 export type TrainingJob = JobRecord<TrainingJobState>;
 
+/** Reading and patching training jobs needs only the jobs table. */
+export interface JobsDeps {
+  store: Pick<Store, 'jobs'>;
+}
+
 /** The training job by id, or undefined when there is none (or it is another kind of job). */
-export function getTrainingJob(services: Pick<Services, 'store'>, id: string): TrainingJob | undefined {
+export function getTrainingJob(services: JobsDeps, id: string): TrainingJob | undefined {
   const j = services.store.jobs.get<TrainingJobState>(id);
   return j && j.kind === TRAINING_JOB_KIND ? j : undefined;
 }
 
 /** Every training job, newest first, optionally of one LoRA. */
-export function listTrainingJobs(services: Pick<Services, 'store'>, filter: { lora_id?: string; status?: TrainingStatus[] } = {}): TrainingJob[] {
+export function listTrainingJobs(services: JobsDeps, filter: { lora_id?: string; status?: TrainingStatus[] } = {}): TrainingJob[] {
   return services.store.jobs.list({
     kind: TRAINING_JOB_KIND,
     ...(filter.lora_id ? { subject_id: filter.lora_id } : {}),
@@ -126,13 +131,13 @@ export function listTrainingJobs(services: Pick<Services, 'store'>, filter: { lo
  * Returns the updated job, or undefined when the job had ended and nothing was written.
  */
 export function patchJob(
-  services: Pick<Services, 'store'>,
+  services: JobsDeps,
   id: string,
   patch: { status?: TrainingStatus; progress?: number; remote_id?: string; error?: string | null; state?: Partial<TrainingJobState> },
 ): TrainingJob | undefined {
   const cur = getTrainingJob(services, id);
   if (!cur || isTerminalTraining(cur.status)) return undefined;
-  return services.store.jobs.update<TrainingJobState>(id, patch as Parameters<Services['store']['jobs']['update']>[1]);
+  return services.store.jobs.update<TrainingJobState>(id, patch as Parameters<Store['jobs']['update']>[1]);
 }
 
 /** A progress fraction for the whole job, counting finished stages. */

@@ -3,9 +3,9 @@
  * a process dies between registering and marking the job ready), or fail / cancel it with the backend's
  * own error text, and keep the LoRA project's status honest.
  */
-import type { Services } from '../../app.js';
+import type { Store } from '../../store/index.js';
 import type { LoraVersionRecord } from '../../store/repos/loras.js';
-import { activateVersion, registerVersion } from '../registry.js';
+import { activateVersion, registerVersion, type RegistryServices } from '../registry.js';
 import type { LoraInspection } from '../safetensors/schema.js';
 import { getTrainingJob, isTerminalTraining, patchJob, type TrainingJob } from './job.js';
 
@@ -19,12 +19,18 @@ export interface TrainedOutput {
   extra?: Record<string, unknown>;
 }
 
+/** Settling a job: the registry (a finished training becomes a version), the jobs table, the clock. */
+export interface OutcomeDeps extends RegistryServices {
+  store: Pick<Store, 'loras' | 'blobs' | 'db' | 'jobs'>;
+  now: () => Date;
+}
+
 /**
  * Register the result and mark the job ready. Idempotent: a version already registered for this job is
  * reused. A single job's version becomes active when the project has none yet; variants register
  * candidates, to be compared in lora_status and promoted with lora_activate.
  */
-export function completeTraining(services: Services, job: TrainingJob, out: TrainedOutput): LoraVersionRecord {
+export function completeTraining(services: OutcomeDeps, job: TrainingJob, out: TrainedOutput): LoraVersionRecord {
   const s = job.state;
   const existing = services.store.loras.listVersions(s.lora_id).find((v) => v.job_id === job.id);
   const version =
@@ -61,7 +67,7 @@ export function completeTraining(services: Services, job: TrainingJob, out: Trai
 }
 
 /** After a job fails or is canceled: the project is `failed` only when it has nothing usable. */
-function settleProject(services: Services, loraId: string): void {
+function settleProject(services: OutcomeDeps, loraId: string): void {
   const lora = services.store.loras.get(loraId);
   if (!lora) return;
   const running = services.store.jobs
@@ -74,7 +80,7 @@ function settleProject(services: Services, loraId: string): void {
 }
 
 /** Fail a job with the backend's error text (kept verbatim). No-op when it already ended. */
-export function failTraining(services: Services, jobId: string, error: string, state: Partial<TrainingJob['state']> = {}): TrainingJob | undefined {
+export function failTraining(services: OutcomeDeps, jobId: string, error: string, state: Partial<TrainingJob['state']> = {}): TrainingJob | undefined {
   const j = patchJob(services, jobId, {
     status: 'failed',
     error,
@@ -86,7 +92,7 @@ export function failTraining(services: Services, jobId: string, error: string, s
 }
 
 /** Mark a job canceled. No-op when it already ended. */
-export function cancelTrainingRecord(services: Services, jobId: string, reason?: string): TrainingJob | undefined {
+export function cancelTrainingRecord(services: OutcomeDeps, jobId: string, reason?: string): TrainingJob | undefined {
   const j = patchJob(services, jobId, {
     status: 'canceled',
     ...(reason ? { error: reason } : {}),
@@ -98,7 +104,7 @@ export function cancelTrainingRecord(services: Services, jobId: string, reason?:
 }
 
 /** True when the job is over (any terminal status) or gone. */
-export function jobEnded(services: Services, jobId: string): boolean {
+export function jobEnded(services: OutcomeDeps, jobId: string): boolean {
   const j = getTrainingJob(services, jobId);
   return !j || isTerminalTraining(j.status);
 }
