@@ -5,7 +5,7 @@ import { createPathGuard } from './core/paths.js';
 import { loadCoinCatalogue } from './cover/coins/catalogue.js';
 import { createCoinDetector } from './cover/coins/detect.js';
 import { createCoinSecondOpinion } from './cover/coins/second-opinion.js';
-import { stopBatches } from './cover/batch.js';
+import { createBatchRunner, stopBatches } from './cover/batch.js';
 import { createBackendRegistry } from './cover/backends/registry.js';
 import { createCoverRenderer } from './cover/render/renderer.js';
 import { createLoraResolver } from './lora/registry.js';
@@ -75,6 +75,7 @@ export function createApp(config: Config, tools: readonly ToolDefinition[], over
     trainingRunner: overrides.trainingRunner ?? (() => (trainingRunner ??= createTrainingRunner(services))),
     improveOptions: overrides.improveOptions ?? {},
     generationOptions: overrides.generationOptions ?? {},
+    batches: overrides.batches ?? createBatchRunner(),
     people: overrides.people ?? createPeopleDetector(),
     backends:
       overrides.backends ??

@@ -5,6 +5,7 @@ import type { CoinCatalogue } from '../cover/coins/catalogue.js';
 import type { CoinDetector } from '../cover/coins/detect.js';
 import type { CoinSecondOpinion } from '../cover/coins/second-opinion.js';
 import type { BackendRegistry, GenerationOptions } from '../cover/backends/registry.js';
+import type { BatchRunner } from '../cover/batch.js';
 import type { LoraResolver } from '../cover/lora-resolver.js';
 import type { CoverRenderer } from '../cover/render/renderer.js';
 import type { PeopleDetector } from '../dataset/people/detector.js';
@@ -38,6 +39,8 @@ export interface Services {
   backends: BackendRegistry;
   /** Tuning of generation: client poll intervals, pool timeouts, the sampling seed (tests shorten them). */
   generationOptions: GenerationOptions;
+  /** The draft batches this app runs in this process (stopped when the app closes). */
+  batches: BatchRunner;
   /** Finds people in images for shot typing; its worker thread starts on the first image, never before. */
   people: PeopleDetector;
 }

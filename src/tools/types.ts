@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { Services } from './services.js';
 import type { CommandResult } from '../core/result.js';
 import type { Logger } from '../core/logger.js';
+import type { ProgressUpdate } from '../core/progress.js';
 import type { ToolRegistry } from './registry.js';
 import type { LinkSigner } from '../core/links.js';
 
@@ -16,12 +17,7 @@ export interface ToolAnnotations {
   openWorldHint?: boolean;
 }
 
-/** Progress of long work, forwarded by faces (MCP notifications/progress, CLI bars, Slack updates). */
-export interface ProgressUpdate {
-  progress: number;
-  total?: number;
-  message?: string;
-}
+export type { ProgressUpdate } from '../core/progress.js';
 
 /** What a handler receives besides its input. Faces build it; handlers never see argv/env. */
 export interface ToolContext {

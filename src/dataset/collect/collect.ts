@@ -6,6 +6,7 @@
  * reported one by one, never dropped silently.
  */
 import { isLoraloopError } from '../../core/errors.js';
+import type { Progress } from '../../core/progress.js';
 import type { Store } from '../../store/index.js';
 import { CAPTION_MAX_CHARS, CAPTION_MIN_CHARS, normalizeCaption } from '../captions/rules.js';
 import { writeCaptions, type WriteCaptionsDeps } from '../captions/write.js';
@@ -70,7 +71,7 @@ export interface CollectOptions {
   lora?: LoraRecord | undefined;
   dryRun?: boolean;
   signal?: AbortSignal;
-  progress?: (p: { progress: number; total?: number; message?: string }) => void;
+  progress?: Progress;
 }
 
 /** Collect every entry of a source (see module comment). */
