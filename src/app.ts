@@ -1,6 +1,6 @@
 import { createPeopleDetector } from './dataset/people/detector.js';
 import { configSecrets, type Config } from './core/config.js';
-import { createLogger, type Logger } from './core/logger.js';
+import { createLogger } from './core/logger.js';
 import { createPathGuard } from './core/paths.js';
 import { loadCoinCatalogue } from './cover/coins/catalogue.js';
 import { createCoinDetector } from './cover/coins/detect.js';
@@ -12,6 +12,7 @@ import { createLoraResolver } from './lora/registry.js';
 import { createTrainingRunner, type TrainingRunner } from './lora/training/runner.js';
 import { createStore } from './store/index.js';
 import { createToolRegistry, type ToolRegistry } from './tools/registry.js';
+import { createToolContext, type ContextOptions } from './tools/context.js';
 import type { Services } from './tools/services.js';
 import type { ToolContext, ToolDefinition } from './tools/types.js';
 
@@ -25,14 +26,7 @@ export interface App {
   close(): Promise<void>;
 }
 
-export interface ContextOptions {
-  face?: ToolContext['face'];
-  signal?: AbortSignal;
-  progress?: ToolContext['progress'];
-  logger?: Logger;
-  deadline?: number;
-  links?: ToolContext['links'];
-}
+export type { ContextOptions };
 
 export type AppOverrides = Partial<Omit<Services, 'config'>>;
 
@@ -88,18 +82,7 @@ export function createApp(config: Config, tools: readonly ToolDefinition[], over
     services,
     tools: registry,
     context(o = {}, signal) {
-      const opts: ContextOptions = typeof o === 'string' ? { face: o, ...(signal ? { signal } : {}) } : o;
-      const ctx: ToolContext = {
-        services,
-        tools: registry,
-        logger: opts.logger ?? logger,
-        signal: opts.signal ?? new AbortController().signal,
-        face: opts.face ?? 'test',
-        progress: opts.progress ?? (() => {}),
-      };
-      if (opts.deadline !== undefined) ctx.deadline = opts.deadline;
-      if (opts.links) ctx.links = opts.links;
-      return ctx;
+      return createToolContext(services, registry, typeof o === 'string' ? { face: o, ...(signal ? { signal } : {}) } : o);
     },
     async close() {
       for (const c of closers.reverse()) await c();

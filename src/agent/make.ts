@@ -6,6 +6,7 @@
 import type { Services } from '../tools/services.js';
 import { LoraloopError } from '../core/errors.js';
 import { ok, type CommandResult } from '../core/result.js';
+import { createToolContext } from '../tools/context.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { ToolContext } from '../tools/types.js';
 import { runLlmPlanner } from './llm.js';
@@ -70,14 +71,7 @@ export async function runCoverAgent(s: Services, tools: ToolRegistry, input: Cov
   }
   const parsed = parseMakeRequest(s, input);
   const trail = createTrail(planner, () => performance.now(), opts.onStep);
-  const ctx: ToolContext = {
-    services: s,
-    tools,
-    logger: s.logger.child({ face: 'agent' }),
-    signal: opts.signal ?? new AbortController().signal,
-    face: 'agent',
-    progress: () => {},
-  };
+  const ctx = createToolContext(s, tools, { face: 'agent', logger: s.logger.child({ face: 'agent' }), ...(opts.signal ? { signal: opts.signal } : {}) });
   const run: AgentRun = {
     s,
     tools,

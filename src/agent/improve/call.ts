@@ -1,5 +1,5 @@
 /**
- * Calling other tools from inside a tool. The nightly run and dataset_collect use their colleagues through
+ * Calling other tools from inside a tool. The nightly run uses its colleagues through
  * the tool registry (validated input and output, the same failures a user sees), so they depend on tool
  * contracts, not on internals. The registry is the one the call came through (`ctx.tools`).
  */
@@ -30,7 +30,4 @@ export async function callToolOk<T>(ctx: ToolContext, name: string, input: unkno
   return r.data as T;
 }
 
-/** A context for nested calls: same services, signal and logger; progress of the nested tool is not forwarded. */
-export function nestedContext(ctx: ToolContext, face: ToolContext['face'] = ctx.face): ToolContext {
-  return { services: ctx.services, tools: ctx.tools, logger: ctx.logger, signal: ctx.signal, face, progress: () => {} };
-}
+export { nestedContext } from '../../tools/context.js';

@@ -422,7 +422,7 @@ export async function improveRun(outer: ToolContext, input: ImproveInput, option
   const owner = ownerId(options);
   const lease = holdLease(s, owner, options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS);
   const signal = AbortSignal.any([outer.signal, lease.signal]);
-  const ctx: ToolContext = { ...nestedContext(outer, 'nightly'), signal };
+  const ctx = nestedContext(outer, 'nightly', { signal });
   let run: ImproveRun | undefined;
   try {
     const prior = repo.unfinished();
