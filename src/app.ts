@@ -22,7 +22,7 @@ export interface App {
   services: Services;
   tools: ToolRegistry;
   /** The one way to build a ToolContext: faces pass what they have, the rest gets quiet defaults. */
-  context(o?: ContextOptions | ToolContext['face'], signal?: AbortSignal): ToolContext;
+  context(this: App, o?: ContextOptions | ToolContext['face'], signal?: AbortSignal): ToolContext;
   close(): Promise<void>;
 }
 
@@ -81,8 +81,9 @@ export function createApp(config: Config, tools: readonly ToolDefinition[], over
   return {
     services,
     tools: registry,
-    context(o = {}, signal) {
-      return createToolContext(services, registry, typeof o === 'string' ? { face: o, ...(signal ? { signal } : {}) } : o);
+    // `this`, not the closure: an App copied with another registry ({...app, tools}) builds contexts over that one.
+    context(this: App, o = {}, signal) {
+      return createToolContext(this.services, this.tools, typeof o === 'string' ? { face: o, ...(signal ? { signal } : {}) } : o);
     },
     async close() {
       for (const c of closers.reverse()) await c();

@@ -13,7 +13,7 @@ import { runLlmPlanner } from './llm.js';
 import { openAIConfigured } from '../clients/openai.js';
 import { parseMakeRequest } from './request.js';
 import { runRulePlanner } from './rules.js';
-import { bestAttempt, critique, type AgentRun, type AttemptCheck } from './run.js';
+import { bestAttempt, critique, type AgentRun, type AttemptCheck, type CoverLook } from './run.js';
 import { createTrail, type TrailStep } from './trail.js';
 
 export type { TrailStep } from './trail.js';
@@ -55,6 +55,13 @@ export interface CoverAgentData {
   stopped_because: string;
   checks: AttemptCheck[];
   trail: TrailStep[];
+  /** How the best cover looks: its seed and style, and what cover_generate said (coins, palette, LoRA, contrast). */
+  seed: number | null;
+  style: string | null;
+  coins: CoverLook['coins'];
+  palette: CoverLook['palette'];
+  lora: CoverLook['lora'];
+  contrast: CoverLook['contrast'];
 }
 
 export const DEFAULT_ATTEMPTS = 4;
@@ -150,6 +157,9 @@ export async function runCoverAgent(s: Services, tools: ToolRegistry, input: Cov
     stopped_because: why,
     checks: best.checks,
     trail: trail.steps,
+    seed: best.seed,
+    style: best.style,
+    ...best.look,
   };
   const failed = best.checks.filter((c) => !c.passed);
   const reasoning = [

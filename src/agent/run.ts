@@ -25,11 +25,21 @@ export interface Attempt {
   path: string;
   seed: number | null;
   style: string | null;
+  /** How the cover looks, as cover_generate reported it (what a chat message or a view shows). */
+  look: CoverLook;
   input: Record<string, unknown>;
   score: number | null;
   checks: AttemptCheck[];
   vision: { status: string; findings: { style_ok?: boolean; right_coin?: boolean; garbled_text?: boolean } | null } | null;
   disagreements: string[];
+}
+
+/** What cover_generate says about a cover beyond its id: coins, palette, LoRA, title contrast. */
+export interface CoverLook {
+  coins: Array<{ symbol: string; name: string; primary: boolean }>;
+  palette: { colors: string[]; scheme: string } | null;
+  lora: { name: string; version: number; strength: number } | null;
+  contrast: number | null;
 }
 
 export interface Budget {
@@ -90,13 +100,14 @@ export async function generate(run: AgentRun, input: Record<string, unknown>, wh
     run.trail.add({ action: 'generate', tool: 'cover_generate', input, ok: false, summary: `${why} cover_generate failed: ${r.reasoning}` });
     return e;
   }
-  const d = r.data as { cover_id: string; path: string; seed?: number; style?: string };
+  const d = r.data as { cover_id: string; path: string; seed?: number; style?: string } & Partial<CoverLook>;
   const attempt: Attempt = {
     index: run.attempts.length + 1,
     cover_id: d.cover_id,
     path: d.path,
     seed: d.seed ?? null,
     style: d.style ?? null,
+    look: { coins: d.coins ?? [], palette: d.palette ?? null, lora: d.lora ?? null, contrast: d.contrast ?? null },
     input,
     score: null,
     checks: [],
