@@ -14,6 +14,8 @@ export interface ContextOptions {
   links?: ToolContext['links'];
   /** This call's path guard instead of the app's (the CLI also trusts the paths a person typed). */
   paths?: PathGuard;
+  /** The process ends with this call (see ToolContext.oneShot). Default: true for a CLI call, false otherwise. */
+  oneShot?: boolean;
 }
 
 /**
@@ -31,6 +33,8 @@ export function createToolContext(services: Services, tools: ToolRegistry, o: Co
   };
   if (o.deadline !== undefined) ctx.deadline = o.deadline;
   if (o.links) ctx.links = o.links;
+  // A CLI command is a process that exits when its tool returns; every other face runs in a server or daemon.
+  if (o.oneShot ?? o.face === 'cli') ctx.oneShot = true;
   return ctx;
 }
 

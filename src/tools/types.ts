@@ -34,6 +34,11 @@ export interface ToolContext {
   deadline?: number;
   /** Signs download and upload URLs; only faces reachable over HTTP have one. */
   links?: LinkSigner;
+  /**
+   * The process ends when this call returns (a one-shot CLI command): work that must outlive the call (a local
+   * kohya run) is not started from it. Tools read this, never `face`, to decide what to start.
+   */
+  oneShot?: boolean;
   /** Which face called, for wording only; behaviour must not depend on it. */
   face: 'mcp' | 'cli' | 'agent' | 'slack' | 'nightly' | 'test';
 }
