@@ -33,7 +33,7 @@ const upward = LAYERS.slice(0, -1).map(([name, path], i) => ({
 }));
 
 /** @type {import('dependency-cruiser').IConfiguration} */
-module.exports = {
+export default {
   forbidden: [
     ...upward,
     {
@@ -45,7 +45,7 @@ module.exports = {
     },
     {
       name: 'in-layers',
-      comment: 'Every file under src/ belongs to a layer: a new top-level folder must be added to LAYERS in .dependency-cruiser.cjs.',
+      comment: 'Every file under src/ belongs to a layer: a new top-level folder must be added to LAYERS in .dependency-cruiser.mjs.',
       severity: 'error',
       from: { path: '^src/', pathNot: LAYERS.map(([, p]) => p) },
       to: {},
