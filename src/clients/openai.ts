@@ -8,6 +8,31 @@ export interface OpenAIDeps {
   fetch: typeof fetch;
 }
 
+/** How to reach an OpenAI-compatible endpoint. */
+export interface OpenAISettings {
+  apiKey: string;
+  /** OPENAI_BASE_URL (including /v1); OpenAI's own when absent. */
+  baseUrl?: string | undefined;
+  fetch?: typeof fetch | undefined;
+  timeoutMs: number;
+  /** SDK retries on 429/5xx (the SDK waits, honouring Retry-After). */
+  maxRetries: number;
+}
+
+/**
+ * The one place loraloop constructs the official `openai` client. Callers that must not load the SDK before
+ * they need it (the coin second opinion, on a cold `loraloop cover`) import this module dynamically.
+ */
+export function openAIClient(o: OpenAISettings): OpenAI {
+  return new OpenAI({
+    apiKey: o.apiKey,
+    ...(o.baseUrl ? { baseURL: o.baseUrl } : {}),
+    ...(o.fetch ? { fetch: o.fetch } : {}),
+    maxRetries: o.maxRetries,
+    timeout: o.timeoutMs,
+  });
+}
+
 /** Options for {@link createOpenAIClient}. */
 export interface OpenAIClientOptions {
   /** What the client is for, named in the "not configured" message. */
@@ -34,13 +59,7 @@ export function createOpenAIClient(s: OpenAIDeps, opts: OpenAIClientOptions): Op
       hint: 'Set OPENAI_API_KEY (and OPENAI_BASE_URL for a compatible server other than OpenAI), or use the built-in rule planner / metric critic.',
     });
   }
-  return new OpenAI({
-    apiKey,
-    ...(baseUrl ? { baseURL: baseUrl } : {}),
-    fetch: s.fetch,
-    maxRetries: opts.maxRetries ?? 2,
-    timeout: opts.timeoutMs ?? 60_000,
-  });
+  return openAIClient({ apiKey, baseUrl, fetch: s.fetch, maxRetries: opts.maxRetries ?? 2, timeoutMs: opts.timeoutMs ?? 60_000 });
 }
 
 /** A sentence for an SDK error: status and message, never the key or the request body. */
