@@ -19,7 +19,7 @@ export interface ToolAnnotations {
 
 export type { ProgressUpdate } from '../core/progress.js';
 
-/** What a handler receives besides its input. Built only by createToolContext (tools/context.ts: faces call it through app.context); handlers never see argv/env. */
+/** What a handler receives besides its input. Built by createToolContext (tools/context.ts; faces call it through app.context), or copied from one with a new signal (a hand-over); handlers never see argv/env. */
 export interface ToolContext {
   services: Services;
   /** The registry this call came through: tools that call other tools (the agent, the nightly run) use it. */
