@@ -38,7 +38,7 @@ export type AppOverrides = Partial<Omit<Services, 'config'>>;
 export function createApp(config: Config, tools: readonly ToolDefinition[], overrides: AppOverrides = {}): App {
   const logger = overrides.logger ?? createLogger({ level: config.logLevel, secrets: configSecrets(config) });
   const now = overrides.now ?? (() => new Date());
-  const store = overrides.store ?? createStore(config.home, now);
+  const store = overrides.store ?? createStore(config.home, now, { databaseUrl: config.databaseUrl, blobs: config.blobs, objectStoreEnv: config.objectStoreEnv });
   const catalogue = overrides.coins?.catalogue ?? loadCoinCatalogue();
   let trainingRunner: TrainingRunner | undefined;
   const services: Services = {

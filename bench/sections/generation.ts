@@ -141,7 +141,7 @@ export const generationBench: BenchSection = async (report) => {
       };
       const full = await run('Solana ETF inflows hit $1B');
       report.add({ section: 'generation', name: 'cover_batch: 20 drafts, makespan (composition incl.)', value: full.ms, unit: 'ms' });
-      const fullMeta = a.services.store.generation.getBatch(full.data.batch_id)?.meta as { pool_ms?: number; makespan_ms?: number } | undefined;
+      const fullMeta = (await a.services.store.generation.getBatch(full.data.batch_id))?.meta as { pool_ms?: number; makespan_ms?: number } | undefined;
       report.add({ section: 'generation', name: 'cover_batch: makespan / ideal', value: full.ms / ideal20, unit: 'x', note: `split ${servers.urls.map((u) => full.data.gpu_distribution[u] ?? 0).join('/')}; until last draft stored ${fullMeta?.pool_ms ?? '?'} ms, run ${fullMeta?.makespan_ms ?? '?'} ms` });
 
       // 3. The same through the tool: the fastest server crashes mid-sampling after its 3rd prompt.
@@ -152,7 +152,7 @@ export const generationBench: BenchSection = async (report) => {
       const st = await servers.send({ cmd: 'stats' });
       const downAt = (st.down_at as Array<number | null>).map((d) => (d === null ? null : Math.max(0, d - t0)));
       const covers = new Set(failed.data.drafts.map((d) => d.cover_id).filter(Boolean));
-      const stored = (a.services.store.db.prepare('SELECT COUNT(*) AS n FROM covers WHERE batch_id = ?').get(failed.data.batch_id) as { n: number }).n;
+      const stored = await a.services.store.covers.count({ batch_id: failed.data.batch_id });
       const exactlyOnce = failed.data.drafts.every((d) => d.status === 'done') && covers.size === N && stored === N;
       const idealFail = ideal(N, times, downAt);
       report.add({ section: 'generation', name: 'failover: drafts delivered exactly once', value: exactlyOnce ? N : covers.size, unit: `of ${N}`, note: `${stored} covers stored, prompts sent ${(st.received as number[]).join('/')}` });

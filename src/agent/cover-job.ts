@@ -11,7 +11,7 @@
  * gets exactly what MCP and the CLI get.
  */
 import { z } from 'zod';
-import type { CommandResult } from '../core/result.js';
+import type { Failure } from '../core/result.js';
 import { nestedContext } from '../tools/context.js';
 import type { ToolContext, ToolDefinition } from '../tools/types.js';
 
@@ -63,7 +63,6 @@ const coverData = z.looseObject({
   attempts: z.number().nullish(),
 });
 const scoreData = z.looseObject({ score: z.number() });
-const failureData = z.looseObject({ error: z.looseObject({ code: z.string(), message: z.string(), hint: z.string().optional() }) });
 
 /** Which tool makes a job: the agent unless a style is forced or the agent is not registered. */
 export function coverToolName(ctx: Pick<ToolContext, 'tools'>, job: CoverJob): 'cover_make' | 'cover_generate' {
@@ -85,10 +84,8 @@ export function toolInputFor(tool: ToolDefinition, job: CoverJob): Record<string
   return input;
 }
 
-function failureOf(result: CommandResult): CoverRun {
-  const f = failureData.safeParse(result.data);
-  if (!f.success) return { ok: false, code: 'INTERNAL', message: result.reasoning };
-  const { code, message, hint } = f.data.error;
+function failureOf(result: Failure): CoverRun {
+  const { code, message, hint } = result.error;
   return hint ? { ok: false, code, message, hint } : { ok: false, code, message };
 }
 

@@ -14,8 +14,10 @@ import type OpenAI from 'openai';
 import { z } from 'zod';
 import { createOpenAIClient, describeOpenAIError } from '../clients/openai.js';
 import { prompt } from '../prompts/load.js';
+import { wireData } from '../core/result.js';
 import type { ToolDefinition } from '../tools/types.js';
-import { budgetLeft, callTool, critique, generate, type AgentRun, type Attempt } from './run.js';
+import { callToolByName } from './improve/call.js';
+import { budgetLeft, critique, generateFromModel, type AgentRun, type Attempt } from './run.js';
 
 /** Tools the model may call. Everything else is refused as unknown. */
 export const LLM_TOOLS = ['cover_route', 'cover_generate', 'cover_critique', 'lora_list'] as const;
@@ -124,7 +126,7 @@ async function runCall(
   }
   if (name === 'cover_generate') {
     // Generation goes through the shared helper so the attempt is tracked like the rule planner's.
-    const made = await generate(run, input, 'The model asked for a cover.');
+    const made = await generateFromModel(run, input, 'The model asked for a cover.');
     if (!('cover_id' in made)) return JSON.stringify({ success: false, error: `${made.code}: ${made.message}` });
     const r = run.attempts[run.attempts.length - 1]!;
     return JSON.stringify({ success: true, data: { cover_id: r.cover_id, path: r.path, seed: r.seed, style: r.style }, reasoning: `Made cover ${r.cover_id}.` });
@@ -137,9 +139,9 @@ async function runCall(
       return JSON.stringify({ success: true, data: { score: a.score, checks: a.checks, disagreements: a.disagreements } });
     }
   }
-  const r = await callTool(run, name, input);
+  const r = await callToolByName(run.ctx, name, input);
   run.trail.add({ action: 'model', tool: name, input, ok: r.success, summary: `The model called ${name}: ${r.reasoning.slice(0, 300)}` });
-  const body = JSON.stringify({ success: r.success, reasoning: r.reasoning, data: r.data });
+  const body = JSON.stringify({ success: r.success, reasoning: r.reasoning, data: wireData(r) });
   return body.length > MAX_RESULT_CHARS ? JSON.stringify({ success: r.success, reasoning: r.reasoning, data: '(cut: too long)' }) : body;
 }
 

@@ -13,7 +13,8 @@ import { runLlmPlanner } from './llm.js';
 import { openAIConfigured } from '../clients/openai.js';
 import { parseMakeRequest } from './request.js';
 import { runRulePlanner } from './rules.js';
-import { bestAttempt, critique, type AgentRun, type AttemptCheck, type CoverLook } from './run.js';
+import { callTool } from './improve/call.js';
+import { bestAttempt, critique, type AgentRun, type AttemptCheck, type CoverLook, type GenerateInput } from './run.js';
 import { createTrail, type TrailStep } from './trail.js';
 
 export type { TrailStep } from './trail.js';
@@ -25,8 +26,8 @@ export interface CoverAgentInput {
   subtitle?: string | undefined;
   budget?: { attempts?: number | undefined; seconds?: number | undefined } | undefined;
   planner?: 'rules' | 'llm' | undefined;
-  size?: string | undefined;
-  backend?: string | undefined;
+  size?: GenerateInput['size'] | undefined;
+  backend?: GenerateInput['backend'] | undefined;
   /** Score (0-1) at which a cover is good enough (default 0.8). */
   threshold?: number | undefined;
   /** Fix the first attempt's seed (later attempts step from it); omitted, every attempt draws a new one. */
@@ -98,11 +99,11 @@ export async function runCoverAgent(s: Services, tools: ToolRegistry, input: Cov
 
   // Route first: which coin and LoRA; make sure the requested coin is the one the cover gets.
   const routeInput = { title: run.title, ...(parsed.subtitle ? { subtitle: parsed.subtitle } : {}) };
-  const routed = await tools.execute('cover_route', routeInput, ctx);
+  const routed = await callTool(ctx, 'cover_route', routeInput);
   if (routed.success) {
-    const d = routed.data as { coins?: Array<{ symbol: string; primary: boolean }>; lora?: { name: string; strength: number } | null };
+    const d = routed.data;
     run.lora = d.lora ? { name: d.lora.name, strength: d.lora.strength } : null;
-    const primary = (d.coins ?? []).filter((c) => c.primary).map((c) => c.symbol);
+    const primary = d.coins.filter((c) => c.primary).map((c) => c.symbol);
     trail.add({ action: 'route', tool: 'cover_route', input: routeInput, ok: true, summary: routed.reasoning });
     if (parsed.coin && !primary.includes(parsed.coin.symbol)) {
       // cover_generate routes from the title; a headline that does not name the requested coin would get

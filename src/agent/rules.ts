@@ -11,14 +11,14 @@
  * - text_fits only: nothing a regeneration changes; stop and say to shorten the headline;
  * - anything else under the threshold: a new seed.
  */
-import { budgetLeft, critique, generate, type AgentRun, type Attempt } from './run.js';
+import { budgetLeft, critique, generate, type AgentRun, type Attempt, type GenerateInput } from './run.js';
 
 const SEED_STEP = 7919;
 const STRENGTH_STEP = 0.15;
 
 /** Run the rule planner until the threshold is met or the budget is used. Returns why it stopped. */
 export async function runRulePlanner(run: AgentRun): Promise<string> {
-  let next: { input: Record<string, unknown>; why: string } = { input: baseInput(run, 0), why: 'First attempt with the routed settings.' };
+  let next: { input: GenerateInput; why: string } = { input: baseInput(run, 0), why: 'First attempt with the routed settings.' };
   let failures = 0;
   for (;;) {
     const left = budgetLeft(run);
@@ -41,7 +41,7 @@ export async function runRulePlanner(run: AgentRun): Promise<string> {
 }
 
 /** The cover_generate input of attempt `k` before any adjustment. */
-export function baseInput(run: AgentRun, k: number): Record<string, unknown> {
+export function baseInput(run: AgentRun, k: number): GenerateInput {
   return {
     title: run.title,
     ...(run.parsed.subtitle ? { subtitle: run.parsed.subtitle } : {}),
@@ -56,7 +56,7 @@ function failedNames(a: Attempt): Set<string> {
 }
 
 /** Decide the next attempt from the last one's critique, or stop (input null) with the reason. */
-export function decide(run: AgentRun, last: Attempt): { input: Record<string, unknown> | null; why: string } {
+export function decide(run: AgentRun, last: Attempt): { input: GenerateInput | null; why: string } {
   const failed = failedNames(last);
   const k = run.attempts.length;
   const input = baseInput(run, k);

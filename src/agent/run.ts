@@ -5,6 +5,7 @@
  */
 import type { Services } from '../tools/services.js';
 import type { CommandResult } from '../core/result.js';
+import { callTool, callToolByName, type ToolInput, type ToolOutput } from './improve/call.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { ToolContext } from '../tools/types.js';
 import type { ParsedRequest } from './request.js';
@@ -56,8 +57,8 @@ export interface AgentRun {
   parsed: ParsedRequest;
   budget: Budget;
   threshold: number;
-  size: string | undefined;
-  backend: string | undefined;
+  size: GenerateInput['size'];
+  backend: GenerateInput['backend'];
   /** The seed of the first attempt when the caller fixed one. */
   seed: number | undefined;
   /** What cover_generate is given as the title (the headline, possibly with the coin prefixed). */
@@ -82,25 +83,30 @@ export function bestAttempt(run: AgentRun): Attempt | undefined {
   return best ?? run.attempts[0];
 }
 
-/** Call a tool through the registry with the agent's context. */
-export function callTool(run: AgentRun, name: string, input: Record<string, unknown>): Promise<CommandResult> {
-  return run.tools.execute(name, input, run.ctx);
-}
-
-const errorOf = (r: CommandResult): { code: string; message: string } => {
-  const e = (r.data as { error?: { code?: string; message?: string } } | null)?.error;
-  return { code: e?.code ?? 'UNKNOWN', message: e?.message ?? r.reasoning };
-};
+/** cover_generate's input, as the planners build it. */
+export type GenerateInput = ToolInput<'cover_generate'>;
 
 /** Generate one cover; records the attempt (or the failure) in the trail. */
-export async function generate(run: AgentRun, input: Record<string, unknown>, why: string): Promise<Attempt | { code: string; message: string }> {
-  const r = await callTool(run, 'cover_generate', input);
+export async function generate(run: AgentRun, input: GenerateInput, why: string): Promise<Attempt | { code: string; message: string }> {
+  return recordGeneration(run, input, why, await callTool(run.ctx, 'cover_generate', input));
+}
+
+/** Generate one cover from arguments the model wrote; the registry validates them as it does any client's. */
+export async function generateFromModel(run: AgentRun, args: Record<string, unknown>, why: string): Promise<Attempt | { code: string; message: string }> {
+  return recordGeneration(run, args, why, (await callToolByName(run.ctx, 'cover_generate', args)) as CommandResult<ToolOutput<'cover_generate'>>);
+}
+
+function recordGeneration(
+  run: AgentRun,
+  input: Record<string, unknown>,
+  why: string,
+  r: CommandResult<ToolOutput<'cover_generate'>>,
+): Attempt | { code: string; message: string } {
   if (!r.success) {
-    const e = errorOf(r);
     run.trail.add({ action: 'generate', tool: 'cover_generate', input, ok: false, summary: `${why} cover_generate failed: ${r.reasoning}` });
-    return e;
+    return { code: r.error.code, message: r.error.message };
   }
-  const d = r.data as { cover_id: string; path: string; seed?: number; style?: string } & Partial<CoverLook>;
+  const d = r.data;
   const attempt: Attempt = {
     index: run.attempts.length + 1,
     cover_id: d.cover_id,
@@ -129,13 +135,13 @@ export async function generate(run: AgentRun, input: Record<string, unknown>, wh
 /** Critique an attempt against the requested coin; records the score in the attempt and the trail. */
 export async function critique(run: AgentRun, a: Attempt): Promise<void> {
   const input = { cover_id: a.cover_id, expect: { ...(run.parsed.coin ? { coin: run.parsed.coin.symbol } : {}), title: run.parsed.title } };
-  const r = await callTool(run, 'cover_critique', input);
+  const r = await callTool(run.ctx, 'cover_critique', input);
   if (!r.success) {
     a.score = 0;
     run.trail.add({ action: 'critique', tool: 'cover_critique', input, ok: false, cover_id: a.cover_id, summary: `The critic failed on cover ${a.index}: ${r.reasoning}` });
     return;
   }
-  const d = r.data as { score: number; checks: AttemptCheck[]; vision: Attempt['vision']; disagreements: string[] };
+  const d = r.data;
   a.score = d.score;
   a.checks = d.checks;
   a.vision = d.vision;

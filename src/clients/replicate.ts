@@ -12,6 +12,7 @@
  * `NOT_CONFIGURED`, so the app can start with no keys.
  */
 import Replicate from 'replicate';
+import stripAnsi from 'strip-ansi';
 import { z } from 'zod';
 import { LoraloopError } from '../core/errors.js';
 import { createRetryingFetch, type FetchLike, type RetryingFetchOptions } from '../core/retry.js';
@@ -106,7 +107,6 @@ export function createReplicateClient(options: ReplicateClientOptions = {}): Rep
 /** Statuses after which a prediction or training never changes again. Includes `aborted`, which the client's `wait` forgets. */
 export const TERMINAL_STATUSES = ['succeeded', 'failed', 'canceled', 'aborted'] as const;
 export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
-export type ReplicateStatus = 'starting' | 'processing' | TerminalStatus;
 
 export function isTerminal(status: string): status is TerminalStatus {
   return (TERMINAL_STATUSES as readonly string[]).includes(status);
@@ -128,8 +128,6 @@ export interface TrainingProgress {
 
 // ai-toolkit's bar is named after the job (TRAINERS.md §3a); anchoring on it skips preprocessing bars.
 const BAR = /flux_train_replicate:\s*(\d{1,3})%\|[^|]*\|\s*(\d+)\/(\d+)(?:\s*\[([^\]]*)\]?)?/;
-// eslint-disable-next-line no-control-regex -- stripping terminal escape codes is the point
-const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
 const NUM = '([-+]?(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][-+]?\\d+)?|nan|inf|-inf)';
 
 function postfixNumber(postfix: string, name: string): number | null {
@@ -149,7 +147,7 @@ function postfixNumber(postfix: string, name: string): number | null {
  * `flux_train_replicate:  10%|█   | 100/1000 [01:23<11:07, 1.35it/s, lr: 4.0e-04 loss: 3.456e-01]`.
  */
 export function parseTrainingProgress(logs: string): TrainingProgress | null {
-  const lines = logs.replace(ANSI, '').split(/[\r\n]+/);
+  const lines = stripAnsi(logs).split(/[\r\n]+/);
   for (let i = lines.length - 1; i >= 0; i--) {
     const m = BAR.exec(lines[i] ?? '');
     if (!m) continue;
@@ -236,4 +234,3 @@ export const replicateFileSchema = z.looseObject({
   expires_at: z.string().nullish(),
   urls: z.looseObject({ get: z.string() }),
 });
-export type ReplicateFile = z.infer<typeof replicateFileSchema>;

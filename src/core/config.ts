@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { LoraloopError } from './errors.js';
+import { parseBlobLocation, type BlobLocation } from './blob-location.js';
 
 /**
  * Configuration read from the environment through zod. Only src/main.ts passes `process.env` in;
@@ -49,6 +50,13 @@ const envSchema = z.object({
   ),
   LORALOOP_REPLICATE_MODEL: optionalString,
   LORALOOP_REPLICATE_WEBHOOK_URL: optionalUrl(false),
+  LORALOOP_BLOBS: optionalString,
+  LORALOOP_DATABASE_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// URL (unset = SQLite in LORALOOP_HOME)')
+      .optional(),
+  ),
   LORALOOP_KOHYA_CMD: optionalString,
   LORALOOP_KOHYA_BASE_MODEL: optionalString,
   COMFYUI_URLS: optionalString,
@@ -92,6 +100,12 @@ export interface Config {
     webhookUrl: string | undefined;
   };
   kohya: { cmd: string | undefined; baseModel: string | undefined };
+  /** PostgreSQL shared by every host (LORALOOP_DATABASE_URL); undefined = the SQLite file in `home`. */
+  databaseUrl: string | undefined;
+  /** Where blobs live (LORALOOP_BLOBS): this host's folder, or an S3 bucket / Azure container shared by every host. */
+  blobs: BlobLocation;
+  /** The AWS_* and AZURE_STORAGE_* variables the object-store clients read (credentials, region, endpoint). */
+  objectStoreEnv: Record<string, string>;
   comfyuiUrls: string[];
   /** Checkpoint pools per tier, `tier=name,name;tier2=...` (parsed by src/cover/checkpoints.ts); undefined = defaults. */
   checkpointTiers: string | undefined;
@@ -161,6 +175,11 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string)
       webhookUrl: e.LORALOOP_REPLICATE_WEBHOOK_URL,
     },
     kohya: { cmd: e.LORALOOP_KOHYA_CMD, baseModel: e.LORALOOP_KOHYA_BASE_MODEL },
+    databaseUrl: e.LORALOOP_DATABASE_URL,
+    blobs: parseBlobLocation(e.LORALOOP_BLOBS),
+    objectStoreEnv: Object.fromEntries(
+      Object.entries(env).filter((kv): kv is [string, string] => /^(AWS_|AZURE_STORAGE_)/.test(kv[0]) && typeof kv[1] === 'string' && kv[1] !== ''),
+    ),
     comfyuiUrls,
     checkpointTiers: e.LORALOOP_CHECKPOINT_TIERS,
     openai: {
@@ -198,7 +217,24 @@ export function configSecrets(c: Config): string[] {
     c.replicate.webhookSecret,
     c.openai.apiKey,
     c.slack.botToken,
+    databasePassword(c.databaseUrl),
+    c.objectStoreEnv.AWS_SECRET_ACCESS_KEY,
+    c.objectStoreEnv.AWS_SESSION_TOKEN,
+    c.objectStoreEnv.AZURE_STORAGE_KEY,
+    c.objectStoreEnv.AZURE_STORAGE_SAS_TOKEN,
+    c.objectStoreEnv.AZURE_STORAGE_CONNECTION_STRING,
+    /AccountKey=([^;]+)/.exec(c.objectStoreEnv.AZURE_STORAGE_CONNECTION_STRING ?? '')?.[1],
     c.slack.signingSecret,
     c.slack.appToken,
   ].filter((s): s is string => typeof s === 'string' && s.length >= 4);
+}
+
+/** The password in LORALOOP_DATABASE_URL, so the logger redacts it wherever it appears. */
+function databasePassword(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    return decodeURIComponent(new URL(url).password) || undefined;
+  } catch {
+    return undefined;
+  }
 }

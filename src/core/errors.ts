@@ -82,10 +82,3 @@ export class LoraloopError extends Error {
 export function isLoraloopError(e: unknown): e is LoraloopError {
   return e instanceof LoraloopError;
 }
-
-/** Wrap anything thrown into a LoraloopError, keeping the original as `cause`. */
-export function toLoraloopError(e: unknown, fallbackCode: ErrorCode = ErrorCodes.INTERNAL): LoraloopError {
-  if (e instanceof LoraloopError) return e;
-  const message = e instanceof Error ? e.message : String(e);
-  return new LoraloopError(fallbackCode, message, { cause: e });
-}

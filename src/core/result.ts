@@ -1,15 +1,34 @@
+import type { ErrorCategory } from './errors.js';
+
 /**
- * CommandResult is what every tool returns and every face renders:
- * `data` for programs (MCP structuredContent, `--json`), `reasoning` for people and models.
+ * CommandResult is what every tool returns and every face renders. A success carries `data` for programs
+ * (MCP structuredContent, `--json`); a failure carries `error` instead. Both carry `reasoning` for people
+ * and models. Narrow on `success` before reading either.
  */
-export interface CommandResult<T = unknown> {
-  success: boolean;
+export type CommandResult<T = unknown> = Success<T> | Failure;
+
+export interface Success<T> {
+  success: true;
   data: T;
   reasoning: string;
   /** Files a face may show or link (MCP image content and resource links, Slack uploads). Not part of `data`. */
   artifacts?: Artifact[];
   /** The next step a person or model should take, when there is an obvious one (also in `reasoning`). */
   next?: string;
+}
+
+export interface Failure {
+  success: false;
+  error: ResultError;
+  reasoning: string;
+}
+
+/** Why a tool failed: a LoraloopError's code, category, sentence and hint. */
+export interface ResultError {
+  code: string;
+  category: ErrorCategory;
+  message: string;
+  hint?: string;
 }
 
 /**
@@ -24,29 +43,23 @@ export interface Artifact {
   title?: string;
 }
 
-/** The `data` of a failed CommandResult. */
-export interface FailureData {
-  error: { code: string; category: string; message: string; hint?: string };
-  [key: string]: unknown;
-}
-
-export function ok<T>(data: T, reasoning: string, artifacts?: Artifact[], next?: string): CommandResult<T> {
-  const r: CommandResult<T> = { success: true, data, reasoning };
+export function ok<T>(data: T, reasoning: string, artifacts?: Artifact[], next?: string): Success<T> {
+  const r: Success<T> = { success: true, data, reasoning };
   if (artifacts?.length) r.artifacts = artifacts;
   if (next) r.next = next;
   return r;
 }
 
-export function failure(
-  code: string,
-  message: string,
-  options: { category?: string; hint?: string; extra?: Record<string, unknown> } = {},
-): CommandResult<FailureData> {
-  const error: FailureData['error'] = { code, category: options.category ?? 'user', message };
+export function failure(code: string, message: string, options: { category?: ErrorCategory; hint?: string } = {}): Failure {
+  const error: ResultError = { code, category: options.category ?? 'user', message };
   if (options.hint) error.hint = options.hint;
-  return {
-    success: false,
-    data: { ...(options.extra ?? {}), error },
-    reasoning: options.hint ? `${message} ${options.hint}` : message,
-  };
+  return { success: false, error, reasoning: options.hint ? `${message} ${options.hint}` : message };
+}
+
+/**
+ * What `data` is on the wire (CLI `--json`, the agent's tool messages, stored call jobs): a failure's error
+ * travels as `data.error`, so scripts read one shape for both outcomes.
+ */
+export function wireData(r: CommandResult): unknown {
+  return r.success ? r.data : { error: r.error };
 }

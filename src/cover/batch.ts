@@ -107,10 +107,10 @@ export type BatchPlanDeps = PlanDeps & {
 export type BatchDeps = BatchPlanDeps & GenerateDeps & MakeCoverDeps & { logger: Logger; batches: BatchRunner };
 
 /** Summarise a batch from the store. */
-export function summarizeBatch(s: { store: Pick<Store, 'generation'> }, batchId: string): BatchSummary {
-  const batch = s.store.generation.getBatch(batchId);
+export async function summarizeBatch(s: { store: Pick<Store, 'generation'> }, batchId: string): Promise<BatchSummary> {
+  const batch = await s.store.generation.getBatch(batchId);
   if (!batch) throw new LoraloopError('NOT_FOUND', `No batch "${batchId}".`, { hint: 'Start one with cover_batch.' });
-  const drafts = s.store.generation.listDrafts(batchId);
+  const drafts = await s.store.generation.listDrafts(batchId);
   const gpu: Record<string, number> = {};
   const ckpt: Record<string, number> = {};
   for (const d of drafts) {
@@ -133,8 +133,8 @@ export function summarizeBatch(s: { store: Pick<Store, 'generation'> }, batchId:
 }
 
 /** Arms with their persisted stats, in the given order. */
-function armsWithStats(s: { store: Pick<Store, 'generation'> }, kind: 'checkpoint' | 'lora_combo', scope: string | undefined, arms: string[]): ArmStats[] {
-  const rows = s.store.generation.stats(kind, scope);
+async function armsWithStats(s: { store: Pick<Store, 'generation'> }, kind: 'checkpoint' | 'lora_combo', scope: string | undefined, arms: string[]): Promise<ArmStats[]> {
+  const rows = await s.store.generation.stats(kind, scope);
   return arms.map((arm) => {
     const hits = rows.filter((r) => r.arm === arm);
     return { arm, selected: hits.reduce((a, r) => a + r.selected, 0), total: hits.reduce((a, r) => a + r.total, 0) };
@@ -182,23 +182,23 @@ export async function createBatch(s: BatchPlanDeps, req: BatchRequest): Promise<
       warnings.push(`Used the servers' ${resolved.base_model} checkpoints ${checkpointArms.join(', ')} instead.`);
     }
   }
-  const plan = planImage(s, { ...req, baseModel, autoLora: req.loras === undefined });
+  const plan = await planImage(s, { ...req, baseModel, autoLora: req.loras === undefined });
   warnings.push(...plan.notes);
 
-  const existing = s.store.generation.listBatches({ limit: 1000 }).length;
+  const existing = (await s.store.generation.listBatches({ limit: 1000 })).length;
   const rng = createRng((s.generationOptions.seed ?? Date.now()) + existing * 7919);
-  const ckptAlloc = checkpointArms.length ? allocate(armsWithStats(s, 'checkpoint', '', checkpointArms), req.count, req.mode, { rng }) : [];
+  const ckptAlloc = checkpointArms.length ? allocate(await armsWithStats(s, 'checkpoint', '', checkpointArms), req.count, req.mode, { rng }) : [];
   const ckptList = ckptAlloc.length ? expandAllocation(ckptAlloc, 'blocks') : Array.from({ length: req.count }, () => null);
 
   const planned: DraftLora[] = plan.loras.map((l) => ({ name: l.name, strength: l.strength }));
   const combos = loraCombos(planned, req.mode);
   const comboByKey = new Map(combos.map((c) => [loraComboKey(c), c]));
-  const comboAlloc = allocate(armsWithStats(s, 'lora_combo', plan.scope, [...comboByKey.keys()]), req.count, req.mode, { rng: rng.fork('loras') });
+  const comboAlloc = allocate(await armsWithStats(s, 'lora_combo', plan.scope, [...comboByKey.keys()]), req.count, req.mode, { rng: rng.fork('loras') });
   const comboList = expandAllocation(comboAlloc, 'round-robin');
   const baseSeed = req.seed ?? rng.int(0, 2 ** 31 - 1 - req.count);
 
   const jobId = `job_${randomBytes(12).toString('hex')}`;
-  const batch = s.store.generation.createBatch(
+  const batch = await s.store.generation.createBatch(
     {
       job_id: jobId,
       title: plan.title,
@@ -228,13 +228,13 @@ export async function createBatch(s: BatchPlanDeps, req: BatchRequest): Promise<
       seed: baseSeed + i,
     })),
   );
-  s.store.jobs.create({ id: jobId, kind: JOB_KIND, status: 'running', subject_id: batch.id, backend: req.backend, state: { batch_id: batch.id, done: [] } });
+  await s.store.jobs.create({ id: jobId, kind: JOB_KIND, status: 'running', subject_id: batch.id, backend: req.backend, state: { batch_id: batch.id, done: [] } });
   return summarizeBatch(s, batch.id);
 }
 
 /** The plan of a stored batch, rebuilt for running (routing again is cheap and deterministic). */
-function planOf(s: PlanDeps, b: BatchRecord): ImagePlan {
-  const base = planImage(s, {
+async function planOf(s: PlanDeps, b: BatchRecord): Promise<ImagePlan> {
+  const base = await planImage(s, {
     title: b.title ?? undefined,
     subtitle: b.subtitle ?? undefined,
     prompt: b.title ? undefined : b.prompt,
@@ -274,23 +274,26 @@ export async function stopBatches(s: { batches: BatchRunner }): Promise<void> {
 
 async function execute(s: BatchDeps, batchId: string, handle: RunHandle): Promise<BatchSummary> {
   const gen = s.store.generation;
-  const batch = gen.getBatch(batchId);
+  const batch = await gen.getBatch(batchId);
   if (!batch) throw new LoraloopError('NOT_FOUND', `No batch "${batchId}".`);
   const jobId = batch.job_id;
   const owner = s.batches.owner;
   const leaseMs = s.generationOptions.leaseMs ?? 60_000;
-  if (jobId && !s.store.jobs.claim(jobId, owner, leaseMs)) {
+  if (jobId && !(await s.store.jobs.claim(jobId, owner, leaseMs))) {
     throw new LoraloopError('LEASE_HELD', `Batch ${batchId} is being run by another process.`, {
       hint: 'Call cover_batch with this batch_id later to see its progress.',
     });
   }
-  const heartbeat = jobId ? setInterval(() => s.store.jobs.claim(jobId, owner, leaseMs), Math.max(1000, leaseMs / 3)) : undefined;
-  heartbeat?.unref();
   const log = s.logger.child({ batch: batchId });
+  const renew = (): void => {
+    if (jobId) s.store.jobs.claim(jobId, owner, leaseMs).catch((e: unknown) => log.warn('could not renew the batch claim', { error: String(e) }));
+  };
+  const heartbeat = jobId ? setInterval(renew, Math.max(1000, leaseMs / 3)) : undefined;
+  heartbeat?.unref();
   const started = Date.now();
   try {
-    if (batch.status !== 'running') gen.updateBatch(batchId, { status: 'running' });
-    const plan = planOf(s, batch);
+    if (batch.status !== 'running') await gen.updateBatch(batchId, { status: 'running' });
+    const plan = await planOf(s, batch);
     const meta = batch.meta as { base_model?: BaseModel | null; style?: string | null; warnings?: string[] };
     const baseModel = meta.base_model ?? undefined;
     const raw = !batch.title;
@@ -303,7 +306,7 @@ async function execute(s: BatchDeps, batchId: string, handle: RunHandle): Promis
       serverLoras = [...new Set(lists.flat())];
     }
     const size = generationSize(backend === 'local' ? 'local' : (baseModel ?? 'sd15'), batch.width, batch.height);
-    const all = gen.listDrafts(batchId);
+    const all = await gen.listDrafts(batchId);
     const todo = all.filter((d) => d.status !== 'done');
     let done = all.length - todo.length;
     const total = all.length;
@@ -326,8 +329,8 @@ async function execute(s: BatchDeps, batchId: string, handle: RunHandle): Promis
       ...(s.generationOptions.pool ?? {}),
       signal: handle.abort.signal,
       key: (d) => `#${d.idx}`,
-      run: (worker, d, signal) => {
-        gen.noteAttempt(d.id);
+      run: async (worker, d, signal) => {
+        await gen.noteAttempt(d.id);
         const loras = backend === 'comfyui' ? mapLoraFiles(d.loras, serverLoras) : d.loras;
         return worker.backend.generate({
           prompt: batch.prompt,
@@ -360,7 +363,7 @@ async function execute(s: BatchDeps, batchId: string, handle: RunHandle): Promis
           style: meta.style ?? undefined,
           meta: { draft: d.idx, server: worker.id, generation: image.meta, backend_warnings: result.warnings },
         });
-        const first = gen.markDone(d.id, { server: worker.id, cover_id: finished.record.id, blob_path: finished.record.blob_path, elapsed_ms: ms, checkpoint: ckpt });
+        const first = await gen.markDone(d.id, { server: worker.id, cover_id: finished.record.id, blob_path: finished.record.blob_path, elapsed_ms: ms, checkpoint: ckpt });
         if (!first) {
           log.warn('draft delivered twice; the second copy was dropped', { draft: d.idx, server: worker.id });
           return;
@@ -368,15 +371,16 @@ async function execute(s: BatchDeps, batchId: string, handle: RunHandle): Promis
         thumbs.set(d.idx, readFile(finished.record.blob_path).then((b) => makeThumb(b, cell.cw, cell.ch), () => null));
         done += 1;
         if (jobId) {
-          const doneIdx = gen.listDrafts(batchId).filter((x) => x.status === 'done').map((x) => x.idx);
-          s.store.jobs.update(jobId, { progress: done / total, state: { done: doneIdx } });
+          const doneIdx = (await gen.listDrafts(batchId)).filter((x) => x.status === 'done').map((x) => x.idx);
+          await s.store.jobs.update(jobId, { progress: done / total, state: { done: doneIdx } });
         }
         emit(`draft #${d.idx + 1} from ${worker.id} (${Math.round(ms)} ms)`);
       },
       onAttemptFailed: (d, worker, e, retry) => {
         const msg = isLoraloopError(e) ? e.message : e instanceof Error ? e.message : String(e);
         log.warn('draft attempt failed', { draft: d.idx, server: worker.id, retry, error: msg });
-        gen.noteError(d.id, msg);
+        // The pool does not wait for this hook; the store runs the write in order with the ones after it.
+        gen.noteError(d.id, msg).catch((err: unknown) => log.warn('could not record a draft error', { draft: d.idx, error: String(err) }));
       },
     });
     const poolMs = Date.now() - started;
@@ -384,11 +388,11 @@ async function execute(s: BatchDeps, batchId: string, handle: RunHandle): Promis
     const warnings = [...(meta.warnings ?? [])];
     for (const o of report.outcomes) {
       if (o.status === 'failed' && !canceled) {
-        gen.markFailed(o.task.id, o.error ?? 'failed');
+        await gen.markFailed(o.task.id, o.error ?? 'failed');
         warnings.push(`Draft #${o.task.idx + 1} failed after ${o.attempts} attempt(s): ${o.error ?? 'unknown error'}.`);
       }
     }
-    const after = gen.listDrafts(batchId);
+    const after = await gen.listDrafts(batchId);
     const doneNow = after.filter((d) => d.status === 'done');
     let sheet: { sha256: string; path: string } | null = null;
     if (!canceled && doneNow.length > 0) {
@@ -409,26 +413,26 @@ async function execute(s: BatchDeps, batchId: string, handle: RunHandle): Promis
         aspect: batch.height / batch.width,
         heading: `${batch.title ?? batch.prompt} - ${doneNow.length}/${after.length} drafts, ${batch.mode}`,
       });
-      sheet = s.store.blobs.put(png, 'png');
+      sheet = await s.store.blobs.put(png, 'png');
     }
     const status: BatchRecord['status'] = canceled ? 'running' : doneNow.length === 0 ? 'failed' : 'done';
-    gen.updateBatch(batchId, {
+    await gen.updateBatch(batchId, {
       status,
       ...(sheet ? { contact_sheet_path: sheet.path, contact_sheet_sha256: sheet.sha256 } : {}),
       meta: { ...batch.meta, warnings: [...new Set(warnings)], makespan_ms: Date.now() - started, pool_ms: poolMs, workers: report.workers },
     });
     if (jobId && !canceled) {
-      s.store.jobs.update(jobId, {
+      await s.store.jobs.update(jobId, {
         status: status === 'done' ? 'succeeded' : 'failed',
         progress: doneNow.length / total,
         error: status === 'failed' ? (warnings[warnings.length - 1] ?? 'no draft could be made') : null,
         state: { done: doneNow.map((d) => d.idx) },
       });
     }
-    return summarizeBatch(s, batchId);
+    return await summarizeBatch(s, batchId);
   } finally {
     if (heartbeat) clearInterval(heartbeat);
-    if (jobId) s.store.jobs.release(jobId, owner);
+    if (jobId) await s.store.jobs.release(jobId, owner);
   }
 }
 

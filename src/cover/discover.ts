@@ -114,8 +114,8 @@ function fieldOf(label: string, weight: number, entries: Array<{ text: string; m
 }
 
 /** The version generation would use: the active one if ready, else the newest ready one. */
-export function usableVersion(store: Pick<Store, 'loras'>, lora: LoraRecord): LoraVersionRecord | undefined {
-  const versions = store.loras.listVersions(lora.id).filter((v) => v.status === 'ready');
+export async function usableVersion(store: Pick<Store, 'loras'>, lora: LoraRecord): Promise<LoraVersionRecord | undefined> {
+  const versions = (await store.loras.listVersions(lora.id)).filter((v) => v.status === 'ready');
   return versions.find((v) => v.version === lora.active_version) ?? versions[versions.length - 1];
 }
 
@@ -152,13 +152,13 @@ function triggerWords(lora: LoraRecord, v: LoraVersionRecord): string[] {
 const round2 = (n: number): number => Math.round(n * 100) / 100;
 
 /** Rank the registry's LoRAs for a prompt. */
-export function discoverLoras(store: Pick<Store, 'loras'>, opts: DiscoverOptions): DiscoverResult {
+export async function discoverLoras(store: Pick<Store, 'loras'>, opts: DiscoverOptions): Promise<DiscoverResult> {
   const kws = keywords(opts.prompt);
   const max = Math.max(1, Math.min(10, opts.max ?? 3));
   const skipped: string[] = [];
   const cands: Array<{ lora: LoraRecord; v: LoraVersionRecord; fields: Field[]; triggers: string[] }> = [];
-  for (const lora of store.loras.list()) {
-    const v = usableVersion(store, lora);
+  for (const lora of await store.loras.list()) {
+    const v = await usableVersion(store, lora);
     if (!v) continue;
     if (opts.base_model && lora.base_model !== opts.base_model) {
       skipped.push(lora.name);

@@ -98,8 +98,9 @@ export async function pickCheckpoint(s: CheckpointDeps, input: CheckpointRequest
   }
   if (available.length === 0) return { checkpoint: undefined, baseModel: tiers[input.tier ?? DEFAULT_TIER]?.base_model, note: null };
   const resolved = resolveTier(input.tier ?? DEFAULT_TIER, tiers, available);
+  const stats = await s.store.generation.stats('checkpoint', '');
   const arms = resolved.checkpoints.map((c) => {
-    const st = s.store.generation.stats('checkpoint', '').find((x) => x.arm === c.file);
+    const st = stats.find((x) => x.arm === c.file);
     return { arm: c.file, selected: st?.selected ?? 0, total: st?.total ?? 0 };
   });
   const best = allocate(arms, 1, 'quick')[0]?.arm;
@@ -116,7 +117,7 @@ async function generateWithBackend(s: GenerateCoverDeps, input: GenerateCoverReq
   // Fail on a missing configuration before any work, naming the variable.
   s.backends.workers(input.backend);
   const picked = input.backend === 'local' ? { checkpoint: undefined, baseModel: undefined, note: null } : await pickCheckpoint(s, input);
-  const plan = planImage(s, {
+  const plan = await planImage(s, {
     title: input.title,
     subtitle: input.subtitle,
     prompt: input.prompt,

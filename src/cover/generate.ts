@@ -114,13 +114,13 @@ function subjectOf(title: string, coin: { symbol: string; name: string } | null)
 }
 
 /** Plan an image request: route, choose LoRAs, build the prompt. */
-export function planImage(s: PlanDeps, input: PlanInput): ImagePlan {
+export async function planImage(s: PlanDeps, input: PlanInput): Promise<ImagePlan> {
   if (!input.title?.trim() && !input.prompt?.trim()) {
     throw new LoraloopError('INVALID_INPUT', 'Give a title (for a cover) or a prompt (for the image).', { hint: 'Pass the article headline as title.' });
   }
   const title = input.title?.trim() ? validateTitle(input.title) : null;
   const subtitle = input.subtitle?.replace(/\s+/g, ' ').trim() || null;
-  const route = title ? routeCover(s.coins.detector, s.loraResolver, title, subtitle ?? undefined) : null;
+  const route = title ? await routeCover(s.coins.detector, s.loraResolver, title, subtitle ?? undefined) : null;
   const coins = route?.coins ?? s.coins.detector.detect(input.prompt ?? '');
   const primaryCoin = coins.find((c) => c.primary) ?? null;
   const primary = primaryCoin ? { symbol: primaryCoin.symbol, name: primaryCoin.name } : null;
@@ -130,17 +130,17 @@ export function planImage(s: PlanDeps, input: PlanInput): ImagePlan {
   const loras: PlannedLora[] = [];
   let discovered: DiscoverResult | null = null;
 
-  const registryInfo = (name: string, version?: number): { trigger_words: string[]; version?: number; asset_type?: string; base_model?: string } => {
-    const lora = s.store.loras.find(name);
+  const registryInfo = async (name: string, version?: number): Promise<{ trigger_words: string[]; version?: number; asset_type?: string; base_model?: string }> => {
+    const lora = await s.store.loras.find(name);
     if (!lora) {
       if (version !== undefined) {
         throw new LoraloopError('NOT_FOUND', `There is no LoRA "${name}" in the registry, so version ${version} cannot be chosen.`, { hint: 'Check the name with lora_list, or leave version out for a server file name.' });
       }
       return { trigger_words: [] };
     }
-    const v = version === undefined ? usableVersion(s.store, lora) : s.store.loras.getVersion(lora.id, version);
+    const v = version === undefined ? await usableVersion(s.store, lora) : await s.store.loras.getVersion(lora.id, version);
     if (version !== undefined && (!v || v.status === 'rejected')) {
-      const have = s.store.loras.listVersions(lora.id).filter((x) => x.status !== 'rejected').map((x) => `v${x.version}`);
+      const have = (await s.store.loras.listVersions(lora.id)).filter((x) => x.status !== 'rejected').map((x) => `v${x.version}`);
       throw new LoraloopError('NOT_FOUND', `${name} has no usable version ${version}.`, { hint: `It has ${have.join(', ') || 'no versions'}; see lora_list.` });
     }
     const fromFile = (v?.inspection as { trigger_words?: string[] } | null | undefined)?.trigger_words ?? [];
@@ -156,7 +156,7 @@ export function planImage(s: PlanDeps, input: PlanInput): ImagePlan {
     if (input.loras?.length) notes.push('The local renderer cannot apply LoRAs; the ones given were not used.');
   } else if (input.loras) {
     for (const l of input.loras.slice(0, 10)) {
-      const info = registryInfo(l.name, l.version);
+      const info = await registryInfo(l.name, l.version);
       if (family && info.base_model && info.base_model !== family) {
         notes.push(`LoRA ${l.name} is for ${info.base_model}, not ${family}; it may fail or have no effect.`);
       }
@@ -165,14 +165,14 @@ export function planImage(s: PlanDeps, input: PlanInput): ImagePlan {
   } else {
     const routed = route?.lora;
     if (routed && (!family || !routed.base_model || routed.base_model === family)) {
-      const info = registryInfo(routed.name);
+      const info = await registryInfo(routed.name);
       loras.push({ name: routed.name, strength: routed.strength, source: 'route', ...info });
     } else if (routed) {
       notes.push(`The routed LoRA ${routed.name} is for ${routed.base_model}, not ${family}; it was left out.`);
     }
     if (input.autoLora !== false) {
       const text = [input.prompt, title, subtitle].filter(Boolean).join(' ');
-      discovered = discoverLoras(s.store, {
+      discovered = await discoverLoras(s.store, {
         prompt: text,
         base_model: family,
         max,
@@ -268,9 +268,9 @@ export async function finishImage(
   const info = await img.metadata();
   const rgba = await sharp(p.png).resize(64, 64, { fit: 'fill' }).removeAlpha().ensureAlpha().raw().toBuffer();
   const png = info.format === 'png' ? p.png : await img.png().toBuffer();
-  const blob = s.store.blobs.put(png, 'png');
+  const blob = await s.store.blobs.put(png, 'png');
   const routed = plan.route?.lora;
-  const record = s.store.covers.insert({
+  const record = await s.store.covers.insert({
     title: plan.title ?? plan.prompt.slice(0, 300),
     subtitle: plan.subtitle,
     coins: (plan.route?.coins ?? []).map((c) => ({ symbol: c.symbol, name: c.name, primary: c.primary })),

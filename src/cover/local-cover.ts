@@ -78,10 +78,10 @@ export async function makeCover(s: MakeCoverDeps, req: CoverRequest): Promise<Co
   const outPath = req.out ? await s.paths.resolve(req.out, { forWrite: true }) : null;
   const route = req.route ?? (await routeCoverChecked(s.coins.detector, s.loraResolver, title, subtitle, s.coins.secondOpinion));
   const primary = route.coins.find((c) => c.primary) ?? null;
-  const userLogo = primary ? s.store.logos.get(primary.symbol) : undefined;
+  const userLogo = primary ? await s.store.logos.get(primary.symbol) : undefined;
   // An explicit seed makes the cover a pure function of its inputs (reproducible); without one, the variety
   // engine steers the palette away from the recent covers of the same coin.
-  const recent = req.seed === undefined ? s.store.covers.recent(VARIETY_WINDOW, primary?.symbol ?? null).map((c) => c.palette) : [];
+  const recent = req.seed === undefined ? (await s.store.covers.recent(VARIETY_WINDOW, primary?.symbol ?? null)).map((c) => c.palette) : [];
   const seed = req.seed ?? randomInt(0, 2 ** 31 - 1);
   const render = await s.renderer.render({
     title,
@@ -95,8 +95,8 @@ export async function makeCover(s: MakeCoverDeps, req: CoverRequest): Promise<Co
     ...(req.style ? { style: req.style } : {}),
     ...(req.background ? { background: req.background } : {}),
   });
-  const blob = s.store.blobs.put(render.png, 'png');
-  const record = s.store.covers.insert({
+  const blob = await s.store.blobs.put(render.png, 'png');
+  const record = await s.store.covers.insert({
     title,
     subtitle: subtitle ?? null,
     coins: route.coins.map((c) => ({ symbol: c.symbol, name: c.name, primary: c.primary })),

@@ -8,6 +8,6 @@ export type { ActiveLora, LoraResolver } from '../lora/registry.js';
 
 /** A resolver over a registry that has no LoRAs. */
 export const emptyLoraResolver: LoraResolver = {
-  activeForCoin: () => null,
-  activeGeneral: () => null,
+  activeForCoin: async () => null,
+  activeGeneral: async () => null,
 };

@@ -12,12 +12,12 @@ export interface RouteResult {
  * Routing: detect the coins, then pick the LoRA: the primary coin's active LoRA if the registry has one,
  * else a multi-coin or general LoRA, else none. The reasoning says which rule decided.
  */
-export function routeCover(detector: CoinDetector, loras: LoraResolver, title: string, subtitle?: string): RouteResult {
+export function routeCover(detector: CoinDetector, loras: LoraResolver, title: string, subtitle?: string): Promise<RouteResult> {
   return routeAnalysis(detector.analyse(title, subtitle), loras);
 }
 
-function routeAnalysis(analysis: CoinAnalysis, loras: LoraResolver): RouteResult {
-  const routed = routeCoins(analysis.coins, loras);
+async function routeAnalysis(analysis: CoinAnalysis, loras: LoraResolver): Promise<RouteResult> {
+  const routed = await routeCoins(analysis.coins, loras);
   if (analysis.doubts.length === 0) return routed;
   // Say what was left out and why, so a person can see a near miss ("Harmony" without crypto context).
   const left = analysis.doubts.map((d) => `"${d.text}" as ${d.name} (${d.symbol}): ${d.why}`).join('; ');
@@ -43,11 +43,11 @@ export async function routeCoverChecked(
   const note = confirmed.length
     ? `The rules were unsure about ${asked}; a second opinion (${secondOpinion.model}) confirmed ${confirmed.map((d) => d.symbol).join(', ')}.`
     : `The rules were unsure about ${asked}; the second opinion (${secondOpinion.model}) added no coin.`;
-  const routed = routeCoins(mergeConfirmed(analysis.coins, confirmed, secondOpinion.model), loras);
+  const routed = await routeCoins(mergeConfirmed(analysis.coins, confirmed, secondOpinion.model), loras);
   return { ...routed, reasoning: `${note} ${routed.reasoning}` };
 }
 
-function routeCoins(coins: DetectedCoin[], loras: LoraResolver): RouteResult {
+async function routeCoins(coins: DetectedCoin[], loras: LoraResolver): Promise<RouteResult> {
   const primary = coins.filter((c) => c.primary);
   const parts: string[] = [];
   if (coins.length === 0) {
@@ -58,14 +58,14 @@ function routeCoins(coins: DetectedCoin[], loras: LoraResolver): RouteResult {
   }
   let lora: ActiveLora | null = null;
   for (const c of primary) {
-    lora = loras.activeForCoin(c.symbol);
+    lora = await loras.activeForCoin(c.symbol);
     if (lora) {
       parts.push(`Using ${lora.name} v${lora.version} at strength ${lora.strength}: it is the active LoRA for ${c.symbol}.`);
       break;
     }
   }
   if (!lora) {
-    lora = loras.activeGeneral(coins.map((c) => c.symbol));
+    lora = await loras.activeGeneral(coins.map((c) => c.symbol));
     if (lora) {
       const why = primary.length ? `no LoRA is active for ${primary.map((c) => c.symbol).join('/')}` : 'no coin-specific LoRA applies';
       parts.push(`Using the general LoRA ${lora.name} v${lora.version} at strength ${lora.strength}, since ${why}.`);

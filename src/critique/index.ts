@@ -17,7 +17,7 @@ import { fingerprintOf, metricCritique, type Check, type Expectation, type Metri
 import { visionCritique, type VisionOutcome } from './vision.js';
 
 export type { Check, Expectation } from './metric.js';
-export type { VisionFindings, VisionOutcome } from './vision.js';
+export type { VisionOutcome } from './vision.js';
 
 /** When to ask the vision model: when configured (auto), never (off), or fail without one (required). */
 export type VisionMode = 'auto' | 'off' | 'required';
@@ -56,7 +56,7 @@ export function logoMatcher(): LogoMatcher {
 
 /** Find the cover by id, or resolve a path under the allowed roots. */
 async function locate(s: CritiqueDeps, coverIdOrPath: string): Promise<{ cover: CoverRecord | null; path: string }> {
-  const cover = s.store.covers.get(coverIdOrPath);
+  const cover = await s.store.covers.get(coverIdOrPath);
   if (cover) return { cover, path: cover.blob_path };
   if (/^cov_[0-9a-f-]+$/i.test(coverIdOrPath)) {
     throw new LoraloopError('NOT_FOUND', `There is no cover ${coverIdOrPath}.`, { hint: 'Pass a cover_id from cover_generate or cover_make, or a path to an image file.' });
@@ -81,7 +81,7 @@ export async function critiqueCover(s: CritiqueDeps, coverIdOrPath: string, expe
   }
   const [full, small] = await Promise.all([decodeImage(bytes), decodeForMetrics(bytes)]);
   const fingerprint = fingerprintOf(small);
-  if (cover) s.store.critiques.setFingerprint(cover.id, fingerprint);
+  if (cover) await s.store.critiques.setFingerprint(cover.id, fingerprint);
   const blur = measureImage({ data: small.data, width: small.width, height: small.height, channels: 3 }).blur;
   const metric = await metricCritique(s, logoMatcher(), { cover, path, image: { data: full.data, width: full.width, height: full.height }, fingerprint, blur }, expect);
 
@@ -98,7 +98,7 @@ export async function critiqueCover(s: CritiqueDeps, coverIdOrPath: string, expe
     if (vision.status === 'failed') s.logger.warn('vision critique failed; using the metric critic alone', { error: vision.error });
   }
   const combined = combineCritiques(metric.score, metric.checks, metric.expected_coin, vision);
-  const stored = s.store.critiques.insert({
+  const stored = await s.store.critiques.insert({
     cover_id: cover?.id ?? null,
     path,
     score: combined.score,

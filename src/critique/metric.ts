@@ -238,8 +238,8 @@ interface RecentFp {
 /** Fingerprints of the covers made before this one (same coin for palettes; any coin for duplicates). */
 async function recentFingerprints(s: MetricDeps, cover: CoverRecord | null, coin: string | null): Promise<{ sameCoin: RecentFp[]; all: RecentFp[] }> {
   const before = (c: CoverRecord): boolean => !cover || (c.id !== cover.id && c.created_at <= cover.created_at);
-  const all = s.store.covers.recent(RECENT_WINDOW * 4, undefined).filter(before).slice(0, RECENT_WINDOW * 2);
-  const sameCoin = s.store.covers.recent(RECENT_WINDOW * 4, coin).filter(before).slice(0, RECENT_WINDOW);
+  const all = (await s.store.covers.recent(RECENT_WINDOW * 4, undefined)).filter(before).slice(0, RECENT_WINDOW * 2);
+  const sameCoin = (await s.store.covers.recent(RECENT_WINDOW * 4, coin)).filter(before).slice(0, RECENT_WINDOW);
   const seen = new Map<string, RecentFp>();
   const load = async (c: CoverRecord): Promise<RecentFp | null> => {
     const hit = seen.get(c.id);
@@ -264,7 +264,7 @@ async function recentFingerprints(s: MetricDeps, cover: CoverRecord | null, coin
 
 /** A cover's fingerprint from the cache, or measured from its PNG (null when the blob is gone). */
 export async function coverFingerprint(s: MetricDeps, c: CoverRecord): Promise<CoverFingerprint | null> {
-  const cached = s.store.critiques.fingerprint(c.id);
+  const cached = await s.store.critiques.fingerprint(c.id);
   if (cached) return cached;
   const { readFile } = await import('node:fs/promises');
   let bytes: Buffer;
@@ -275,7 +275,7 @@ export async function coverFingerprint(s: MetricDeps, c: CoverRecord): Promise<C
   }
   const small = await decodeForMetrics(bytes);
   const fp = fingerprintOf(small);
-  s.store.critiques.setFingerprint(c.id, fp);
+  await s.store.critiques.setFingerprint(c.id, fp);
   return fp;
 }
 

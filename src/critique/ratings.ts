@@ -43,22 +43,21 @@ export interface RateResult {
 const polarityOf = (mean: number): Polarity | 'none' => (mean >= POSITIVE_MIN ? 'positive' : mean < NEGATIVE_BELOW ? 'negative' : 'none');
 
 /** Record a rating and apply it to the feedback sets and the learning statistics, in one transaction. */
-export function rateCover(s: { store: Pick<Store, 'db' | 'covers' | 'ratings' | 'generation'> }, input: RateInput): RateResult {
+export async function rateCover(s: { store: Pick<Store, 'transaction' | 'covers' | 'ratings' | 'generation'> }, input: RateInput): Promise<RateResult> {
   if (!Number.isInteger(input.stars) || input.stars < 1 || input.stars > 5) {
     throw new LoraloopError('INVALID_INPUT', `Stars must be a whole number from 1 to 5, got ${input.stars}.`, { hint: 'Rate 1 (bad) to 5 (publish as is).' });
   }
-  const cover = s.store.covers.get(input.cover_id);
+  const cover = await s.store.covers.get(input.cover_id);
   if (!cover) throw new LoraloopError('NOT_FOUND', `There is no cover ${input.cover_id}.`, { hint: 'Rate a cover_id returned by cover_generate or cover_make.' });
   const rater = input.rater?.trim() ?? '';
   const lora = cover.lora?.name ?? cover.loras[0]?.name ?? null;
   const loraVersion = cover.lora?.version ?? cover.loras[0]?.version ?? null;
   const learning: string[] = [];
-  const db = s.store.db;
-  const result = db.transaction((): Omit<RateResult, 'stats'> => {
-    const before = s.store.ratings.effective(cover.id);
+  const result = await s.store.transaction(async (tx): Promise<Omit<RateResult, 'stats'>> => {
+    const before = await tx.ratings.effective(cover.id);
     const mine = before.find((r) => r.rater === rater);
     const prevMean = before.length ? before.reduce((a, r) => a + r.stars, 0) / before.length : null;
-    const rating = s.store.ratings.add({
+    const rating = await tx.ratings.add({
       cover_id: cover.id,
       stars: input.stars,
       comment: input.comment?.trim() || null,
@@ -68,22 +67,22 @@ export function rateCover(s: { store: Pick<Store, 'db' | 'covers' | 'ratings' | 
       coin: cover.primary_symbol,
       checkpoint: cover.checkpoint,
     });
-    const after = s.store.ratings.effective(cover.id);
+    const after = await tx.ratings.effective(cover.id);
     const mean = after.reduce((a, r) => a + r.stars, 0) / after.length;
     const set = polarityOf(mean);
-    if (lora) s.store.ratings.setFeedback(lora, cover.id, set === 'none' ? null : set, mean, loraVersion);
+    if (lora) await tx.ratings.setFeedback(lora, cover.id, set === 'none' ? null : set, mean, loraVersion);
     // Learning statistics: one trial per rater and cover; a re-rating replaces the rater's earlier trial.
     const success = (stars: number): number => (stars >= POSITIVE_MIN ? 1 : 0);
     if (cover.checkpoint) {
-      if (mine) s.store.generation.addStats('checkpoint', '', cover.checkpoint, -success(mine.stars), -1);
-      s.store.generation.addStats('checkpoint', '', cover.checkpoint, success(input.stars), 1);
+      if (mine) await tx.generation.addStats('checkpoint', '', cover.checkpoint, -success(mine.stars), -1);
+      await tx.generation.addStats('checkpoint', '', cover.checkpoint, success(input.stars), 1);
       learning.push(`Counted as a ${success(input.stars) ? 'success' : 'miss'} for checkpoint ${cover.checkpoint}${mine ? ' (replacing this rater\'s earlier rating)' : ''}.`);
     }
     if (cover.loras.length > 0) {
       const scope = cover.primary_symbol ?? 'general';
       const arm = loraComboKey(cover.loras);
-      if (mine) s.store.generation.addStats('lora_combo', scope, arm, -success(mine.stars), -1);
-      s.store.generation.addStats('lora_combo', scope, arm, success(input.stars), 1);
+      if (mine) await tx.generation.addStats('lora_combo', scope, arm, -success(mine.stars), -1);
+      await tx.generation.addStats('lora_combo', scope, arm, success(input.stars), 1);
       learning.push(`Counted for the LoRA combination ${arm} on ${scope} covers.`);
     }
     return {
@@ -94,7 +93,7 @@ export function rateCover(s: { store: Pick<Store, 'db' | 'covers' | 'ratings' | 
       previous_set: lora && prevMean !== null ? polarityOf(prevMean) : 'none',
       learning,
     };
-  })();
-  const one = (g: 'lora' | 'coin' | 'checkpoint', key: string | null): RatingStat | null => (key ? (s.store.ratings.stats(g, key)[0] ?? null) : null);
-  return { ...result, stats: { lora: one('lora', lora), coin: one('coin', cover.primary_symbol), checkpoint: one('checkpoint', cover.checkpoint) } };
+  });
+  const one = async (g: 'lora' | 'coin' | 'checkpoint', key: string | null): Promise<RatingStat | null> => (key ? ((await s.store.ratings.stats(g, key))[0] ?? null) : null);
+  return { ...result, stats: { lora: await one('lora', lora), coin: await one('coin', cover.primary_symbol), checkpoint: await one('checkpoint', cover.checkpoint) } };
 }

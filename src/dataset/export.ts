@@ -75,10 +75,10 @@ function slug(s: string, max = 40): string {
 const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 /** Decide names, captions and subsets for every non-excluded image of a project. */
-export function planBundle(services: ExportServices, loraId: string): BundlePlan {
-  const lora = services.store.loras.find(loraId);
+export async function planBundle(services: ExportServices, loraId: string): Promise<BundlePlan> {
+  const lora = await services.store.loras.find(loraId);
   if (!lora) throw new LoraloopError('NOT_FOUND', `No LoRA project "${loraId}".`, { hint: 'Call lora_list to see the projects and their ids.' });
-  const images = services.store.loras.listImages(lora.id);
+  const images = await services.store.loras.listImages(lora.id);
   if (images.length === 0) {
     throw new LoraloopError('INVALID_INPUT', `${lora.name} has no training images to export.`, {
       hint: 'Add 40-60 images with lora_upload_images first.',
@@ -107,7 +107,7 @@ export function planBundle(services: ExportServices, loraId: string): BundlePlan
 
 /** Build the Replicate training zip (images with `.txt` captions beside them) in memory. */
 export async function buildReplicateZip(services: ExportServices, loraId: string): Promise<{ zip: Buffer; images: number; warnings: string[] }> {
-  const plan = planBundle(services, loraId);
+  const plan = await planBundle(services, loraId);
   const mtime = ZIP_MTIME();
   const files: Zippable = {};
   // Insertion order is the entry order: sorted names, each image followed by its caption.
@@ -164,7 +164,7 @@ function defaultRepeats(count: number, largest: number): number {
  * path guard).
  */
 export async function writeKohyaBundle(services: ExportServices, loraId: string, outDir: string, opts: KohyaBundleOptions = {}): Promise<KohyaBundle> {
-  const plan = planBundle(services, loraId);
+  const plan = await planBundle(services, loraId);
   const dir = path.resolve(outDir);
   await prepareOutDir(dir);
   const configPath = path.join(dir, 'dataset_config.toml');
@@ -183,7 +183,7 @@ export async function writeKohyaBundle(services: ExportServices, loraId: string,
   const warnings = [...plan.warnings];
   // Without explicit repeats, the ones dataset_rebalance computed for the target mix (if it was applied) win
   // over the size-balancing default.
-  const stored = opts.repeats ? undefined : services.store.kv.get<{ repeats?: Record<string, number> }>(repeatsKey(loraId))?.repeats;
+  const stored = opts.repeats ? undefined : (await services.store.kv.get<{ repeats?: Record<string, number> }>(repeatsKey(loraId)))?.repeats;
   const repeatsGiven = opts.repeats ?? stored;
   if (stored) warnings.push('Used the num_repeats dataset_rebalance computed for the target mix.');
   const subsets: KohyaSubset[] = [];

@@ -170,15 +170,15 @@ export async function intakeImage(
   opts.signal?.throwIfAborted();
   const decoded = await decodeImage(bytes, opts.maxPixels !== undefined ? { maxPixels: opts.maxPixels } : {});
   const loras = services.store.loras;
-  const existing = loras.findImageByPixelHash(lora.id, decoded.pixelHash);
+  const existing = await loras.findImageByPixelHash(lora.id, decoded.pixelHash);
   if (existing) throw duplicateError(existing);
   const normalized = await decoded.normalized();
   // Blob first, then the row that points at it (a crash in between leaves an unreferenced blob, never a dangling row).
-  const blob = services.store.blobs.put(normalized, decoded.normalizedMime === 'image/png' ? 'png' : 'jpg');
+  const blob = await services.store.blobs.put(normalized, decoded.normalizedMime === 'image/png' ? 'png' : 'jpg');
   const warnings = [...decoded.warnings];
   if (decoded.orientationApplied) warnings.push('EXIF orientation applied: the image is stored upright');
   try {
-    const image = loras.addImage({
+    const image = await loras.addImage({
       lora_id: lora.id,
       blob_sha256: blob.sha256,
       blob_path: blob.path,
@@ -200,7 +200,7 @@ export async function intakeImage(
   } catch (e) {
     // Another process took in the same pixels between our check and our insert.
     if (isUniqueViolation(e)) {
-      const other = loras.findImageByPixelHash(lora.id, decoded.pixelHash);
+      const other = await loras.findImageByPixelHash(lora.id, decoded.pixelHash);
       if (other) throw duplicateError(other);
     }
     throw e;
@@ -268,8 +268,8 @@ export async function intakeImages(services: IntakeDeps, lora: LoraRecord, items
     opts.onProgress?.(results.length, items.length, result);
   }
   if (results.some((r) => r.ok)) {
-    const cur = services.store.loras.get(lora.id);
-    if (cur && cur.status === 'created') services.store.loras.update(lora.id, { status: 'uploading' });
+    const cur = await services.store.loras.get(lora.id);
+    if (cur && cur.status === 'created') await services.store.loras.update(lora.id, { status: 'uploading' });
   }
   return results;
 }

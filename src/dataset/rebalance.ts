@@ -176,8 +176,8 @@ export function variedCaption(parentCaption: string | null, tags: string[], trig
 }
 
 /** Make the plan (no side effects). */
-export function planRebalance(services: RebalanceDeps, lora: LoraRecord, opts: RebalanceOptions): RebalancePlan {
-  const images = services.store.loras.listImages(lora.id);
+export async function planRebalance(services: RebalanceDeps, lora: LoraRecord, opts: RebalanceOptions): Promise<RebalancePlan> {
+  const images = await services.store.loras.listImages(lora.id);
   const targets = opts.targets ?? targetsFor(lora.asset_type, lora.targets);
   const catsOf = new Map<string, string[]>(images.map((i) => [i.id, imageCategories(i.categories, i.tags, i.caption)]));
   const counts = new Map<string, number>();
@@ -326,17 +326,17 @@ export async function applyRebalance(services: RebalanceDeps, plan: RebalancePla
   let created = 0;
   // Categories first, from the same reading the plan used.
   let categorized = 0;
-  for (const img of loras.listImages(lora.id)) {
+  for (const img of await loras.listImages(lora.id)) {
     if (img.categories !== null) continue;
     const cats = imageCategories(null, img.tags, img.caption);
     if (cats.length) {
-      loras.updateImage(img.id, { categories: cats });
+      await loras.updateImage(img.id, { categories: cats });
       categorized++;
     }
   }
   for (const d of plan.derivations) {
     signal?.throwIfAborted();
-    const src = loras.getImage(d.image_id);
+    const src = await loras.getImage(d.image_id);
     if (!src) {
       skipped.push({ image_id: d.image_id, reason: 'the source image is gone' });
       continue;
@@ -345,20 +345,20 @@ export async function applyRebalance(services: RebalanceDeps, plan: RebalancePla
     pipeline = d.kind === 'crop' && d.box ? pipeline.extract(d.box) : pipeline.flop();
     const bytes = await pipeline.png().toBuffer();
     const decoded = await decodeImage(bytes);
-    if (loras.findImageByPixelHash(lora.id, decoded.pixelHash)) {
+    if (await loras.findImageByPixelHash(lora.id, decoded.pixelHash)) {
       skipped.push({ image_id: d.image_id, reason: 'the same pixels are already in the project' });
       continue;
     }
     // Store as the parent was stored (JPEG parents stay JPEG at the intake's quality).
     const asPng = path.extname(src.blob_path).toLowerCase() === '.png';
     const out = asPng ? await sharp(bytes).png({ compressionLevel: 6 }).toBuffer() : await sharp(bytes).jpeg({ quality: 95, chromaSubsampling: '4:4:4' }).toBuffer();
-    const blob = services.store.blobs.put(out, asPng ? 'png' : 'jpg');
+    const blob = await services.store.blobs.put(out, asPng ? 'png' : 'jpg');
     const stem = path.basename(src.file_name, path.extname(src.file_name));
     const suffix = d.kind === 'crop' ? d.category.replace(/[^a-z]+/g, '-') : 'flipped';
     const parentCats = imageCategories(src.categories, src.tags, src.caption);
     const categories = d.kind === 'crop' ? [d.category, ...parentCats.filter((c) => !FRAMING_SET.has(c))] : parentCats;
     const fin = finalizeCaption(d.caption, lora.trigger_word, vocab);
-    const row = loras.addImage({
+    const row = await loras.addImage({
       lora_id: lora.id,
       blob_sha256: blob.sha256,
       blob_path: blob.path,
@@ -378,7 +378,7 @@ export async function applyRebalance(services: RebalanceDeps, plan: RebalancePla
     d.new_image_id = row.id;
     created++;
   }
-  services.store.kv.set(repeatsKey(lora.id), { repeats: plan.repeats, subsets: plan.subsets, strategy: plan.strategy, computed_at: services.now().toISOString() });
+  await services.store.kv.set(repeatsKey(lora.id), { repeats: plan.repeats, subsets: plan.subsets, strategy: plan.strategy, computed_at: services.now().toISOString() });
   await mkdir(path.dirname(profilePath), { recursive: true });
   const tmp = `${profilePath}.${process.pid}.part`;
   await writeFile(tmp, JSON.stringify(plan.collection, null, 2) + '\n', 'utf8');

@@ -27,10 +27,10 @@ export interface UploadUrl {
 }
 
 /** Single-use PUT URLs for a project's training images. */
-export function createUploadUrls(s: { store: Pick<Store, 'uploads'> }, links: Pick<LinkSigner, 'sign' | 'ttlSeconds'>, loraId: string, count: number): UploadUrl[] {
+export async function createUploadUrls(s: { store: Pick<Store, 'uploads'> }, links: Pick<LinkSigner, 'sign' | 'ttlSeconds'>, loraId: string, count: number): Promise<UploadUrl[]> {
   const out: UploadUrl[] = [];
   for (let i = 0; i < count; i++) {
-    const slot = s.store.uploads.create({ lora_id: loraId, max_bytes: MAX_UPLOAD_BYTES, ttlSeconds: links.ttlSeconds });
+    const slot = await s.store.uploads.create({ lora_id: loraId, max_bytes: MAX_UPLOAD_BYTES, ttlSeconds: links.ttlSeconds });
     out.push({ upload_id: slot.id, url: links.sign(`${UPLOAD_PREFIX}${slot.id}`), expires_at: slot.expires_at, max_bytes: slot.max_bytes });
   }
   return out;
@@ -42,9 +42,9 @@ export function createUploadUrls(s: { store: Pick<Store, 'uploads'> }, links: Pi
  * other image. Throws a LoraloopError the HTTP face turns into a status and a sentence.
  */
 export async function acceptUpload(s: IntakeDeps & { store: Pick<Store, 'uploads'> }, slotId: string, bytes: Buffer, fileName: string | undefined): Promise<IntakeResult> {
-  const slot = s.store.uploads.get(slotId);
+  const slot = await s.store.uploads.get(slotId);
   if (!slot) throw new LoraloopError('NOT_FOUND', 'This upload URL is unknown.', { hint: 'Ask lora_upload_urls for new upload URLs.' });
-  if (!s.store.uploads.take(slotId)) {
+  if (!(await s.store.uploads.take(slotId))) {
     throw new LoraloopError('CONFLICT', 'This upload URL was used already or has expired; each URL takes one image.', { hint: 'Ask lora_upload_urls for new upload URLs.' });
   }
   let result: IntakeResult;
@@ -53,11 +53,11 @@ export async function acceptUpload(s: IntakeDeps & { store: Pick<Store, 'uploads
   } else if (!sniffImage(bytes)) {
     result = { ok: false, source: `upload:${fileName ?? slotId}`, error_code: 'UNSUPPORTED_IMAGE', error: 'The uploaded bytes are not a JPEG, PNG, WebP, GIF, AVIF or TIFF image. Upload the image file itself.' };
   } else {
-    const lora = s.store.loras.find(slot.lora_id);
+    const lora = await s.store.loras.find(slot.lora_id);
     if (!lora) throw new LoraloopError('NOT_FOUND', `The project ${slot.lora_id} this URL was made for is gone.`);
     const [r] = await intakeImages(s, lora, [{ data: bytes, file_name: fileName ?? `${slotId}.img` }]);
     result = r!;
   }
-  s.store.uploads.finish(slotId, result);
+  await s.store.uploads.finish(slotId, result);
   return result;
 }

@@ -17,9 +17,9 @@ import { fitInside, resampleArea } from './metrics/resample.js';
 import { edgeSharpness } from './metrics/sharpness.js';
 
 export { hamming } from './metrics/hashes.js';
-export { estimateJpegQuality, readJpegQuantTables } from './metrics/jpeg-quality.js';
+export { estimateJpegQuality } from './metrics/jpeg-quality.js';
 export { kohyaBucket, bucketResolutions, resolutionTarget } from './metrics/buckets.js';
-export type { BaseModel, Bucket, BucketOptions } from './metrics/buckets.js';
+export type { BaseModel, Bucket } from './metrics/buckets.js';
 export { colorName } from './metrics/colors.js';
 export type { NamedColor } from './metrics/colors.js';
 

@@ -42,7 +42,7 @@ export interface Imported {
 export interface ImportDeps {
   config: Config;
   paths: PathGuard;
-  store: Pick<Store, 'loras' | 'blobs' | 'db'>;
+  store: Pick<Store, 'loras' | 'blobs' | 'transaction'>;
 }
 
 /** Import a LoRA file (see the module comment). Expected failures throw LoraloopError. */
@@ -56,7 +56,7 @@ export async function importLora(s: ImportDeps, input: ImportRequest, signal?: A
     });
   }
   const warnings = [...insp.warnings];
-  const existing = s.store.loras.getByName(input.name);
+  const existing = await s.store.loras.getByName(input.name);
   const fromFile = baseModelOf(insp.architecture);
   let baseModel = input.base_model ?? existing?.base_model ?? fromFile;
   if (!baseModel) {
@@ -82,7 +82,7 @@ export async function importLora(s: ImportDeps, input: ImportRequest, signal?: A
       warnings.push(fromMeta ? `Trigger word "${trigger}" taken from the file metadata.` : `No trigger word in the file; the name "${trigger}" is used. Set the real one if the LoRA has one.`);
     }
     if (!input.asset_type) warnings.push('asset_type not given; the project is registered as "style".');
-    lora = s.store.loras.create({
+    lora = await s.store.loras.create({
       name: input.name,
       base_model: baseModel,
       asset_type: input.asset_type ?? 'style',
@@ -95,7 +95,7 @@ export async function importLora(s: ImportDeps, input: ImportRequest, signal?: A
     warnings.push(`${lora.name} already exists: trigger_word, asset_type and coins are the project's own and were not changed.`);
   }
 
-  const version = registerVersion(s, lora.id, {
+  const version = await registerVersion(s, lora.id, {
     file: bytes,
     inspection: insp,
     params: { imported_from: f.location, file_name: f.file_name },
@@ -104,7 +104,7 @@ export async function importLora(s: ImportDeps, input: ImportRequest, signal?: A
     status: 'ready',
   });
   const activate = input.activate ?? lora.active_version === null;
-  const activation = activate ? activateVersion(s, lora.id, version.version, input.strength) : null;
-  const after = s.store.loras.get(lora.id) ?? lora;
+  const activation = activate ? await activateVersion(s, lora.id, version.version, input.strength) : null;
+  const after = (await s.store.loras.get(lora.id)) ?? lora;
   return { lora: after, created, version, activation, inspection: insp, file_name: f.file_name, file_bytes: bytes.length, warnings };
 }

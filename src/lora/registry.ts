@@ -32,9 +32,9 @@ export interface ActiveLora {
 
 export interface LoraResolver {
   /** The active LoRA whose coins include `symbol` (coin-specific LoRAs). */
-  activeForCoin(symbol: string): ActiveLora | null;
+  activeForCoin(symbol: string): Promise<ActiveLora | null>;
   /** The active LoRA for several coins at once or a general cover style, if any. */
-  activeGeneral(symbols: string[]): ActiveLora | null;
+  activeGeneral(symbols: string[]): Promise<ActiveLora | null>;
 }
 
 /** Strength used when neither the caller nor the file's metadata says otherwise. */
@@ -46,7 +46,7 @@ export const MAX_STRENGTH = 2;
 export interface RegistryServices {
   store: RegistryStore;
 }
-type RegistryStore = Pick<Store, 'loras' | 'blobs' | 'db'>;
+type RegistryStore = Pick<Store, 'loras' | 'blobs' | 'transaction'>;
 
 /** What a finished training (or an import) hands to the registry. */
 export interface RegisterVersionInput {
@@ -92,8 +92,8 @@ export function checkArchitecture(baseModel: BaseModelName, inspection: LoraInsp
   return [];
 }
 
-function requireLora(store: RegistryStore, loraId: string): LoraRecord {
-  const lora = store.loras.find(loraId);
+async function requireLora(store: RegistryStore, loraId: string): Promise<LoraRecord> {
+  const lora = await store.loras.find(loraId);
   if (!lora) {
     throw new LoraloopError('NOT_FOUND', `No LoRA project "${loraId}".`, { hint: 'Call lora_list to see the projects and their ids.' });
   }
@@ -105,17 +105,21 @@ function requireLora(store: RegistryStore, loraId: string): LoraRecord {
  * marked ready. Does not activate the version unless `activate` is set (the nightly run promotes candidates
  * only after an evaluation).
  */
-export function registerVersion(services: RegistryServices, loraId: string, input: RegisterVersionInput & { activate?: boolean; strength?: number }): LoraVersionRecord {
+export async function registerVersion(
+  services: RegistryServices,
+  loraId: string,
+  input: RegisterVersionInput & { activate?: boolean; strength?: number },
+): Promise<LoraVersionRecord> {
   const { store } = services;
-  const lora = requireLora(store, loraId);
+  const lora = await requireLora(store, loraId);
   let inspection: LoraInspection | null = input.inspection ?? null;
   let blob: { sha256: string; path: string; bytes: number } | null = null;
   if (input.file) {
     inspection ??= inspectSafetensorsBuffer(input.file);
     checkArchitecture(lora.base_model, inspection);
-    blob = store.blobs.put(input.file, 'safetensors');
+    blob = await store.blobs.put(input.file, 'safetensors');
   }
-  const version = store.loras.addVersion({
+  const version = await store.loras.addVersion({
     lora_id: lora.id,
     status: input.status,
     file_sha256: blob?.sha256 ?? null,
@@ -128,8 +132,8 @@ export function registerVersion(services: RegistryServices, loraId: string, inpu
     remote_version: input.remote_version ?? null,
     weights_url: input.weights_url ?? null,
   });
-  store.loras.update(lora.id, { status: 'ready' });
-  if (input.activate) activateVersion(services, lora.id, version.version, input.strength);
+  await store.loras.update(lora.id, { status: 'ready' });
+  if (input.activate) await activateVersion(services, lora.id, version.version, input.strength);
   return version;
 }
 
@@ -182,10 +186,10 @@ function metadataOf(v: LoraVersionRecord): Record<string, string> | undefined {
  * Make a version the one generation uses, at a default strength. Without `version`: the latest ready one.
  * Activating a candidate promotes it to ready; a rejected version is refused.
  */
-export function activateVersion(services: RegistryServices, loraId: string, version?: number, strength?: number): ActivationResult {
+export async function activateVersion(services: RegistryServices, loraId: string, version?: number, strength?: number): Promise<ActivationResult> {
   const { store } = services;
-  const lora = requireLora(store, loraId);
-  const versions = store.loras.listVersions(lora.id);
+  const lora = await requireLora(store, loraId);
+  const versions = await store.loras.listVersions(lora.id);
   let target: LoraVersionRecord | undefined;
   if (version === undefined) {
     target = versions.filter((v) => v.status === 'ready').pop();
@@ -230,11 +234,10 @@ export function activateVersion(services: RegistryServices, loraId: string, vers
   const chosen: LoraVersionRecord = target;
   const chosenStrength: number = value;
   const previous = lora.active_version;
-  const tx = store.db.transaction(() => {
-    const promoted = chosen.status === 'candidate' ? store.loras.updateVersion(chosen.id, { status: 'ready' }) : chosen;
-    return { promoted, updated: store.loras.update(lora.id, { active_version: chosen.version, default_strength: chosenStrength, status: 'ready' }) };
+  const { promoted, updated } = await store.transaction(async (tx) => {
+    const promoted = chosen.status === 'candidate' ? await tx.loras.updateVersion(chosen.id, { status: 'ready' }) : chosen;
+    return { promoted, updated: await tx.loras.update(lora.id, { active_version: chosen.version, default_strength: chosenStrength, status: 'ready' }) };
   });
-  const { promoted, updated } = tx.immediate();
   return {
     lora: updated,
     version: promoted,
@@ -258,9 +261,9 @@ export interface DeletionResult {
   notes: string[];
 }
 
-function removeFileIfUnreferenced(store: RegistryStore, v: LoraVersionRecord, removed: string[]): void {
+async function removeFileIfUnreferenced(store: RegistryStore, v: LoraVersionRecord, removed: string[]): Promise<void> {
   if (!v.file_sha256 || !v.file_path) return;
-  if (store.loras.countFileRefs(v.file_sha256) > 0) return;
+  if ((await store.loras.countFileRefs(v.file_sha256)) > 0) return;
   try {
     unlinkSync(v.file_path);
     removed.push(v.file_path);
@@ -274,10 +277,14 @@ function removeFileIfUnreferenced(store: RegistryStore, v: LoraVersionRecord, re
  * one) is refused unless `force`: generation would silently lose its LoRA. A forced deletion of the active
  * version rolls back to the latest remaining ready version, if any. Rows go first, files after.
  */
-export function deleteLora(services: RegistryServices, loraId: string, opts: { version?: number | undefined; force?: boolean | undefined } = {}): DeletionResult {
+export async function deleteLora(
+  services: RegistryServices,
+  loraId: string,
+  opts: { version?: number | undefined; force?: boolean | undefined } = {},
+): Promise<DeletionResult> {
   const { store } = services;
-  const lora = requireLora(store, loraId);
-  const versions = store.loras.listVersions(lora.id);
+  const lora = await requireLora(store, loraId);
+  const versions = await store.loras.listVersions(lora.id);
   const removed: string[] = [];
   const notes: string[] = [];
   const force = opts.force ?? false;
@@ -290,8 +297,8 @@ export function deleteLora(services: RegistryServices, loraId: string, opts: { v
     }
     if (lora.active_version !== null) notes.push(`v${lora.active_version} was active; covers for ${lora.coins.join('/') || lora.name} no longer use a LoRA from this project.`);
     // ON DELETE CASCADE removes images and versions with the project row.
-    store.loras.delete(lora.id);
-    for (const v of versions) removeFileIfUnreferenced(store, v, removed);
+    await store.loras.delete(lora.id);
+    for (const v of versions) await removeFileIfUnreferenced(store, v, removed);
     return { lora, project_deleted: true, deleted_versions: versions.map((v) => v.version), files_removed: removed, active_version: null, notes };
   }
 
@@ -302,8 +309,7 @@ export function deleteLora(services: RegistryServices, loraId: string, opts: { v
     });
   }
   let active = lora.active_version;
-  const db = store.db;
-  const tx = db.transaction(() => {
+  await store.transaction(async (tx) => {
     if (target.version === lora.active_version) {
       if (!force) {
         throw new LoraloopError('CONFLICT', `v${target.version} is the active version of ${lora.name}; generation uses it.`, {
@@ -317,16 +323,15 @@ export function deleteLora(services: RegistryServices, loraId: string, opts: { v
           ? `v${target.version} was active; rolled back to v${fallback.version}.`
           : `v${target.version} was the only usable version; ${lora.name} now has no active version.`,
       );
-      store.loras.update(lora.id, { active_version: active, ...(active === null ? { default_strength: null } : {}) });
+      await tx.loras.update(lora.id, { active_version: active, ...(active === null ? { default_strength: null } : {}) });
     }
-    store.loras.deleteVersion(target.id);
+    await tx.loras.deleteVersion(target.id);
     if (versions.length === 1) {
-      store.loras.update(lora.id, { status: store.loras.countImages(lora.id) > 0 ? 'uploading' : 'created' });
+      await tx.loras.update(lora.id, { status: (await tx.loras.countImages(lora.id)) > 0 ? 'uploading' : 'created' });
     }
   });
-  tx.immediate();
-  removeFileIfUnreferenced(store, target, removed);
-  return { lora: store.loras.get(lora.id) ?? lora, project_deleted: false, deleted_versions: [target.version], files_removed: removed, active_version: active, notes };
+  await removeFileIfUnreferenced(store, target, removed);
+  return { lora: (await store.loras.get(lora.id)) ?? lora, project_deleted: false, deleted_versions: [target.version], files_removed: removed, active_version: active, notes };
 }
 
 /** Specificity order when several LoRAs serve the same coin. */
@@ -352,14 +357,15 @@ function toActive(lora: LoraRecord, v: LoraVersionRecord): ActiveLora {
  * specific) first, then the most recently changed.
  */
 export function createLoraResolver(store: Pick<Store, 'loras'>): LoraResolver {
-  const activeOf = (lora: LoraRecord): LoraVersionRecord | undefined => {
+  const activeOf = async (lora: LoraRecord): Promise<LoraVersionRecord | undefined> => {
     if (lora.active_version === null) return undefined;
-    const v = store.loras.getVersion(lora.id, lora.active_version);
+    const v = await store.loras.getVersion(lora.id, lora.active_version);
     return v && v.status === 'ready' ? v : undefined;
   };
-  const pick = (loras: LoraRecord[], rank: (l: LoraRecord) => number): ActiveLora | null => {
-    const usable = loras
-      .map((l) => ({ l, v: activeOf(l) }))
+  const pick = async (loras: LoraRecord[], rank: (l: LoraRecord) => number): Promise<ActiveLora | null> => {
+    const withVersions: Array<{ l: LoraRecord; v: LoraVersionRecord | undefined }> = [];
+    for (const l of loras) withVersions.push({ l, v: await activeOf(l) });
+    const usable = withVersions
       .filter((x): x is { l: LoraRecord; v: LoraVersionRecord } => x.v !== undefined)
       .sort(
         (a, b) =>
@@ -372,22 +378,22 @@ export function createLoraResolver(store: Pick<Store, 'loras'>): LoraResolver {
     return best ? toActive(best.l, best.v) : null;
   };
   return {
-    activeForCoin(symbol) {
+    async activeForCoin(symbol) {
       const s = symbol.replace(/^\$/, '').toUpperCase();
-      return pick(store.loras.list({ coin: s }), (l) => COIN_ASSET_RANK[l.asset_type] ?? 9);
+      return pick(await store.loras.list({ coin: s }), (l) => COIN_ASSET_RANK[l.asset_type] ?? 9);
     },
-    activeGeneral(symbols) {
+    async activeGeneral(symbols) {
       const wanted = [...new Set(symbols.map((s) => s.replace(/^\$/, '').toUpperCase()))];
       if (wanted.length >= 2) {
         const first = wanted[0] as string;
-        const all = store.loras.list({ coin: first }).filter((l) => {
+        const all = (await store.loras.list({ coin: first })).filter((l) => {
           const have = new Set(l.coins.map((c) => c.toUpperCase()));
           return wanted.every((w) => have.has(w));
         });
-        const multi = pick(all, (l) => COIN_ASSET_RANK[l.asset_type] ?? 9);
+        const multi = await pick(all, (l) => COIN_ASSET_RANK[l.asset_type] ?? 9);
         if (multi) return multi;
       }
-      const general = store.loras.list().filter((l) => l.coins.length === 0 && l.asset_type in GENERAL_ASSET_RANK);
+      const general = (await store.loras.list()).filter((l) => l.coins.length === 0 && l.asset_type in GENERAL_ASSET_RANK);
       return pick(general, (l) => GENERAL_ASSET_RANK[l.asset_type] ?? 9);
     },
   };

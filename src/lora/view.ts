@@ -63,8 +63,8 @@ export type LoraView = z.infer<typeof loraViewSchema>;
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 /** Fill the wire view of a project from the store. */
-export function loraView(store: Store, lora: LoraRecord): LoraView {
-  const images = store.loras.listImages(lora.id);
+export async function loraView(store: Store, lora: LoraRecord): Promise<LoraView> {
+  const images = await store.loras.listImages(lora.id);
   const captioned = images.filter((i) => i.caption_status === 'ok').length;
   return {
     lora_id: lora.id,
@@ -78,7 +78,7 @@ export function loraView(store: Store, lora: LoraRecord): LoraView {
     active_version: lora.active_version,
     strength: lora.active_version === null ? null : lora.default_strength,
     images: { total: images.length, captioned, pending: images.length - captioned },
-    versions: store.loras.listVersions(lora.id).map((v) => ({
+    versions: (await store.loras.listVersions(lora.id)).map((v) => ({
       version: v.version,
       status: v.status,
       active: v.version === lora.active_version,

@@ -37,10 +37,10 @@ export function artifactIdFrom(uriOrPath: string): string | undefined {
 }
 
 export interface ArtifactPublisher {
-  publish(a: Artifact): PublishedArtifact;
+  publish(a: Artifact): Promise<PublishedArtifact>;
   /** The record behind a URI, or NOT_FOUND. */
-  resolve(uri: string): ArtifactRecord;
-  list(limit: number, cursor?: string): { items: PublishedArtifact[]; nextCursor?: string };
+  resolve(uri: string): Promise<ArtifactRecord>;
+  list(limit: number, cursor?: string): Promise<{ items: PublishedArtifact[]; nextCursor?: string }>;
 }
 
 /** Publishes files as resources; `links` is present on the HTTP face only. */
@@ -55,20 +55,20 @@ export function createArtifactPublisher(repo: ArtifactsRepo, links: LinkSigner |
     return { uri: artifactUri(r), url: links ? links.sign(downloadPath(r)) : null, name: r.name, mime_type: r.mime_type, path: r.path, bytes, title: title ?? null };
   };
   return {
-    publish: (a) => view(repo.register({ path: a.path, mime_type: a.mime_type }), a.title),
-    resolve(uri) {
+    publish: async (a) => view(await repo.register({ path: a.path, mime_type: a.mime_type }), a.title),
+    async resolve(uri) {
       const id = artifactIdFrom(uri);
-      const r = id ? repo.get(id) : undefined;
+      const r = id ? await repo.get(id) : undefined;
       if (!r) throw new LoraloopError('NOT_FOUND', `No loraloop resource ${uri}.`, { hint: 'Use a URI from a tool result or from resources/list.' });
       return r;
     },
-    list(limit, cursor) {
+    async list(limit, cursor) {
       let before: { created_at: string; id: string } | undefined;
       if (cursor) {
         const [created_at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('\n');
         if (created_at && id) before = { created_at, id };
       }
-      const rows = repo.list(limit + 1, before);
+      const rows = await repo.list(limit + 1, before);
       const page = rows.slice(0, limit);
       const lastRow = page[page.length - 1];
       const out: { items: PublishedArtifact[]; nextCursor?: string } = { items: page.map((r) => view(r)) };

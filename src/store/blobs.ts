@@ -1,29 +1,37 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { access, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LoraloopError } from '../core/errors.js';
 
-/** A stored blob: its content hash and where it lives. */
+/** A stored blob: its content hash, extension and size, and a local file that holds it. */
 export interface BlobRef {
   sha256: string;
-  path: string;
+  ext: string;
   bytes: number;
+  /** A local file with the bytes (the folder store's own file); what rows record as `blob_path`. */
+  path: string;
 }
 
 /**
- * Content-addressed blob store under `<home>/blobs`. Writes go to a temp file in the same folder tree,
- * are fsynced, then renamed into place, so a reader never sees a half-written blob and a process killed
- * mid-write leaves at most a temp file (swept later), never a truncated blob at its final path.
+ * Content-addressed blob storage. Async so that an object store (S3, Azure) can stand behind it without
+ * touching callers; consumers that need a file on disk (sharp, a trainer) ask for `localPath`.
  */
 export interface BlobStore {
-  put(bytes: Buffer, ext: string): BlobRef;
-  pathFor(sha256: string, ext: string): string;
-  has(sha256: string, ext: string): boolean;
-  /** Remove temp files older than `olderThanMs` left by killed writers. */
-  sweepTemp(olderThanMs?: number): number;
-  root: string;
+  put(bytes: Buffer, ext: string): Promise<BlobRef>;
+  has(sha256: string, ext: string): Promise<boolean>;
+  read(ref: Pick<BlobRef, 'sha256' | 'ext'>): Promise<Buffer>;
+  /** A local file holding the blob. */
+  localPath(ref: Pick<BlobRef, 'sha256' | 'ext'>): Promise<string>;
+  /** Remove temp files older than `olderThanMs` left by killed writers; how many were removed. */
+  sweepTemp(olderThanMs?: number): Promise<number>;
 }
 
+/**
+ * The folder store under `<home>/blobs`. Writes go to a temp file in the same folder tree, are fsynced, then
+ * renamed into place, so a reader never sees a half-written blob and a process killed mid-write leaves at most
+ * a temp file (swept later), never a truncated blob at its final path.
+ */
 export function createBlobStore(home: string): BlobStore {
   const root = join(home, 'blobs');
   const tmp = join(root, 'tmp');
@@ -34,49 +42,49 @@ export function createBlobStore(home: string): BlobStore {
     return e;
   };
   const pathFor = (sha: string, ext: string) => join(root, sha.slice(0, 2), `${sha}.${cleanExt(ext)}`);
+  const exists = (p: string) =>
+    access(p).then(
+      () => true,
+      () => false,
+    );
   return {
-    root,
-    pathFor,
-    has: (sha, ext) => existsSync(pathFor(sha, ext)),
-    put(bytes, ext) {
+    has: (sha, ext) => exists(pathFor(sha, ext)),
+    read: (ref) => readFile(pathFor(ref.sha256, ref.ext)),
+    localPath: async (ref) => pathFor(ref.sha256, ref.ext),
+    async put(bytes, ext) {
       const sha256 = createHash('sha256').update(bytes).digest('hex');
-      const final = pathFor(sha256, ext);
-      if (existsSync(final)) return { sha256, path: final, bytes: bytes.length };
-      mkdirSync(join(root, sha256.slice(0, 2)), { recursive: true });
+      const ref = { sha256, ext: cleanExt(ext), bytes: bytes.length, path: pathFor(sha256, ext) };
+      if (await exists(ref.path)) return ref;
       const tmpPath = join(tmp, `${sha256}.${process.pid}.${randomBytes(6).toString('hex')}.part`);
       try {
-        const fd = openSync(tmpPath, 'wx');
+        await mkdir(join(root, sha256.slice(0, 2)), { recursive: true });
+        const fh = await open(tmpPath, 'wx');
         try {
-          let off = 0;
-          while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-          fsyncSync(fd);
+          await fh.writeFile(bytes);
+          await fh.sync();
         } finally {
-          closeSync(fd);
+          await fh.close();
         }
         // rename is atomic on one filesystem; identical content from another process may win the race,
         // which is fine: the bytes are the same.
-        renameSync(tmpPath, final);
+        await rename(tmpPath, ref.path);
       } catch (e) {
-        try {
-          unlinkSync(tmpPath);
-        } catch {
-          /* already gone */
-        }
+        await unlink(tmpPath).catch(() => undefined); // already gone
         throw new LoraloopError('STORE_ERROR', `Could not write a blob: ${(e as Error).message}.`, {
           hint: 'Check free disk space and permissions under LORALOOP_HOME.',
           cause: e,
         });
       }
-      return { sha256, path: final, bytes: bytes.length };
+      return ref;
     },
-    sweepTemp(olderThanMs = 60 * 60 * 1000) {
+    async sweepTemp(olderThanMs = 60 * 60 * 1000) {
       let removed = 0;
       const cutoff = Date.now() - olderThanMs;
-      for (const name of readdirSync(tmp)) {
+      for (const name of await readdir(tmp)) {
         const p = join(tmp, name);
         try {
-          if (statSync(p).mtimeMs < cutoff) {
-            unlinkSync(p);
+          if ((await stat(p)).mtimeMs < cutoff) {
+            await unlink(p);
             removed++;
           }
         } catch {

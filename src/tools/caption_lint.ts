@@ -47,13 +47,13 @@ export const captionLintTool = defineTool({
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler(ctx, input) {
     const loras = ctx.services.store.loras;
-    const lora = loras.find(input.lora_id);
+    const lora = await loras.find(input.lora_id);
     if (!lora) throw new LoraloopError('NOT_FOUND', `No LoRA project "${input.lora_id}".`, { hint: 'Call lora_list to see the projects and their ids.' });
     const style = input.style?.trim().toLowerCase();
     if (style !== undefined && !STYLE_GUIDE_TYPES.includes(style)) {
       throw new LoraloopError('INVALID_INPUT', `There is no style guide "${input.style}".`, { hint: `Use one of: ${STYLE_GUIDE_TYPES.join(', ')}.` });
     }
-    const images = loras.listImages(lora.id);
+    const images = await loras.listImages(lora.id);
     const names = new Map(images.map((i) => [i.id, i.file_name]));
     const report = lintCaptions(
       images.map((i) => ({ id: i.id, file_name: i.file_name, caption: i.caption_status === 'ok' ? i.caption : null })),

@@ -21,7 +21,7 @@ export const checkpointStatsTool = defineTool({
   output: checkpointStatsOutput,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler(ctx) {
-    const rows = ctx.services.store.generation.stats('checkpoint');
+    const rows = await ctx.services.store.generation.stats('checkpoint');
     const data: Record<string, z.infer<typeof statSchema>> = {};
     for (const r of rows) {
       const cur = data[r.arm] ?? { selected: 0, total: 0, selection_rate: 0 };

@@ -66,9 +66,9 @@ export const coverBatchOutput = z.object({
 
 type Out = z.output<typeof coverBatchOutput>;
 
-function toData(s: Services, sum: BatchSummary): Out {
+async function toData(s: Services, sum: BatchSummary): Promise<Out> {
   const b = sum.batch;
-  const cover = (id: string | null) => (id ? s.store.covers.get(id) : undefined);
+  const covers = await Promise.all(sum.drafts.map(async (d) => (d.cover_id ? s.store.covers.get(d.cover_id) : undefined)));
   return {
     batch_id: b.id,
     job_id: b.job_id,
@@ -80,8 +80,8 @@ function toData(s: Services, sum: BatchSummary): Out {
     progress: { done: sum.done, failed: sum.failed, pending: sum.pending, total: sum.drafts.length },
     gpu_distribution: sum.gpu_distribution,
     checkpoint_distribution: sum.checkpoint_distribution,
-    drafts: sum.drafts.map((d) => {
-      const c = cover(d.cover_id);
+    drafts: sum.drafts.map((d, i) => {
+      const c = covers[i];
       return {
         draft_id: d.id,
         number: d.idx + 1,
@@ -172,7 +172,7 @@ export const coverBatchTool = defineTool({
     const s = ctx.services;
     const progress = (p: { done: number; total: number; message: string }): void => ctx.progress({ progress: p.done, total: p.total, message: p.message });
     if (input.batch_id) {
-      let sum = summarizeBatch(s, input.batch_id);
+      let sum = await summarizeBatch(s, input.batch_id);
       if (sum.batch.status === 'running' && !isRunningHere(s, sum.batch.id)) {
         // Its process died (or never ran it here): resume the drafts that are not done.
         if (input.wait) {
@@ -185,7 +185,7 @@ export const coverBatchTool = defineTool({
       } else if (sum.batch.status === 'running' && input.wait) {
         sum = await runBatch(s, sum.batch.id, progress);
       }
-      return ok(toData(s, sum), reasoningOf(sum, false), filesOf(sum), nextOf(sum));
+      return ok(await toData(s, sum), reasoningOf(sum, false), filesOf(sum), nextOf(sum));
     }
     const { width, height } = parseSize(input.size);
     const created = await createBatch(s, {
@@ -205,9 +205,9 @@ export const coverBatchTool = defineTool({
     const wait = input.wait ?? input.count <= 8;
     if (!wait) {
       background(ctx, created.batch.id);
-      return ok(toData(s, created), reasoningOf(created, true), filesOf(created), nextOf(created));
+      return ok(await toData(s, created), reasoningOf(created, true), filesOf(created), nextOf(created));
     }
     const sum = await runBatch(s, created.batch.id, progress);
-    return ok(toData(s, sum), reasoningOf(sum, true), filesOf(sum), nextOf(sum));
+    return ok(await toData(s, sum), reasoningOf(sum, true), filesOf(sum), nextOf(sum));
   },
 });

@@ -41,7 +41,7 @@ export const coverRateTool = defineTool({
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async handler(ctx, input) {
-    const r = rateCover(ctx.services, input);
+    const r = await rateCover(ctx.services, input);
     const lora = r.rating.lora;
     const setLine = !lora
       ? 'The cover was made without a LoRA, so it joins no training set.'

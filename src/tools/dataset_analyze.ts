@@ -127,9 +127,9 @@ export const datasetAnalyzeTool = defineTool({
     }
     const progress = (done: number, message: string): void => ctx.progress({ progress: done, message: `analysed ${done}: ${message}` });
     if (input.lora_id) {
-      let lora = requireLora(s, input.lora_id);
+      let lora = await requireLora(s, input.lora_id);
       const targets = toTargets(input.targets);
-      if (targets && input.save_targets) lora = s.store.loras.update(lora.id, { targets });
+      if (targets && input.save_targets) lora = await s.store.loras.update(lora.id, { targets });
       const a = await analyzeProject(s, lora, { signal: ctx.signal, onProgress: progress, ...(targets ? { targets } : {}) });
       return ok(analysisData(a, { lora_id: lora.id }), analysisReasoning(a, lora.name, lora.id));
     }

@@ -57,7 +57,7 @@ export const datasetCollectTool = defineTool({
     }
     let lora;
     if (input.lora_id) {
-      lora = s.store.loras.find(input.lora_id);
+      lora = await s.store.loras.find(input.lora_id);
       if (!lora) throw new LoraloopError('NOT_FOUND', `No LoRA project "${input.lora_id}".`, { hint: 'Call lora_list to see the projects, or leave lora_id out to route by coin.' });
     }
     ctx.progress({ progress: 0, message: input.feed_url ? 'reading the feed' : 'reading the folder' });

@@ -53,9 +53,9 @@ export const datasetExportTool = defineTool({
   longRunning: true,
   async handler(ctx, input) {
     const s = ctx.services;
-    const lora = s.store.loras.find(input.lora_id);
+    const lora = await s.store.loras.find(input.lora_id);
     if (!lora) throw new LoraloopError('NOT_FOUND', `No LoRA project "${input.lora_id}".`, { hint: 'Call lora_list for the ids.' });
-    const pendingOf = (): number => (lora ? s.store.loras.listImages(lora.id).filter((i) => i.caption_status !== 'ok' || !i.caption).length : 0);
+    const pendingOf = async (): Promise<number> => (lora ? (await s.store.loras.listImages(lora.id)).filter((i) => i.caption_status !== 'ok' || !i.caption).length : 0);
     if (input.target === 'replicate') {
       let out = input.out ? await s.paths.resolve(input.out, { forWrite: true }) : await defaultOutDir(s.config.home, lora.id, 'replicate', s.now());
       const isDir = await stat(out).then((st) => st.isDirectory(), () => false);
@@ -66,7 +66,7 @@ export const datasetExportTool = defineTool({
       await writeFile(tmp, zip);
       await rename(tmp, out);
       const sha256 = createHash('sha256').update(zip).digest('hex');
-      const pending = pendingOf();
+      const pending = await pendingOf();
       return ok(
         { target: 'replicate' as const, path: out, images, pending_captions: pending, bytes: zip.length, sha256, warnings },
         `Wrote ${out}: ${images} images with a .txt caption each, trigger word "${lora?.trigger_word}" first in every caption (${(zip.length / 1048576).toFixed(1)} MB, sha256 ${sha256.slice(0, 12)}).${warnings.length ? ` ${warnings.join(' ')}` : ''} Next: upload it as input_images to a Replicate trainer with autocaption off, or let lora_train do it.`,
@@ -76,7 +76,7 @@ export const datasetExportTool = defineTool({
     }
     const dir = input.out ? await s.paths.resolve(input.out, { forWrite: true }) : await defaultOutDir(s.config.home, lora.id, 'kohya', s.now());
     const b = await writeKohyaBundle(s, input.lora_id, dir, input.repeats ? { repeats: input.repeats } : {});
-    const pending = pendingOf();
+    const pending = await pendingOf();
     const subsets = b.subsets.map((x) => `${x.name} (${x.images} image${x.images === 1 ? '' : 's'} x ${x.num_repeats})`).join(', ');
     return ok(
       { target: 'kohya' as const, path: b.dir, images: b.images, pending_captions: pending, config_path: b.config_path, subsets: b.subsets, warnings: b.warnings },

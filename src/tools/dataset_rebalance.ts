@@ -67,8 +67,8 @@ export const datasetRebalanceTool = defineTool({
   longRunning: true,
   async handler(ctx, input) {
     const s = ctx.services;
-    const lora = requireLora(s, input.lora_id);
-    const plan = planRebalance(s, lora, {
+    const lora = await requireLora(s, input.lora_id);
+    const plan = await planRebalance(s, lora, {
       strategy: input.strategy,
       ...(input.allow_flips !== undefined ? { allowFlips: input.allow_flips } : {}),
       ...(input.max_new_images !== undefined ? { maxNewImages: input.max_new_images } : {}),

@@ -36,7 +36,7 @@ export const datasetReportTool = defineTool({
   longRunning: true,
   async handler(ctx, input) {
     const s = ctx.services;
-    const lora = requireLora(s, input.lora_id);
+    const lora = await requireLora(s, input.lora_id);
     const out = input.out ? await s.paths.resolve(input.out, { forWrite: true }) : await defaultOutDir(s.config.home, lora.id, 'report', s.now());
     const r = await writeProjectReport(s, lora, out, {
       signal: ctx.signal,

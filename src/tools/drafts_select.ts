@@ -32,9 +32,9 @@ export const draftsSelectTool = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler(ctx, input) {
     const gen = ctx.services.store.generation;
-    const batch = gen.getBatch(input.batch_id);
+    const batch = await gen.getBatch(input.batch_id);
     if (!batch) throw new LoraloopError('NOT_FOUND', `No batch "${input.batch_id}".`, { hint: 'Use the batch_id cover_batch returned.' });
-    const drafts = gen.listDrafts(batch.id);
+    const drafts = await gen.listDrafts(batch.id);
     const done = drafts.filter((d) => d.status === 'done');
     if (done.length === 0) {
       throw new LoraloopError('CONFLICT', `Batch ${batch.id} has no finished drafts to choose from (status ${batch.status}).`, {
@@ -53,11 +53,11 @@ export const draftsSelectTool = defineTool({
         hint: `Choose among numbers ${done.map((d) => d.idx + 1).join(', ')} (or their draft ids).`,
       });
     }
-    const r = gen.recordSelection(batch.id, [...ids]);
+    const r = await gen.recordSelection(batch.id, [...ids]);
     const ckpts = new Set(done.map((d) => d.checkpoint).filter((c): c is string => c !== null));
     const combos = new Set(done.map((d) => d.lora_combo));
     const checkpoints: Record<string, z.infer<typeof statSchema>> = {};
-    for (const st of gen.stats('checkpoint')) {
+    for (const st of await gen.stats('checkpoint')) {
       if (!ckpts.has(st.arm)) continue;
       const cur = checkpoints[st.arm] ?? { selected: 0, total: 0, selection_rate: 0 };
       cur.selected += st.selected;
@@ -66,7 +66,7 @@ export const draftsSelectTool = defineTool({
       checkpoints[st.arm] = cur;
     }
     const lora_combos: Record<string, z.infer<typeof statSchema>> = {};
-    for (const st of gen.stats('lora_combo', batch.scope)) {
+    for (const st of await gen.stats('lora_combo', batch.scope)) {
       if (combos.has(st.arm)) lora_combos[st.arm] = { selected: st.selected, total: st.total, selection_rate: selectionRate(st) };
     }
     const chosen = r.drafts.filter((d) => d.selected);

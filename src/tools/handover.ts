@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { ok, type Artifact, type CommandResult } from '../core/result.js';
+import { ok, wireData, type Artifact, type CommandResult } from '../core/result.js';
 import type { Logger } from '../core/logger.js';
 import type { JobRecord, JobsRepo } from '../store/repos/jobs.js';
 import type { ProgressUpdate, ToolContext } from './types.js';
@@ -12,6 +12,7 @@ export const CALL_JOB_KIND = 'call';
 export interface CallJobState extends Record<string, unknown> {
   tool: string;
   message?: string;
+  /** The call's result as it travels (wireData): a failure's error is `data.error`. */
   result?: { success: boolean; data: unknown; reasoning: string; next?: string; artifacts?: Artifact[] };
 }
 
@@ -77,11 +78,9 @@ export async function runWithinBudget(
     progress: (p) => {
       last = p;
       if (!handed.job) return ctx.progress(p);
-      try {
-        deps.jobs.update(handed.job.id, { progress: p.total ? Math.min(1, p.progress / p.total) : 0, state: { message: p.message ?? '' } });
-      } catch (e) {
-        deps.logger.debug('call job progress not saved', { error: (e as Error).message });
-      }
+      deps.jobs
+        .update(handed.job.id, { progress: p.total ? Math.min(1, p.progress / p.total) : 0, state: { message: p.message ?? '' } })
+        .catch((e: unknown) => deps.logger.debug('call job progress not saved', { error: (e as Error).message }));
     },
   };
   const running = execute(inner);
@@ -93,23 +92,26 @@ export async function runWithinBudget(
     ctx.signal.removeEventListener('abort', forwardAbort);
     return first;
   }
-  const job = (handed.job = deps.jobs.create<CallJobState>({ kind: CALL_JOB_KIND, status: 'running', subject_id: null, backend: null, state: { tool } }) as CallJob);
+  const job = (handed.job = (await deps.jobs.create<CallJobState>({ kind: CALL_JOB_KIND, status: 'running', subject_id: null, backend: null, state: { tool } })) as CallJob);
   const id = job.id;
-  deps.jobs.claim(id, OWNER, CLAIM_TTL_MS);
-  const heartbeat = setInterval(() => deps.jobs.claim(id, OWNER, CLAIM_TTL_MS), CLAIM_TTL_MS / 3);
+  await deps.jobs.claim(id, OWNER, CLAIM_TTL_MS);
+  const renew = (): void => {
+    deps.jobs.claim(id, OWNER, CLAIM_TTL_MS).catch((e: unknown) => deps.logger.debug('call job claim not renewed', { error: (e as Error).message }));
+  };
+  const heartbeat = setInterval(renew, CLAIM_TTL_MS / 3);
   heartbeat.unref();
   void running
     .then(
       (r) => r,
-      (e: unknown): CommandResult => ({ success: false, data: { error: { code: 'INTERNAL', category: 'system', message: String(e) } }, reasoning: `${tool} failed: ${String(e)}` }),
+      (e: unknown): CommandResult => ({ success: false, error: { code: 'INTERNAL', category: 'system', message: String(e) }, reasoning: `${tool} failed: ${String(e)}` }),
     )
-    .then((r) => {
+    .then(async (r) => {
       clearInterval(heartbeat);
-      const result: CallJobState['result'] = { success: r.success, data: r.data, reasoning: r.reasoning };
-      if (r.next) result.next = r.next;
-      if (r.artifacts) result.artifacts = r.artifacts;
-      deps.jobs.update(id, { status: r.success ? 'succeeded' : 'failed', progress: 1, state: { result } });
-      deps.jobs.release(id, OWNER);
+      const result: CallJobState['result'] = { success: r.success, data: wireData(r), reasoning: r.reasoning };
+      if (r.success && r.next) result.next = r.next;
+      if (r.success && r.artifacts) result.artifacts = r.artifacts;
+      await deps.jobs.update(id, { status: r.success ? 'succeeded' : 'failed', progress: 1, state: { result } });
+      await deps.jobs.release(id, OWNER);
     })
     .catch((e: unknown) => deps.logger.error('handed-over call result not saved', { job_id: id, error: (e as Error).message }));
   return handoverResult(job, tool, last);

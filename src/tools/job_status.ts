@@ -30,7 +30,7 @@ export const jobStatusTool = defineTool({
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler(ctx, input) {
     const jobs = ctx.services.store.jobs;
-    let job = jobs.get(input.job_id) as CallJob | undefined;
+    let job = (await jobs.get(input.job_id)) as CallJob | undefined;
     if (job?.kind === TRAINING_JOB_KIND) {
       throw new LoraloopError('INVALID_INPUT', `${input.job_id} is a training job.`, { hint: `Call lora_status {"job_id": "${input.job_id}"} for its progress and result.` });
     }
@@ -45,7 +45,7 @@ export const jobStatusTool = defineTool({
       } catch {
         break;
       }
-      job = (jobs.get(input.job_id) as CallJob | undefined) ?? job;
+      job = ((await jobs.get(input.job_id)) as CallJob | undefined) ?? job;
     }
     const waited = Math.round((Date.now() - started) / 100) / 10;
     const tool = job.state.tool;

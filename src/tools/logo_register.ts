@@ -43,8 +43,8 @@ export const logoRegisterTool = defineTool({
       throw new LoraloopError('UNSUPPORTED_IMAGE', `${input.path} could not be read as an image: ${(e as Error).message}.`, { hint: 'Check the file opens in an image viewer.' });
     }
     const symbol = input.symbol.replace(/^\$/, '').toUpperCase();
-    const blob = s.store.blobs.put(bytes, isSvg ? 'svg' : 'png');
-    const rec = s.store.logos.upsert({ symbol, blob_sha256: blob.sha256, blob_path: blob.path, mime_type: isSvg ? 'image/svg+xml' : 'image/png' });
+    const blob = await s.store.blobs.put(bytes, isSvg ? 'svg' : 'png');
+    const rec = await s.store.logos.upsert({ symbol, blob_sha256: blob.sha256, blob_path: blob.path, mime_type: isSvg ? 'image/svg+xml' : 'image/png' });
     const known = s.coins.catalogue.bySymbol(symbol) !== undefined;
     return ok(
       { symbol, path: rec.blob_path, mime_type: rec.mime_type, width: meta.width ?? 0, height: meta.height ?? 0, known_coin: known },

@@ -26,7 +26,7 @@ export const loraActivateTool = defineTool({
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler(ctx, input) {
-    const r = activateVersion(ctx.services, input.lora_id, input.version, input.strength);
+    const r = await activateVersion(ctx.services, input.lora_id, input.version, input.strength);
     const why =
       r.strength_source === 'given' ? '' : r.strength_source === 'metadata' ? ` (from the file's ${r.strength_key})` : ' (the default; the file states no preferred weight)';
     const change =

@@ -26,13 +26,13 @@ export const loraCancelTool = defineTool({
     const s = ctx.services;
     let jobs: TrainingJob[];
     if (input.job_id) {
-      const j = getTrainingJob(s, input.job_id);
+      const j = await getTrainingJob(s, input.job_id);
       if (!j) throw new LoraloopError('NOT_FOUND', `No training job "${input.job_id}".`, { hint: 'lora_status {lora_id} shows the latest training of a project.' });
       jobs = [j];
     } else if (input.lora_id) {
-      const lora = s.store.loras.find(input.lora_id);
+      const lora = await s.store.loras.find(input.lora_id);
       if (!lora) throw new LoraloopError('NOT_FOUND', `No LoRA project "${input.lora_id}".`, { hint: 'Call lora_list to see the projects.' });
-      jobs = listTrainingJobs(s, { lora_id: lora.id });
+      jobs = await listTrainingJobs(s, { lora_id: lora.id });
     } else {
       throw new LoraloopError('INVALID_INPUT', 'Give a job_id or a lora_id.', { hint: 'lora_train returned the job_id.' });
     }
@@ -58,15 +58,15 @@ export const loraCancelTool = defineTool({
           }
           remote = true;
         }
-        cancelTrainingRecord(s, job.id, 'Canceled with lora_cancel.');
+        await cancelTrainingRecord(s, job.id, 'Canceled with lora_cancel.');
       } else {
         // Record first: the process that runs the kohya child kills it when it sees the job canceled.
-        cancelTrainingRecord(s, job.id, 'Canceled with lora_cancel.');
+        await cancelTrainingRecord(s, job.id, 'Canceled with lora_cancel.');
         await driver.cancel(job, s);
         remote = Boolean(job.state.kohya?.launched_at);
       }
       canceled.push({ job_id: job.id, previous_status: job.status, remote_canceled: remote });
-      const after = getTrainingJob(s, job.id);
+      const after = await getTrainingJob(s, job.id);
       if (after && after.status !== 'canceled') ended.push({ job_id: job.id, status: after.status });
     }
     const reasoning = canceled.length

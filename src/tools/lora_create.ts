@@ -29,7 +29,7 @@ export const loraCreateTool = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async handler(ctx, input) {
     const { store, coins: coinServices } = ctx.services;
-    if (store.loras.getByName(input.name)) {
+    if (await store.loras.getByName(input.name)) {
       throw new LoraloopError('CONFLICT', `A LoRA named "${input.name}" already exists.`, {
         hint: 'Choose another name, or add images to the existing project (lora_upload_images) and retrain it for a new version.',
       });
@@ -37,7 +37,7 @@ export const loraCreateTool = defineTool({
     const coins = normalizeCoins(input.coins);
     let lora;
     try {
-      lora = store.loras.create({
+      lora = await store.loras.create({
         name: input.name,
         description: input.description ?? null,
         base_model: input.base_model,
@@ -57,7 +57,7 @@ export const loraCreateTool = defineTool({
       ? ` Once a version is active, covers about ${coins.join(', ')} use it.${unknown.length ? ` ${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not in the coin catalogue, so only titles naming ${unknown.length === 1 ? 'that ticker' : 'those tickers'} will match.` : ''}`
       : '';
     return ok(
-      { ...loraView(store, lora), unknown_coins: unknown },
+      { ...(await loraView(store, lora)), unknown_coins: unknown },
       `Created new LoRA project. Add 40-60 training images. "${lora.name}" (${lora.id}) is a ${lora.base_model} ${lora.asset_type} LoRA with trigger word "${lora.trigger_word}".${coinNote} Next: lora_upload_images with lora_id ${lora.id}.`,
       undefined,
       `Add 40-60 training images: lora_upload_images {"lora_id": "${lora.id}"} with paths or small inline images, or lora_upload_urls for single-use upload URLs.`,

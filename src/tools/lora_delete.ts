@@ -24,7 +24,7 @@ export const loraDeleteTool = defineTool({
   }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   async handler(ctx, input) {
-    const r = deleteLora(ctx.services, input.lora_id, { version: input.version, force: input.force });
+    const r = await deleteLora(ctx.services, input.lora_id, { version: input.version, force: input.force });
     const what = r.project_deleted
       ? `Deleted the LoRA project ${r.lora.name} with ${r.deleted_versions.length} version${r.deleted_versions.length === 1 ? '' : 's'} and its images.`
       : `Deleted ${r.lora.name} v${r.deleted_versions[0]}.`;

@@ -37,7 +37,7 @@ export const loraDiscoverTool = defineTool({
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler(ctx, input) {
     const s = ctx.services;
-    const r = discoverLoras(s.store, { prompt: input.prompt, base_model: input.base_model, max: input.max, coinName: (sym) => s.coins.catalogue.bySymbol(sym)?.name });
+    const r = await discoverLoras(s.store, { prompt: input.prompt, base_model: input.base_model, max: input.max, coinName: (sym) => s.coins.catalogue.bySymbol(sym)?.name });
     const data = {
       keywords: r.keywords,
       considered: r.considered,

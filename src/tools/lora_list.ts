@@ -22,14 +22,13 @@ export const loraListTool = defineTool({
   async handler(ctx, input) {
     const store = ctx.services.store;
     const coin = input.coin ? normalizeCoins([input.coin])[0] : undefined;
-    const loras = store.loras
-      .list({
-        ...(input.base_model ? { base_model: input.base_model } : {}),
-        ...(input.asset_type ? { asset_type: input.asset_type } : {}),
-        ...(input.status ? { status: input.status } : {}),
-        ...(coin ? { coin } : {}),
-      })
-      .map((l) => loraView(store, l));
+    const records = await store.loras.list({
+      ...(input.base_model ? { base_model: input.base_model } : {}),
+      ...(input.asset_type ? { asset_type: input.asset_type } : {}),
+      ...(input.status ? { status: input.status } : {}),
+      ...(coin ? { coin } : {}),
+    });
+    const loras = await Promise.all(records.map((l) => loraView(store, l)));
     const filters = Object.entries(input)
       .filter(([, v]) => v !== undefined)
       .map(([k, v]) => `${k}=${String(v)}`);

@@ -74,7 +74,7 @@ export const loraTrainTool = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handler(ctx, input) {
     const s = ctx.services;
-    const plan = planTraining(s, input);
+    const plan = await planTraining(s, input);
     const runner = s.trainingRunner();
     const started = runner.running;
     if (started) void runner.scan();

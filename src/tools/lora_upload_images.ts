@@ -83,7 +83,7 @@ export const loraUploadImagesTool = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handler(ctx, input) {
     const s = ctx.services;
-    const lora = s.store.loras.find(input.lora_id);
+    const lora = await s.store.loras.find(input.lora_id);
     if (!lora) {
       throw new LoraloopError('NOT_FOUND', `No LoRA project "${input.lora_id}".`, { hint: 'Create it with lora_create, or call lora_list for the ids.' });
     }
@@ -97,7 +97,7 @@ export const loraUploadImagesTool = defineTool({
     });
     const added = results.filter((r) => r.ok);
     const failed = results.filter((r) => !r.ok);
-    const images = s.store.loras.listImages(lora.id);
+    const images = await s.store.loras.listImages(lora.id);
     const pending = images.filter((i) => i.caption_status !== 'ok').length;
     const pendingNow = added.filter((r) => r.caption_status === 'pending').length;
     const warned = added.filter((r) => r.warnings?.length);

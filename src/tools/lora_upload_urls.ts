@@ -32,9 +32,9 @@ export const loraUploadUrlsTool = defineTool({
     if (!ctx.links) {
       throw new LoraloopError('NOT_CONFIGURED', 'Upload URLs exist only on the HTTP face (loraloop mcp --http).', { hint: 'Here, give local files to lora_upload_images as paths, or small images inline as data_base64.' });
     }
-    const lora = ctx.services.store.loras.find(input.lora_id);
+    const lora = await ctx.services.store.loras.find(input.lora_id);
     if (!lora) throw new LoraloopError('NOT_FOUND', `No LoRA project "${input.lora_id}".`, { hint: 'Create it with lora_create, or call lora_list for the ids.' });
-    const uploads = createUploadUrls(ctx.services, ctx.links, lora.id, input.count);
+    const uploads = await createUploadUrls(ctx.services, ctx.links, lora.id, input.count);
     const next = `PUT each image file to one URL (e.g. curl -T photo.jpg "<url>"), then call lora_list or dataset_analyze {"lora_id": "${lora.id}"} to see them.`;
     return ok(
       { lora_id: lora.id, uploads },

@@ -50,8 +50,8 @@ export type AnyObjectSchema = z.ZodObject<any>;
  * A tool: the product's API. Input and output are zod objects with every field described (snake_case);
  * the handler checks the world (existence, permissions) and returns a CommandResult.
  */
-export interface ToolDefinition<I extends AnyObjectSchema = AnyObjectSchema, O extends AnyObjectSchema = AnyObjectSchema> {
-  name: string;
+export interface ToolDefinition<I extends AnyObjectSchema = AnyObjectSchema, O extends AnyObjectSchema = AnyObjectSchema, N extends string = string> {
+  name: N;
   title: string;
   description: string;
   input: I;
@@ -65,7 +65,7 @@ export interface ToolDefinition<I extends AnyObjectSchema = AnyObjectSchema, O e
   handler: (ctx: ToolContext, input: z.output<I>) => Promise<CommandResult<z.output<O>>>;
 }
 
-/** Identity helper that keeps the input/output types linked to the handler. */
-export function defineTool<I extends AnyObjectSchema, O extends AnyObjectSchema>(t: ToolDefinition<I, O>): ToolDefinition<I, O> {
+/** Identity helper that keeps the input/output types linked to the handler, and the name as a literal type. */
+export function defineTool<const N extends string, I extends AnyObjectSchema, O extends AnyObjectSchema>(t: ToolDefinition<I, O, N>): ToolDefinition<I, O, N> {
   return t;
 }

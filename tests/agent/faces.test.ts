@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/faces/cli/run.js';
 import { makeTestApp } from '../support/app.js';
 import { connectMcpClient } from '../support/mcp.js';
+import { databaseEnvFor } from '../support/database.js';
 
 describe('the loop tools on MCP and the CLI', () => {
   let t: ReturnType<typeof makeTestApp>;
@@ -39,7 +40,7 @@ describe('the loop tools on MCP and the CLI', () => {
       stdout: (s: string) => void (out += s),
       stderr: (s: string) => void (err += s),
       isTty: false,
-      env: { LORALOOP_HOME: t.home, LORALOOP_ALLOWED_ROOTS: t.home, LORALOOP_LOG_LEVEL: 'silent' },
+      env: { ...databaseEnvFor(t.home), LORALOOP_HOME: t.home, LORALOOP_ALLOWED_ROOTS: t.home, LORALOOP_LOG_LEVEL: 'silent' },
       cwd: t.home,
       readStdin: async () => '',
     };

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrailStep } from '../../src/agent/make.js';
 import { startOpenAIEmulator, type OpenAIEmulator, type RecordedRequest, type ScriptedTurn } from '../emulators/openai.js';
 import { makeTestApp } from '../support/app.js';
+import { dataOf } from '../support/result.js';
 
 /** The content of the last tool message the client sent. */
 function lastToolResult(req: RecordedRequest): string {
@@ -62,7 +63,7 @@ describe('cover_make with the LLM planner through the openai SDK', () => {
     };
     const r = await t.app.tools.execute('cover_make', { request: 'make a Solana cover: Solana ETF inflows hit $1B', planner: 'llm', budget: { attempts: 1 } }, t.app.context());
     expect(r.success).toBe(true);
-    const d = r.data as MakeData;
+    const d = dataOf<MakeData>(r);
     expect(d).toMatchObject({ planner: 'llm', attempts: 1, cover_id: coverId, stopped_because: 'the model finished' });
     expect(d.score).toBeGreaterThanOrEqual(0.8);
 
@@ -97,7 +98,7 @@ describe('cover_make with the LLM planner through the openai SDK', () => {
     const r = await t.app.tools.execute('cover_make', { request: 'make an Ethereum cover: Ethereum Pectra upgrade ships', planner: 'llm' }, t.app.context());
     expect(r.success).toBe(true);
     expect(n).toBe(3); // the SDK's two retries, then the planner gives up
-    const d = r.data as MakeData;
+    const d = dataOf<MakeData>(r);
     expect(d.attempts).toBeGreaterThanOrEqual(1);
     expect(d.trail.map((s) => s.action)).toContain('fallback');
     expect(r.reasoning).toMatch(/The model call failed: the model endpoint answered 500.*rule planner takes over/s);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import { runCoverAgent, type TrailStep } from '../../src/agent/make.js';
 import { makeTestApp } from '../support/app.js';
+import { dataOf, errorOf } from '../support/result.js';
 
 interface MakeData {
   cover_id: string;
@@ -26,12 +27,12 @@ describe('cover_make with the rule planner', () => {
   it('makes a correct Solana cover from "make a Solana cover: <title>" and records the trail', async () => {
     const r = await make({ request: 'make a Solana cover: Solana ETF inflows hit $1B', seed: 21 });
     expect(r.success).toBe(true);
-    const d = r.data as MakeData;
+    const d = dataOf<MakeData>(r);
     expect(d).toMatchObject({ attempts: 1, coin: { symbol: 'SOL' }, title: 'Solana ETF inflows hit $1B', met_threshold: true });
     expect(d.score).toBeGreaterThanOrEqual(0.8);
     expect(d.trail.map((s) => s.action)).toEqual(['parse', 'parse', 'route', 'generate', 'critique', 'finish']);
     expect(r.reasoning).toMatch(/Trail:\n1\. \[parse\] Read the headline after the colon/);
-    const cover = app.services.store.covers.get(d.cover_id)!;
+    const cover = (await app.services.store.covers.get(d.cover_id))!;
     expect(cover.primary_symbol).toBe('SOL');
     expect(cover.logo?.symbol).toBe('SOL');
   });
@@ -41,7 +42,7 @@ describe('cover_make with the rule planner', () => {
     await make({ request: 'make a Bitcoin cover: Bitcoin slides below $90K', seed: 33 });
     const steps: TrailStep[] = [];
     const r = await runCoverAgent(app.services, app.tools, { request: 'make a Bitcoin cover: Bitcoin slides below $90K', seed: 33, budget: { attempts: 3 } }, { onStep: (s) => steps.push(s) });
-    const d = r.data;
+    const d = dataOf(r);
     expect(d.attempts).toBe(2);
     const firstCritique = d.trail.find((s) => s.action === 'critique')!;
     expect(firstCritique.summary).toMatch(/failed .*near_duplicate/);
@@ -59,7 +60,7 @@ describe('cover_make with the rule planner', () => {
     await make({ request: 'make an Ethereum cover: Ethereum Pectra upgrade ships', seed: 44 });
     const r = await make({ request: 'make an Ethereum cover: Ethereum Pectra upgrade ships', seed: 44, budget: { attempts: 1 } });
     expect(r.success).toBe(true);
-    const d = r.data as MakeData;
+    const d = dataOf<MakeData>(r);
     expect(d).toMatchObject({ attempts: 1, met_threshold: false });
     expect(d.stopped_because).toMatch(/attempt budget \(1\) is used/);
     expect(r.reasoning).toMatch(/under the threshold 0\.8/);
@@ -68,20 +69,20 @@ describe('cover_make with the rule planner', () => {
 
   it('leads the title with the requested coin when the headline does not name it', async () => {
     const r = await make({ request: 'make a Solana cover: ETF inflows hit $1B' });
-    const d = r.data as MakeData;
+    const d = dataOf<MakeData>(r);
     expect(d.title).toBe('Solana: ETF inflows hit $1B');
-    expect(app.services.store.covers.get(d.cover_id)!.primary_symbol).toBe('SOL');
+    expect((await app.services.store.covers.get(d.cover_id))!.primary_symbol).toBe('SOL');
     expect(r.reasoning).toMatch(/does not make SOL the primary coin/);
   });
 
   it('uses the coin name as the title when only a coin is named, and asks for a title otherwise', async () => {
     const named = await make({ request: 'make a Dogecoin cover' });
     expect(named.success).toBe(true);
-    expect((named.data as MakeData).title).toBe('Dogecoin');
+    expect(dataOf<MakeData>(named).title).toBe('Dogecoin');
     expect(named.reasoning).toMatch(/No headline was given, so the cover uses "Dogecoin"/);
     const quoted = await make({ request: 'please make a cover "XRP lawsuit finally ends"' });
-    expect((quoted.data as MakeData).title).toBe('XRP lawsuit finally ends');
-    expect((quoted.data as MakeData).coin).toMatchObject({ symbol: 'XRP' });
+    expect(dataOf<MakeData>(quoted).title).toBe('XRP lawsuit finally ends');
+    expect(dataOf<MakeData>(quoted).coin).toMatchObject({ symbol: 'XRP' });
     const none = await make({ request: 'make a cover' });
     expect(none.success).toBe(false);
     expect(none.reasoning).toMatch(/names neither a headline nor a coin.*after a colon or in quotes/);
@@ -90,7 +91,7 @@ describe('cover_make with the rule planner', () => {
   it('refuses the LLM planner without a model, naming OPENAI_API_KEY', async () => {
     const r = await make({ request: 'make a Solana cover: x', planner: 'llm' });
     expect(r.success).toBe(false);
-    expect((r.data as { error: { code: string } }).error.code).toBe('NOT_CONFIGURED');
+    expect(errorOf(r).code).toBe('NOT_CONFIGURED');
     expect(r.reasoning).toMatch(/OPENAI_API_KEY/);
   });
 });

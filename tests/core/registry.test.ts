@@ -5,6 +5,7 @@ import { LoraloopError } from '../../src/core/errors.js';
 import { ok } from '../../src/core/result.js';
 import { canonicalToolName, createToolRegistry } from '../../src/tools/registry.js';
 import { defineTool, type ToolContext } from '../../src/tools/types.js';
+import { dataOf, errorOf } from '../support/result.js';
 
 const ctx = { logger: createLogger({ level: 'silent' }), signal: new AbortController().signal, progress: () => {}, face: 'test' } as unknown as ToolContext;
 
@@ -27,25 +28,25 @@ describe('tool registry', () => {
   const reg = createToolRegistry([echo as never]);
   it('accepts dotted and dashed spellings', async () => {
     expect(canonicalToolName('lora.upload-images')).toBe('lora_upload_images');
-    expect((await reg.execute('demo.echo', { text: 'hi' }, ctx)).data).toEqual({ text: 'hi' });
+    expect(dataOf(await reg.execute('demo.echo', { text: 'hi' }, ctx))).toEqual({ text: 'hi' });
   });
   it('names the bad field on invalid input', async () => {
     const r = await reg.execute('demo_echo', { text: '' }, ctx);
     expect(r.success).toBe(false);
     expect(r.reasoning).toContain('text');
-    expect((r.data as { error: { code: string } }).error.code).toBe('INVALID_INPUT');
+    expect(errorOf(r).code).toBe('INVALID_INPUT');
   });
   it('turns typed errors into a failed result with code and hint, and crashes into INTERNAL', async () => {
     const r = await reg.execute('demo_echo', { text: 'boom' }, ctx);
     expect(r).toMatchObject({ success: false, reasoning: 'No such thing. Create it first.' });
-    expect((r.data as { error: { code: string } }).error.code).toBe('NOT_FOUND');
+    expect(errorOf(r).code).toBe('NOT_FOUND');
     const c = await reg.execute('demo_echo', { text: 'crash' }, ctx);
-    expect((c.data as { error: { code: string } }).error.code).toBe('INTERNAL');
+    expect(errorOf(c).code).toBe('INTERNAL');
   });
   it('refuses output that breaks the declared schema', async () => {
     const r = await reg.execute('demo_echo', { text: 'wrong' }, ctx);
     expect(r.success).toBe(false);
-    expect((r.data as { error: { code: string } }).error.code).toBe('INTERNAL');
+    expect(errorOf(r).code).toBe('INTERNAL');
   });
   it('lists known tools for an unknown name', async () => {
     const r = await reg.execute('nope', {}, ctx);

@@ -7,6 +7,8 @@ import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startComfyEmulator, type ComfyEmulator } from '../emulators/comfyui.js';
 import { makeTestApp } from '../support/app.js';
+import { storeFile } from '../support/sqlite.js';
+import { dataOf } from '../support/result.js';
 
 const CHECKPOINTS = ['beenyouLite_l15.safetensors', 'realisticVisionV60B1_v51VAE.safetensors', 'dreamshaper_8.safetensors', 'sd_xl_base_1.0.safetensors'];
 const cleanups: Array<() => unknown> = [];
@@ -53,7 +55,7 @@ describe('cover_batch on the ComfyUI pool', () => {
     const ctx = { ...a.context(), progress: (p: { progress: number }) => progress.push(p.progress) };
     const r = await a.tools.execute('cover_batch', { title: 'Solana rallies as ETF inflows hit $1B', count: 12, mode: 'explore', backend: 'comfyui', wait: true }, ctx);
     expect(r.success, r.reasoning).toBe(true);
-    const data = r.data as {
+    const data = dataOf(r) as {
       batch_id: string;
       status: string;
       gpu_distribution: Record<string, number>;
@@ -69,7 +71,7 @@ describe('cover_batch on the ComfyUI pool', () => {
     // Exactly once: 12 distinct covers stored for the batch, one per draft.
     const ids = data.drafts.map((d) => d.cover_id);
     expect(new Set(ids).size).toBe(12);
-    const rows = a.services.store.db.prepare('SELECT COUNT(*) AS n FROM covers WHERE batch_id = ?').get(data.batch_id) as { n: number };
+    const rows = storeFile(a.services.config.home).prepare('SELECT COUNT(*) AS n FROM covers WHERE batch_id = ?').get(data.batch_id) as { n: number };
     expect(rows.n).toBe(12);
     expect(Object.values(data.gpu_distribution).reduce((x, y) => x + y, 0)).toBe(12);
     expect(crashed).toBe(true);

@@ -10,6 +10,7 @@ import { createRng } from '../../src/core/random.js';
 import { createMcpServer } from '../../src/faces/mcp/server.js';
 import { startComfyEmulator } from '../emulators/comfyui.js';
 import { makeTestApp } from '../support/app.js';
+import { dataOf } from '../support/result.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -77,7 +78,7 @@ describe('learning from drafts_select', () => {
     const a = t.app;
     const first = await a.tools.execute('cover_batch', { title: 'Bitcoin miners sell as hashrate climbs', count: 9, backend: 'comfyui', size: '1024x1024', wait: true }, a.context());
     expect(first.success, first.reasoning).toBe(true);
-    const b1 = first.data as { batch_id: string; drafts: Array<{ draft_id: string; number: number; checkpoint: string }>; checkpoint_distribution: Record<string, number> };
+    const b1 = dataOf(first) as { batch_id: string; drafts: Array<{ draft_id: string; number: number; checkpoint: string }>; checkpoint_distribution: Record<string, number> };
     expect(Object.values(b1.checkpoint_distribution)).toEqual([3, 3, 3]);
     const rv = 'realisticVisionV60B1_v51VAE.safetensors';
     const chosen = b1.drafts.filter((d) => d.checkpoint === rv);
@@ -89,7 +90,7 @@ describe('learning from drafts_select', () => {
     expect(sel.success, sel.reasoning).toBe(true);
     // Selecting again replaces instead of double counting.
     const again = await a.tools.execute('drafts_select', { batch_id: b1.batch_id, selected: chosen.map((d) => d.draft_id) }, a.context());
-    expect((again.data as { replaced: boolean }).replaced).toBe(true);
+    expect(dataOf<{ replaced: boolean }>(again).replaced).toBe(true);
 
     // checkpoint_stats through a real MCP client: data exactly {"<checkpoint>": {selected, total, selection_rate}}.
     const [ct, st] = InMemoryTransport.createLinkedPair();
@@ -113,12 +114,12 @@ describe('learning from drafts_select', () => {
     // The next explore batch favours realisticVision but still tries the others.
     const second = await a.tools.execute('cover_batch', { title: 'Bitcoin miners sell as hashrate climbs', count: 12, backend: 'comfyui', size: '1024x1024', wait: true }, a.context());
     expect(second.success, second.reasoning).toBe(true);
-    const dist = (second.data as { checkpoint_distribution: Record<string, number> }).checkpoint_distribution;
+    const dist = dataOf<{ checkpoint_distribution: Record<string, number> }>(second).checkpoint_distribution;
     expect(dist[rv]).toBeGreaterThanOrEqual(7);
     expect(dist['beenyouLite_l15.safetensors']).toBeGreaterThanOrEqual(1);
     expect(dist['dreamshaper_8.safetensors']).toBeGreaterThanOrEqual(1);
     // Quick mode goes all-in on the best.
     const quick = await a.tools.execute('cover_batch', { prompt: 'bitcoin mining rig', count: 3, mode: 'quick', backend: 'comfyui', size: '1024x1024' }, a.context());
-    expect((quick.data as { checkpoint_distribution: Record<string, number> }).checkpoint_distribution).toEqual({ [rv]: 3 });
+    expect(dataOf<{ checkpoint_distribution: Record<string, number> }>(quick).checkpoint_distribution).toEqual({ [rv]: 3 });
   }, 90_000);
 });

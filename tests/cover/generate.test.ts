@@ -8,6 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createBatch, runBatch } from '../../src/cover/batch.js';
 import { startComfyEmulator, type ComfyEmulator } from '../emulators/comfyui.js';
 import { makeTestApp } from '../support/app.js';
+import { storeFile } from '../support/sqlite.js';
+import { dataOf } from '../support/result.js';
 
 const CKPTS = ['beenyouLite_l15.safetensors', 'realisticVisionV60B1_v51VAE.safetensors', 'dreamshaper_8.safetensors'];
 const cleanups: Array<() => unknown> = [];
@@ -38,7 +40,7 @@ describe('cover_generate on ComfyUI', () => {
     const { app: a } = app([e.url]);
     const r = await a.tools.execute('cover_generate', { title: 'Solana ETF inflows hit $1B', backend: 'comfyui', seed: 9, loras: [{ name: 'solana_v2', strength: 0.8 }] }, a.context());
     expect(r.success, r.reasoning).toBe(true);
-    const d = r.data as { logo: { symbol: string } | null; checkpoint: string; loras: Array<{ name: string }>; raw: boolean; path: string; contrast: number | null; prompt: string; server: string };
+    const d = dataOf(r) as { logo: { symbol: string } | null; checkpoint: string; loras: Array<{ name: string }>; raw: boolean; path: string; contrast: number | null; prompt: string; server: string };
     expect(d.logo?.symbol).toBe('SOL');
     expect(d.raw).toBe(false);
     expect(d.contrast).toBeGreaterThanOrEqual(4.5);
@@ -52,7 +54,7 @@ describe('cover_generate on ComfyUI', () => {
 
     const raw = await a.tools.execute('cover_generate', { title: 'Solana ETF inflows hit $1B', backend: 'comfyui', seed: 9, raw: true, checkpoint: 'dreamshaper' }, a.context());
     expect(raw.success, raw.reasoning).toBe(true);
-    const rd = raw.data as { logo: unknown; raw: boolean; path: string; text_box: unknown; checkpoint: string; width: number };
+    const rd = dataOf(raw) as { logo: unknown; raw: boolean; path: string; text_box: unknown; checkpoint: string; width: number };
     expect(rd).toMatchObject({ logo: null, raw: true, text_box: null, checkpoint: 'dreamshaper_8.safetensors' });
     expect(ckptOf(e)).toBe('dreamshaper_8.safetensors');
     // The raw file is the server's picture, byte for byte.
@@ -85,7 +87,7 @@ describe('backends_status', () => {
     const { app: a } = app([up.url, down.url]);
     const r = await a.tools.execute('backends_status', {}, a.context());
     expect(r.success, r.reasoning).toBe(true);
-    const list = (r.data as { backends: Array<{ backend: string; id: string; configured: boolean; reachable: boolean | null; queue_length: number | null; checkpoints: string[]; loras: string[]; device: string | null }> }).backends;
+    const list = dataOf<{ backends: Array<{ backend: string; id: string; configured: boolean; reachable: boolean | null; queue_length: number | null; checkpoints: string[]; loras: string[]; device: string | null }> }>(r).backends;
     const u = list.find((b) => b.id === up.url);
     expect(u).toMatchObject({ backend: 'comfyui', configured: true, reachable: true, queue_length: 0, checkpoints: CKPTS });
     expect(u?.loras).toContain('brand/solana_v2.safetensors');
@@ -102,12 +104,12 @@ describe('persistent batches', () => {
     const { app: a } = app([e.url]);
     const r = await a.tools.execute('cover_batch', { title: 'Ethereum gas fees fall', count: 10, backend: 'comfyui' }, a.context());
     expect(r.success, r.reasoning).toBe(true);
-    const d = r.data as { batch_id: string; status: string; progress: { done: number } };
+    const d = dataOf(r) as { batch_id: string; status: string; progress: { done: number } };
     expect(d.status).toBe('running');
     expect(r.reasoning).toContain('batch_id');
     const later = await a.tools.execute('cover_batch', { batch_id: d.batch_id, wait: true }, a.context());
-    expect(later.data).toMatchObject({ status: 'done', progress: { done: 10, total: 10, pending: 0 } });
-    const job = a.services.store.jobs.get((later.data as { job_id: string }).job_id);
+    expect(dataOf(later)).toMatchObject({ status: 'done', progress: { done: 10, total: 10, pending: 0 } });
+    const job = await a.services.store.jobs.get(dataOf<{ job_id: string }>(later).job_id);
     expect(job?.status).toBe('succeeded');
     expect((job?.state as { done: number[] }).done).toHaveLength(10);
   });
@@ -120,24 +122,24 @@ describe('persistent batches', () => {
     // The first process made drafts 1-3, then died (its lease lapsed).
     const first = await runBatch(s, planned.batch.id);
     expect(first.done).toBe(6);
-    const drafts = s.store.generation.listDrafts(planned.batch.id);
-    s.store.db.prepare("UPDATE drafts SET status = 'pending', cover_id = NULL, blob_path = NULL WHERE batch_id = ? AND idx >= 3").run(planned.batch.id);
-    s.store.generation.updateBatch(planned.batch.id, { status: 'running' });
+    const drafts = await s.store.generation.listDrafts(planned.batch.id);
+    storeFile(s.config.home).prepare("UPDATE drafts SET status = 'pending', cover_id = NULL, blob_path = NULL WHERE batch_id = ? AND idx >= 3").run(planned.batch.id);
+    await s.store.generation.updateBatch(planned.batch.id, { status: 'running' });
     const jobId = planned.batch.job_id as string;
     // While another live process holds the lease, nothing is run twice: the call only reports.
-    expect(s.store.jobs.claim(jobId, 'other-process', 60_000)).toBe(true);
+    expect(await s.store.jobs.claim(jobId, 'other-process', 60_000)).toBe(true);
     const sent = e.state.received.length;
     const held = await t.app.tools.execute('cover_batch', { batch_id: planned.batch.id, wait: true }, t.app.context());
-    expect(held.data).toMatchObject({ status: 'running', progress: { done: 3, pending: 3 } });
+    expect(dataOf(held)).toMatchObject({ status: 'running', progress: { done: 3, pending: 3 } });
     expect(e.state.received.length).toBe(sent);
     // That process dies: its lease lapses, and the next call resumes the 3 drafts left.
-    s.store.jobs.release(jobId, 'other-process');
-    expect(s.store.jobs.claim(jobId, 'dead-process', 1)).toBe(true);
+    await s.store.jobs.release(jobId, 'other-process');
+    expect(await s.store.jobs.claim(jobId, 'dead-process', 1)).toBe(true);
     await new Promise((r) => setTimeout(r, 10));
     const r = await t.app.tools.execute('cover_batch', { batch_id: planned.batch.id, wait: true }, t.app.context());
-    expect(r.data).toMatchObject({ status: 'done', progress: { done: 6 } });
+    expect(dataOf(r)).toMatchObject({ status: 'done', progress: { done: 6 } });
     expect(e.state.received.length - sent).toBe(3);
-    const after = s.store.generation.listDrafts(planned.batch.id);
+    const after = await s.store.generation.listDrafts(planned.batch.id);
     for (const d of after.slice(0, 3)) expect(d.cover_id).toBe(drafts.find((x) => x.idx === d.idx)?.cover_id);
   });
 });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestApp } from '../support/app.js';
+import { dataOf, errorOf } from '../support/result.js';
 
 let t: ReturnType<typeof makeTestApp>;
 beforeAll(() => {
@@ -17,17 +18,17 @@ describe('logo_register', () => {
     // HYPE (Hyperliquid) has no icon in cryptocurrency-icons: covers get a monogram until a logo is registered.
     const before = await call('cover_generate', { title: 'Hyperliquid (HYPE) volume hits a record', seed: 1 });
     expect(before.success).toBe(true);
-    expect((before.data as { logo: { source: string } }).logo.source).toBe('monogram');
+    expect(dataOf<{ logo: { source: string } }>(before).logo.source).toBe('monogram');
     expect(before.reasoning).toMatch(/monogram/);
 
     const svg = join(t.home, 'hype.svg');
     writeFileSync(svg, '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect width="64" height="64" fill="#00ff88"/></svg>');
     const reg = await call('logo.register', { symbol: '$hype', path: svg });
     expect(reg.success, reg.reasoning).toBe(true);
-    expect(reg.data).toMatchObject({ symbol: 'HYPE', mime_type: 'image/svg+xml', known_coin: true });
+    expect(dataOf(reg)).toMatchObject({ symbol: 'HYPE', mime_type: 'image/svg+xml', known_coin: true });
 
     const after = await call('cover_generate', { title: 'Hyperliquid (HYPE) volume hits a record', seed: 1 });
-    const d = after.data as { path: string; logo: { source: string; box: { x: number; y: number; width: number; height: number } } };
+    const d = dataOf(after) as { path: string; logo: { source: string; box: { x: number; y: number; width: number; height: number } } };
     expect(d.logo.source).toBe('user');
     // The logo box now shows the registered logo's green.
     const { x, y, width, height } = d.logo.box;
@@ -44,8 +45,8 @@ describe('logo_register', () => {
     writeFileSync(txt, 'not an image');
     const bad = await call('logo_register', { symbol: 'SOL', path: txt });
     expect(bad.success).toBe(false);
-    expect((bad.data as { error: { code: string } }).error.code).toBe('UNSUPPORTED_IMAGE');
+    expect(errorOf(bad).code).toBe('UNSUPPORTED_IMAGE');
     const outside = await call('logo_register', { symbol: 'SOL', path: '/etc/hostname' });
-    expect((outside.data as { error: { code: string } }).error.code).toBe('PATH_NOT_ALLOWED');
+    expect(errorOf(outside).code).toBe('PATH_NOT_ALLOWED');
   });
 });

@@ -18,6 +18,7 @@ import { replicateParamsSchema } from '../../src/lora/training/params.js';
 import { startReplicateEmulator, type ReplicateEmulator } from '../emulators/replicate.js';
 import { makeTestApp } from '../support/app.js';
 import { callOk, seedProject } from '../lora/training/helpers.js';
+import { dataOf } from '../support/result.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const published = JSON.parse(readFileSync(path.resolve(here, '../fixtures/replicate/published-input-schemas.json'), 'utf8')) as {
@@ -60,7 +61,7 @@ async function generation(logger?: Logger) {
     pollIntervalMs: 5,
     waitSeconds: 1,
     ...(logger ? { logger } : {}),
-    resolveLora: (name) =>
+    resolveLora: async (name) =>
       name === 'solana-lora'
         ? { version: `loraloop/solana-lora:${VERSION}`, weights_url: null }
         : name === 'flat-style'
@@ -171,7 +172,7 @@ describe('the live openapi_schema of the version, fetched before a prediction', 
     const loraId = await seedProject(app, { name: 'schema-flux', base_model: 'flux', images: 3 });
     const train = await callOk<{ job_id: string }>(app, 'lora_train', { lora_id: loraId, backend: 'replicate', params: { steps: 100, rank: 8 } });
     const r = await app.tools.execute('lora_status', { job_id: train.job_id, wait_seconds: 25 }, app.context());
-    expect((r.data as { status: string }).status).toBe('ready');
+    expect(dataOf<{ status: string }>(r).status).toBe('ready');
     expect(emu.state.requests.some((q) => q.method === 'GET' && /^\/v1\/models\/ostris\/flux-dev-lora-trainer\/versions\/[0-9a-f]{64}$/.test(q.path))).toBe(true);
     const problems = warnings.filter((w) => w.msg === 'Replicate input differs from the model schema').map((w) => w.fields['problem']);
     expect(problems).toEqual([expect.stringMatching(/^input "lora_rank" is not an input of this model/)]);

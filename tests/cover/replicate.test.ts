@@ -9,6 +9,7 @@ import { createReplicateBackend, type ReplicateBackendOptions } from '../../src/
 import { createReplicateClient } from '../../src/clients/replicate.js';
 import { startReplicateEmulator, type ReplicateEmulator, type ReplicateEmulatorOptions } from '../emulators/replicate.js';
 import { makeTestApp } from '../support/app.js';
+import { dataOf } from '../support/result.js';
 
 const VERSION = 'a'.repeat(64);
 const cleanups: Array<() => unknown> = [];
@@ -30,7 +31,7 @@ async function setup(emuOpts: ReplicateEmulatorOptions = {}, backendOpts: Partia
     client,
     pollIntervalMs: 5,
     waitSeconds: 1,
-    resolveLora: (name) =>
+    resolveLora: async (name) =>
       name === 'solana-lora'
         ? { version: `loraloop/solana-lora:${VERSION}`, weights_url: null }
         : name === 'flat-style'
@@ -141,13 +142,13 @@ describe('cover_generate on Replicate', () => {
     const t = makeTestApp({ REPLICATE_API_TOKEN: emu.token, REPLICATE_BASE_URL: emu.url }, { generationOptions: { backends: { replicate: { pollIntervalMs: 5 } } } });
     cleanups.push(t.dispose);
     const s = t.app.services;
-    const lora = s.store.loras.create({ name: 'solana-lora', base_model: 'flux', asset_type: 'coin', trigger_word: 'SOLTOK', coins: ['SOL'] });
-    const v = s.store.loras.addVersion({ lora_id: lora.id, status: 'ready', file_sha256: null, file_path: null, file_bytes: null, inspection: null, params: {}, job_id: null, backend: 'replicate', remote_version: `loraloop/solana-lora:${VERSION}`, weights_url: null });
-    s.store.loras.update(lora.id, { active_version: v.version, default_strength: 0.9, status: 'ready' });
+    const lora = await s.store.loras.create({ name: 'solana-lora', base_model: 'flux', asset_type: 'coin', trigger_word: 'SOLTOK', coins: ['SOL'] });
+    const v = await s.store.loras.addVersion({ lora_id: lora.id, status: 'ready', file_sha256: null, file_path: null, file_bytes: null, inspection: null, params: {}, job_id: null, backend: 'replicate', remote_version: `loraloop/solana-lora:${VERSION}`, weights_url: null });
+    await s.store.loras.update(lora.id, { active_version: v.version, default_strength: 0.9, status: 'ready' });
 
     const r = await t.app.tools.execute('cover_generate', { title: 'Solana ETF inflows hit $1B', backend: 'replicate', seed: 5 }, t.app.context());
     expect(r.success, r.reasoning).toBe(true);
-    const d = r.data as { logo: { symbol: string } | null; loras: Array<{ name: string; strength: number }>; prompt: string; backend: string; raw: boolean; path: string };
+    const d = dataOf(r) as { logo: { symbol: string } | null; loras: Array<{ name: string; strength: number }>; prompt: string; backend: string; raw: boolean; path: string };
     expect(d.backend).toBe('replicate');
     expect(d.raw).toBe(false);
     expect(d.logo?.symbol).toBe('SOL');

@@ -6,6 +6,7 @@ import type { App } from '../../src/app.js';
 import { critiqueCover } from '../../src/critique/index.js';
 import { makeTestApp } from '../support/app.js';
 import { wrongLogoCover } from './helpers.js';
+import { dataOf, errorOf } from '../support/result.js';
 
 interface CritiqueData {
   score: number;
@@ -28,9 +29,9 @@ describe('cover_critique (metric critic)', () => {
   it('passes the logo check of a correct Solana cover', async () => {
     const made = await app.tools.execute('cover_generate', { title: 'Solana ETF inflows hit $1B', seed: 3 }, app.context());
     expect(made.success).toBe(true);
-    const r = await app.tools.execute('cover_critique', { cover_id: (made.data as { cover_id: string }).cover_id }, app.context());
+    const r = await app.tools.execute('cover_critique', { cover_id: dataOf<{ cover_id: string }>(made).cover_id }, app.context());
     expect(r.success).toBe(true);
-    const d = r.data as CritiqueData;
+    const d = dataOf<CritiqueData>(r);
     expect(check(d, 'logo')).toMatchObject({ passed: true });
     expect(check(d, 'logo')!.value!).toBeGreaterThan(0.9);
     expect(d.score).toBeGreaterThanOrEqual(0.8);
@@ -41,7 +42,7 @@ describe('cover_critique (metric critic)', () => {
   it('fails a Solana cover whose logo box holds the Bitcoin logo, and names Bitcoin', async () => {
     const cover = await wrongLogoCover(app, { symbol: 'BTC', name: 'Bitcoin' });
     const r = await app.tools.execute('cover_critique', { cover_id: cover.id }, app.context());
-    const d = r.data as CritiqueData;
+    const d = dataOf<CritiqueData>(r);
     const logo = check(d, 'logo')!;
     expect(logo.passed).toBe(false);
     expect(logo.detail).toMatch(/holds the BTC logo/);
@@ -64,7 +65,7 @@ describe('cover_critique (metric critic)', () => {
 
   it('flags a blurred copy as soft and an exact copy as a near-duplicate', async () => {
     const made = await app.tools.execute('cover_generate', { title: 'Dogecoin jumps 20% on Musk post', seed: 8 }, app.context());
-    const path = (made.data as { path: string }).path;
+    const path = dataOf<{ path: string }>(made).path;
     const blurred = join(home, 'blurred.png');
     writeFileSync(blurred, await sharp(path).blur(6).png().toBuffer());
     const soft = await critiqueCover(app.services, blurred, { coin: 'DOGE' });
@@ -82,14 +83,14 @@ describe('cover_critique (metric critic)', () => {
     expect(none.success).toBe(false);
     expect(none.reasoning).toMatch(/exactly one of cover_id or path/);
     const missing = await app.tools.execute('cover_critique', { cover_id: 'cov_00000000-0000-0000-0000-000000000000' }, app.context());
-    expect((missing.data as { error: { code: string } }).error.code).toBe('NOT_FOUND');
+    expect(errorOf(missing).code).toBe('NOT_FOUND');
     const outside = await app.tools.execute('cover_critique', { path: '/etc/hostname' }, app.context());
-    expect((outside.data as { error: { code: string } }).error.code).toBe('PATH_NOT_ALLOWED');
+    expect(errorOf(outside).code).toBe('PATH_NOT_ALLOWED');
   });
 
   it('refuses vision "required" without a model, naming OPENAI_API_KEY', async () => {
     const made = await app.tools.execute('cover_generate', { title: 'XRP lawsuit ends', seed: 4 }, app.context());
-    const r = await app.tools.execute('cover_critique', { cover_id: (made.data as { cover_id: string }).cover_id, vision: 'required' }, app.context());
+    const r = await app.tools.execute('cover_critique', { cover_id: dataOf<{ cover_id: string }>(made).cover_id, vision: 'required' }, app.context());
     expect(r.success).toBe(false);
     expect(r.reasoning).toMatch(/OPENAI_API_KEY/);
   });

@@ -8,7 +8,7 @@ import type { CoverRecord } from '../../src/store/repos/covers.js';
 export async function wrongLogoCover(app: App, drawn: { symbol: string; name: string }, seed = 11): Promise<CoverRecord> {
   const s = app.services;
   const out = await s.renderer.render({ title: 'Solana ETF inflows hit $1B', width: 1200, height: 630, seed, coin: drawn });
-  const blob = s.store.blobs.put(out.png, 'png');
+  const blob = await s.store.blobs.put(out.png, 'png');
   return s.store.covers.insert({
     title: 'Solana ETF inflows hit $1B',
     subtitle: null,
@@ -37,7 +37,7 @@ export async function backendCover(app: App, opts: { lora: string; checkpoint: s
   const s = app.services;
   const coin = opts.coin ?? 'SOL';
   const out = await s.renderer.render({ title: `${coin} cover`, width: 512, height: 512, seed: opts.seed ?? 1, coin: { symbol: coin, name: coin } });
-  const blob = s.store.blobs.put(out.png, 'png');
+  const blob = await s.store.blobs.put(out.png, 'png');
   return s.store.covers.insert({
     title: `${coin} cover`,
     subtitle: null,

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIEmulator, type OpenAIEmulator } from '../emulators/openai.js';
 import { makeTestApp } from '../support/app.js';
 import { wrongLogoCover } from './helpers.js';
+import { dataOf } from '../support/result.js';
 
 const findings = (over: Record<string, unknown> = {}): string =>
   JSON.stringify({ coin_seen: 'SOL', right_coin: true, wrong_logos: [], garbled_text: false, style_ok: true, issues: [], score: 0.9, ...over });
@@ -14,7 +15,7 @@ describe('vision critic through the openai SDK', () => {
     emu = await startOpenAIEmulator({ apiKey: 'sk-test' });
     t = makeTestApp({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: emu.baseUrl, LORALOOP_VISION_MODEL: 'emu-vision' });
     const made = await t.app.tools.execute('cover_generate', { title: 'Solana ETF inflows hit $1B', seed: 3 }, t.app.context());
-    coverId = (made.data as { cover_id: string }).cover_id;
+    coverId = dataOf<{ cover_id: string }>(made).cover_id;
   });
   afterAll(async () => {
     await t.dispose();
@@ -26,7 +27,7 @@ describe('vision critic through the openai SDK', () => {
     const before = emu.requests.length;
     const r = await t.app.tools.execute('cover_critique', { cover_id: coverId, expect: { style: 'dark and minimal' } }, t.app.context());
     expect(r.success).toBe(true);
-    const d = r.data as { score: number; metric_score: number; vision: { status: string; model: string; findings: { coin_seen: string } }; disagreements: string[] };
+    const d = dataOf(r) as { score: number; metric_score: number; vision: { status: string; model: string; findings: { coin_seen: string } }; disagreements: string[] };
     expect(d.vision).toMatchObject({ status: 'ok', model: 'emu-vision', findings: { coin_seen: 'SOL' } });
     expect(d.disagreements).toEqual([]);
     expect(d.score).toBeCloseTo(0.6 * d.metric_score + 0.4 * 0.9, 3);
@@ -46,7 +47,7 @@ describe('vision critic through the openai SDK', () => {
   it('states a disagreement when the model sees another coin on a cover the metric critic passed', async () => {
     emu.push({ content: '```json\n' + findings({ coin_seen: 'BTC', right_coin: false, issues: ['The logo is Bitcoin\'s.'], score: 0.2 }) + '\n```' });
     const r = await t.app.tools.execute('cover_critique', { cover_id: coverId }, t.app.context());
-    const d = r.data as { score: number; metric_score: number; disagreements: string[] };
+    const d = dataOf(r) as { score: number; metric_score: number; disagreements: string[] };
     expect(d.metric_score).toBeGreaterThan(0.8);
     expect(d.disagreements).toHaveLength(1);
     expect(d.disagreements[0]).toMatch(/metric critic passed it .* vision critic objects: it sees BTC instead of SOL/);
@@ -58,7 +59,7 @@ describe('vision critic through the openai SDK', () => {
     const wrong = await wrongLogoCover(t.app, { symbol: 'BTC', name: 'Bitcoin' });
     emu.push({ content: findings() });
     const r = await t.app.tools.execute('cover_critique', { cover_id: wrong.id }, t.app.context());
-    const d = r.data as { score: number; disagreements: string[] };
+    const d = dataOf(r) as { score: number; disagreements: string[] };
     expect(d.disagreements[0]).toMatch(/metric critic failed it .*holds the BTC logo.* vision critic sees the right coin/);
     expect(d.score).toBeLessThanOrEqual(0.3);
   });
@@ -67,7 +68,7 @@ describe('vision critic through the openai SDK', () => {
     emu.push({ status: 429, error: { message: 'slow down' }, headers: { 'retry-after': '0' } }, { content: findings() });
     const before = emu.requests.length;
     const ok = await t.app.tools.execute('cover_critique', { cover_id: coverId }, t.app.context());
-    expect((ok.data as { vision: { status: string } }).vision.status).toBe('ok');
+    expect(dataOf<{ vision: { status: string } }>(ok).vision.status).toBe('ok');
     expect(emu.requests.length - before).toBe(2);
 
     emu.push(
@@ -77,7 +78,7 @@ describe('vision critic through the openai SDK', () => {
     );
     const r = await t.app.tools.execute('cover_critique', { cover_id: coverId }, t.app.context());
     expect(r.success).toBe(true);
-    const d = r.data as { score: number; metric_score: number; vision: { status: string; note: string } };
+    const d = dataOf(r) as { score: number; metric_score: number; vision: { status: string; note: string } };
     expect(d.vision.status).toBe('failed');
     expect(d.vision.note).toMatch(/500/);
     expect(d.score).toBe(d.metric_score);
@@ -87,7 +88,7 @@ describe('vision critic through the openai SDK', () => {
   it('treats an answer outside the schema as a failed vision critique, not as findings', async () => {
     emu.push({ content: JSON.stringify({ verdict: 'looks great' }) });
     const r = await t.app.tools.execute('cover_critique', { cover_id: coverId }, t.app.context());
-    expect((r.data as { vision: { status: string; note: string } }).vision).toMatchObject({ status: 'failed' });
-    expect((r.data as { vision: { note: string } }).vision.note).toMatch(/findings schema/);
+    expect(dataOf<{ vision: { status: string; note: string } }>(r).vision).toMatchObject({ status: 'failed' });
+    expect(dataOf<{ vision: { note: string } }>(r).vision.note).toMatch(/findings schema/);
   });
 });

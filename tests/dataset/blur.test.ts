@@ -14,6 +14,7 @@ import { blurVerdict } from '../../src/dataset/analyze/checks.js';
 import { decodeForMetrics } from '../../src/image/decode.js';
 import { measureImage } from '../../src/image/metrics.js';
 import { makeTestApp } from '../support/app.js';
+import { dataOf } from '../support/result.js';
 
 const PEOPLE = new URL('../fixtures/people/', import.meta.url).pathname;
 const SHARPNESS = new URL('../fixtures/sharpness/', import.meta.url).pathname;
@@ -72,7 +73,7 @@ describe('blur judged per image', () => {
 
     const r = await app.tools.execute('dataset_analyze', { dir }, app.context());
     expect(r.success).toBe(true);
-    const issues = (r.data as { issues: Array<{ file?: string; kind: string; detail: string }> }).issues;
+    const issues = dataOf<{ issues: Array<{ file?: string; kind: string; detail: string }> }>(r).issues;
     const flagged = issues.filter((i) => i.kind === 'blurry').map((i) => i.file as string);
     expect(flagged.sort()).toEqual(blurred.sort());
     expect(issues.find((i) => i.file === 'coco-yoga-shake.jpg' && i.kind === 'blurry')?.detail).toMatch(/edges are \d+(\.\d)? px wide/);

@@ -8,6 +8,7 @@ import { parse } from 'smol-toml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReplicateZip, writeKohyaBundle } from '../../src/dataset/export.js';
 import { makeTestApp } from '../support/app.js';
+import { dataOf, errorOf } from '../support/result.js';
 
 const TRIGGER = 'sks solana';
 
@@ -41,7 +42,7 @@ describe('dataset_export', () => {
   beforeAll(async () => {
     src = mkdtempSync(join(tmpdir(), 'loraloop-export-src-'));
     const c = await run('lora_create', { name: 'solana-coin', base_model: 'flux', asset_type: 'coin', trigger_word: TRIGGER, coins: ['SOL'] });
-    loraId = (c.data as { lora_id: string }).lora_id;
+    loraId = dataOf<{ lora_id: string }>(c).lora_id;
     const images = [
       { file: 'closeup-1.jpg', rgb: [200, 30, 30], caption: 'a glossy purple coin on a black desk', categories: ['closeup'] },
       { file: 'closeup-2.jpg', rgb: [30, 200, 30], caption: 'SKS Solana coin, macro shot, rim light', categories: ['closeup'] },
@@ -61,7 +62,7 @@ describe('dataset_export', () => {
         ...('categories' in im ? { categories: [...im.categories] } : {}),
       })),
     });
-    expect((r.data as { added: number }).added).toBe(images.length);
+    expect(dataOf<{ added: number }>(r).added).toBe(images.length);
   });
   afterAll(async () => {
     await t.dispose();
@@ -73,7 +74,7 @@ describe('dataset_export', () => {
     const b = await run('dataset_export', { lora_id: 'solana-coin', target: 'replicate', out: join(src, 'b', 'b.zip') });
     expect(a.success, a.reasoning).toBe(true);
     expect(readFileSync(join(src, 'a.zip')).equals(readFileSync(join(src, 'b', 'b.zip')))).toBe(true);
-    expect((a.data as { sha256: string }).sha256).toBe((b.data as { sha256: string }).sha256);
+    expect(dataOf<{ sha256: string }>(a).sha256).toBe(dataOf<{ sha256: string }>(b).sha256);
 
     const entries = unzipSync(readFileSync(join(src, 'a.zip')));
     const names = Object.keys(entries);
@@ -90,7 +91,7 @@ describe('dataset_export', () => {
     expect(caption('closeup-2-')).toBe(`${TRIGGER} coin, macro shot, rim light`);
     expect(caption('wide-1-')).toBe(`${TRIGGER} logo on a billboard in a city at night`);
     expect(caption('pending-')).toBe(`${TRIGGER}, flat, white background`);
-    expect(a.data).toMatchObject({ images: 7, pending_captions: 1 });
+    expect(dataOf(a)).toMatchObject({ images: 7, pending_captions: 1 });
     expect(a.reasoning).toMatch(/1 of 7 images have no caption yet.*minimal caption/);
     expect(a.reasoning).toMatch(/at least 10/);
   });
@@ -127,7 +128,7 @@ describe('dataset_export', () => {
         expect(txt.startsWith(TRIGGER)).toBe(true);
       }
     }
-    expect(r.data).toMatchObject({ images: 7, pending_captions: 1, config_path: join(out, 'dataset_config.toml') });
+    expect(dataOf(r)).toMatchObject({ images: 7, pending_captions: 1, config_path: join(out, 'dataset_config.toml') });
   });
 
   it('kohya: exporting again into the same folder gives the same bytes; repeats can be set per category', async () => {
@@ -149,10 +150,10 @@ describe('dataset_export', () => {
     mkdirSync(busy);
     writeFileSync(join(busy, 'notes.md'), 'mine');
     const r = await run('dataset_export', { lora_id: loraId, target: 'kohya', out: busy });
-    expect((r.data as { error: { code: string } }).error.code).toBe('CONFLICT');
+    expect(errorOf(r).code).toBe('CONFLICT');
     expect(readFileSync(join(busy, 'notes.md'), 'utf8')).toBe('mine');
     const outside = await run('dataset_export', { lora_id: loraId, target: 'replicate', out: '/etc/loraloop.zip' });
-    expect((outside.data as { error: { code: string } }).error.code).toBe('PATH_NOT_ALLOWED');
+    expect(errorOf(outside).code).toBe('PATH_NOT_ALLOWED');
   });
 
   it('refuses a project without images, saying what to do', async () => {

@@ -6,6 +6,7 @@ import { DEFAULT_TARGETS } from '../../src/dataset/analyze/taxonomy.js';
 import { computeRepeats, effectiveShares, repeatsKey } from '../../src/dataset/rebalance.js';
 import { makeTestApp } from '../support/app.js';
 import { makeProject, type SeedImage } from './helpers.js';
+import { dataOf } from '../support/result.js';
 
 describe('computeRepeats', () => {
   it('gives each subset repeats proportional to its target over its count, the most supplied one 1', () => {
@@ -56,7 +57,7 @@ describe('dataset_rebalance', () => {
     const p = await makeProject(app, join(home, 'in'), { name: 'hero' }, set());
     const r = await app.tools.execute('dataset_rebalance', { lora_id: p.lora_id, strategy: 'augment' }, app.context());
     expect(r.success).toBe(true);
-    const d = r.data as RebalanceData;
+    const d = dataOf<RebalanceData>(r);
     expect(d.applied).toBe(false);
     // One crop per full-body shot, each for the framing furthest below its target at that point.
     expect(d.derivations.filter((x) => x.category === 'medium shot')).toHaveLength(5);
@@ -69,41 +70,41 @@ describe('dataset_rebalance', () => {
     expect(d.collection_profile.needs.map((n) => n.category)).not.toContain('medium shot');
     expect(d.notes.join(' ')).toMatch(/flips are off/i);
     expect(d.collection_profile.needs.map((n) => n.category)).toEqual(expect.arrayContaining(['multi-character', 'occlusion', 'far/wide']));
-    expect(app.services.store.loras.countImages(p.lora_id)).toBe(12);
+    expect(await app.services.store.loras.countImages(p.lora_id)).toBe(12);
     expect(r.reasoning).toMatch(/apply: true/);
   });
 
   it('with apply, makes the crops as new images with adjusted captions, and the next analysis shows the change', async () => {
     const p = await makeProject(app, join(home, 'in'), { name: 'hero' }, set());
-    const before = (await app.tools.execute('dataset_analyze', { lora_id: p.lora_id }, app.context())).data as { categories: Record<string, { count: number }> };
+    const before = dataOf(await app.tools.execute('dataset_analyze', { lora_id: p.lora_id }, app.context())) as { categories: Record<string, { count: number }> };
     expect(before.categories['medium shot']?.count).toBe(0);
 
     const r = await app.tools.execute('dataset_rebalance', { lora_id: p.lora_id, strategy: 'augment', apply: true }, app.context());
     expect(r.success).toBe(true);
-    const d = r.data as RebalanceData;
+    const d = dataOf<RebalanceData>(r);
     expect(d.applied).toBe(true);
     expect(d.images_after).toBe(22);
     const loras = app.services.store.loras;
     const medium = d.derivations.find((x) => x.category === 'medium shot')!;
-    const made = loras.getImage(medium.new_image_id!)!;
+    const made = (await loras.getImage(medium.new_image_id!))!;
     expect(made.derived_from).toBe(medium.image_id);
     expect(made.caption).toMatch(/^zxq, medium shot, /);
     expect(made.caption).not.toMatch(/full-body/);
     expect(made.caption).toContain('red jacket');
-    expect(made.caption).not.toBe(loras.getImage(medium.image_id)!.caption);
+    expect(made.caption).not.toBe((await loras.getImage(medium.image_id))!.caption);
     expect(made.categories).toEqual(['medium shot']);
     expect(made.width).toBe(800);
     expect(made.height).toBe(770);
-    const close = loras.getImage(d.derivations.find((x) => x.category === 'close-up')!.new_image_id!)!;
+    const close = (await loras.getImage(d.derivations.find((x) => x.category === 'close-up')!.new_image_id!))!;
     expect(close.caption).toMatch(/^zxq, close-up, /);
     // Repeats are kept for export, and the profile is on disk.
-    expect(app.services.store.kv.get<{ repeats: Record<string, number> }>(repeatsKey(p.lora_id))?.repeats).toEqual(d.repeats);
+    expect((await app.services.store.kv.get<{ repeats: Record<string, number> }>(repeatsKey(p.lora_id)))?.repeats).toEqual(d.repeats);
     expect(d.repeats['full-body']).toBe(1);
     expect(existsSync(d.profile_path!)).toBe(true);
     const profile = JSON.parse(readFileSync(d.profile_path!, 'utf8')) as RebalanceData['collection_profile'];
     expect(profile.needs.find((n) => n.category === 'multi-character')?.keywords.length).toBeGreaterThan(0);
 
-    const after = (await app.tools.execute('dataset_analyze', { lora_id: p.lora_id }, app.context())).data as {
+    const after = dataOf(await app.tools.execute('dataset_analyze', { lora_id: p.lora_id }, app.context())) as {
       images: number;
       categories: Record<string, { count: number }>;
       gaps: Array<{ category: string }>;
@@ -118,11 +119,11 @@ describe('dataset_rebalance', () => {
     const out = join(home, 'bundle');
     const ex = await app.tools.execute('dataset_export', { lora_id: p.lora_id, target: 'kohya', out, repeats: d.repeats }, app.context());
     expect(ex.success).toBe(true);
-    const subsets = (ex.data as { subsets: Array<{ name: string; images: number; num_repeats: number }> }).subsets;
+    const subsets = dataOf<{ subsets: Array<{ name: string; images: number; num_repeats: number }> }>(ex).subsets;
     expect(subsets.find((s) => s.name === 'medium-shot')).toMatchObject({ images: 5, num_repeats: 2 });
     // Without repeats in the call, the export (and so kohya training) uses the ones the applied plan stored.
     const again = await app.tools.execute('dataset_export', { lora_id: p.lora_id, target: 'kohya', out: join(home, 'bundle2') }, app.context());
-    const subsets2 = (again.data as { subsets: Array<{ name: string; num_repeats: number }> }).subsets;
+    const subsets2 = dataOf<{ subsets: Array<{ name: string; num_repeats: number }> }>(again).subsets;
     expect(subsets2.map((s) => [s.name, s.num_repeats])).toEqual(subsets.map((s) => [s.name, s.num_repeats]));
   });
 
@@ -132,11 +133,11 @@ describe('dataset_rebalance', () => {
       ...[0, 1].map((i) => ({ name: `pair-${i}.png`, seed: 600 + i, caption: `zxq, close-up, two people talking, friend on the left, scene ${i}`, width: 1024, height: 1024 })),
     ]);
     const r = await app.tools.execute('dataset_rebalance', { lora_id: p.lora_id, strategy: 'augment', allow_flips: true, apply: true, max_new_images: 12 }, app.context());
-    const d = r.data as RebalanceData;
+    const d = dataOf<RebalanceData>(r);
     const flips = d.derivations.filter((x) => x.kind === 'flip');
     expect(flips.length).toBeGreaterThan(0);
     expect(flips.length + d.derivations.filter((x) => x.kind === 'crop').length).toBeLessThanOrEqual(12);
-    const f = app.services.store.loras.getImage(flips[0]!.new_image_id!)!;
+    const f = (await app.services.store.loras.getImage(flips[0]!.new_image_id!))!;
     expect(flips.map((x) => x.category)).toEqual(['multi-character', 'multi-character']);
     expect(f.caption).toContain('friend on the right');
     expect(f.caption).toContain('mirrored view');
@@ -144,11 +145,11 @@ describe('dataset_rebalance', () => {
 
   it('strategy repeats changes no images but stores repeats', async () => {
     const p = await makeProject(app, join(home, 'in'), { name: 'hero' }, set());
-    const d = (await app.tools.execute('dataset_rebalance', { lora_id: p.lora_id, strategy: 'repeats', apply: true }, app.context())).data as RebalanceData;
+    const d = dataOf(await app.tools.execute('dataset_rebalance', { lora_id: p.lora_id, strategy: 'repeats', apply: true }, app.context())) as RebalanceData;
     expect(d.derivations).toEqual([]);
     expect(d.repeats).toEqual({ 'full-body': 1, 'close-up': 6 });
-    expect(app.services.store.loras.countImages(p.lora_id)).toBe(12);
+    expect(await app.services.store.loras.countImages(p.lora_id)).toBe(12);
     // Images got their categories stored, so the export's subsets match the repeats.
-    expect(app.services.store.loras.listImages(p.lora_id).every((i) => i.categories !== null)).toBe(true);
+    expect((await app.services.store.loras.listImages(p.lora_id)).every((i) => i.categories !== null)).toBe(true);
   });
 });

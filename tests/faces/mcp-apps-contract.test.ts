@@ -78,7 +78,7 @@ describe('what the view shows comes in the results', () => {
     const r = await client.callTool({ name: 'cover_make', arguments: { request: 'make a Solana cover: Solana ETF inflows hit $1B', budget: { attempts: 1 }, seed: 4 } });
     const sc = r.structuredContent as { cover_id: string; score: number; checks: unknown[]; palette: { colors: string[] } | null; style: string | null };
     expect(sc.checks.length).toBeGreaterThan(2);
-    expect(sc.palette?.colors).toEqual(t.app.services.store.covers.get(sc.cover_id)?.palette.colors);
+    expect(sc.palette?.colors).toEqual((await t.app.services.store.covers.get(sc.cover_id))?.palette.colors);
     expect(sc.palette!.colors.length).toBeGreaterThan(1);
     expect(sc.style).toBeTruthy();
   });

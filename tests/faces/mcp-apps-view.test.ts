@@ -121,18 +121,18 @@ describe('the cover studio view in a host (ext-apps AppBridge, headless Chromium
       await view.getByRole('button', { name: 'Rate 4 stars' }).click();
       await expect.poll(() => view.getByRole('status').textContent()).toMatch(/Rated draft 2 4\/5/);
       expect(calls).toContain('cover_rate');
-      expect(t.app.services.store.ratings.effective(second).map((r) => r.stars)).toEqual([4]);
+      expect((await t.app.services.store.ratings.effective(second)).map((r) => r.stars)).toEqual([4]);
       expect(await view.getByRole('button', { name: 'Rate 4 stars' }).getAttribute('aria-pressed')).toBe('true');
 
       // Generate again: a new cover (not one of the drafts), shown with its own image.
-      const before = t.app.services.store.covers.count();
+      const before = await t.app.services.store.covers.count();
       await view.getByRole('button', { name: 'Generate again' }).click();
       await expect.poll(() => view.getByRole('status').textContent(), { timeout: 20_000 }).toMatch(/^New cover /);
-      expect(t.app.services.store.covers.count()).toBe(before + 1);
+      expect(await t.app.services.store.covers.count()).toBe(before + 1);
       const label = (await view.locator('#cover-label').textContent()) ?? '';
       const newId = label.split(' · ')[1]!;
       expect(batch.drafts.map((d) => d.cover_id)).not.toContain(newId);
-      expect(t.app.services.store.covers.get(newId)?.title).toBe(TITLE);
+      expect((await t.app.services.store.covers.get(newId))?.title).toBe(TITLE);
       await expect.poll(() => allLoaded(view, '#cover-img'), { timeout: 15_000 }).toBe(true);
       const src = await view.locator('#cover-img').getAttribute('src');
       expect(src).toMatch(new RegExp(`^${face.baseUrl}/files/`));
@@ -140,7 +140,7 @@ describe('the cover studio view in a host (ext-apps AppBridge, headless Chromium
       // Keep the best: the critic scores each draft and drafts_select records the winner.
       await view.getByRole('button', { name: 'Keep the best' }).click();
       await expect.poll(() => view.getByRole('status').textContent(), { timeout: 30_000 }).toMatch(/Kept draft \d\. Best score/);
-      const sel = t.app.services.store.generation.listDrafts(batch.batch_id).filter((d) => d.selected);
+      const sel = (await t.app.services.store.generation.listDrafts(batch.batch_id)).filter((d) => d.selected);
       expect(sel).toHaveLength(1);
 
       // Every control has an accessible name.

@@ -101,7 +101,7 @@ describe('the embedded authorization server keeps its state in the store', () =>
       expect(p.info?.client_id).toBe(cimdUrl);
       expect(await status(face.url, p.saved!.access_token)).toBe(200);
       // No registration happened: the store holds no dynamically registered client.
-      expect(app.services.store.oauth.find('Client', cimdUrl)).toBeUndefined();
+      expect(await app.services.store.oauth.find('Client', cimdUrl)).toBeUndefined();
     } finally {
       await face.close();
       await app.close();

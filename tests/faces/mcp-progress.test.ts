@@ -3,6 +3,7 @@ import { monotonicProgress } from '../../src/faces/mcp/progress.js';
 import { CALL_JOB_KIND, isAbandoned, runWithinBudget, type CallJob } from '../../src/tools/handover.js';
 import { ok } from '../../src/core/result.js';
 import { makeTestApp } from '../support/app.js';
+import { dataOf } from '../support/result.js';
 
 describe('progress notifications', () => {
   it('only strictly increasing values go out (repeats and steps back are dropped)', () => {
@@ -42,18 +43,18 @@ describe('the call budget hand-over', () => {
         t.app.context({ signal: caller.signal }),
         50,
       );
-      const handed = r.data as { status: string; job_id: string };
+      const handed = dataOf(r) as { status: string; job_id: string };
       expect(handed.status).toBe('running');
       caller.abort();
       finish();
       await new Promise((res) => setTimeout(res, 50));
       expect(aborted).toBe(false);
-      const job = t.app.services.store.jobs.get(handed.job_id) as CallJob;
+      const job = (await t.app.services.store.jobs.get(handed.job_id)) as CallJob;
       expect(job.kind).toBe(CALL_JOB_KIND);
       expect(job.status).toBe('succeeded');
       expect(job.state.result).toMatchObject({ success: true, data: { made: 1 }, next: 'rate it' });
       const st = await t.app.tools.execute('job_status', { job_id: handed.job_id }, t.app.context());
-      expect(st.data).toMatchObject({ status: 'succeeded', tool: 'slow_tool', result: { made: 1 } });
+      expect(dataOf(st)).toMatchObject({ status: 'succeeded', tool: 'slow_tool', result: { made: 1 } });
     } finally {
       await t.dispose();
     }
@@ -63,12 +64,12 @@ describe('the call budget hand-over', () => {
     const t = makeTestApp();
     try {
       const jobs = t.app.services.store.jobs;
-      const j = jobs.create({ kind: CALL_JOB_KIND, status: 'running', state: { tool: 'cover_generate' } });
-      jobs.claim(j.id, 'dead-host:1', 1);
+      const j = await jobs.create({ kind: CALL_JOB_KIND, status: 'running', state: { tool: 'cover_generate' } });
+      await jobs.claim(j.id, 'dead-host:1', 1);
       await new Promise((r) => setTimeout(r, 10));
-      expect(isAbandoned(jobs.get(j.id) as CallJob, Date.now())).toBe(true);
+      expect(isAbandoned((await jobs.get(j.id)) as CallJob, Date.now())).toBe(true);
       const st = await t.app.tools.execute('job_status', { job_id: j.id }, t.app.context());
-      expect(st.data).toMatchObject({ status: 'lost', tool: 'cover_generate' });
+      expect(dataOf(st)).toMatchObject({ status: 'lost', tool: 'cover_generate' });
       expect(st.reasoning).toMatch(/Call cover_generate again/);
     } finally {
       await t.dispose();

@@ -152,7 +152,7 @@ describe('no call past its budget', () => {
       expect(done!.result!.backend).toBe('comfyui');
       expect(done!.resources?.[0]?.mime_type).toBe('image/png');
       expect(comfy.state.received.length - before).toBe(1);
-      const cover = t.app.services.store.covers.get(done!.result!.cover_id);
+      const cover = await t.app.services.store.covers.get(done!.result!.cover_id);
       expect(cover?.backend).toBe('comfyui');
     } finally {
       await client.close();

@@ -4,9 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CommandResult } from '../../src/core/result.js';
 import { LoraInspectionSchema } from '../../src/lora/safetensors/schema.js';
 import { buildKohyaSd15Lora, malformedSafetensors } from '../support/safetensors.js';
 import { makeTestApp } from '../support/app.js';
+import { dataOf } from '../support/result.js';
 
 const EVAL = new URL('../../../shared/eval/loras/', import.meta.url).pathname;
 const REAL = {
@@ -21,7 +23,7 @@ describe('lora_inspect and lora_import', () => {
   let server: Server;
   let base: string;
   const run = async (tool: string, input: unknown) => t.app.tools.execute(tool, input, t.app.context());
-  const code = (r: { data: unknown }) => (r.data as { error?: { code: string } }).error?.code;
+  const code = (r: CommandResult) => (r.success ? undefined : r.error.code);
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'loraloop-inspect-'));
@@ -46,7 +48,7 @@ describe('lora_inspect and lora_import', () => {
     for (const [k, file] of Object.entries(REAL)) {
       const r = await run('lora_inspect', { path: join(dir, file) });
       expect(r.success, r.reasoning).toBe(true);
-      const i = LoraInspectionSchema.parse(r.data);
+      const i = LoraInspectionSchema.parse(dataOf(r));
       expect(i).toMatchObject({ format: expected[k as keyof typeof expected], architecture: 'sd1', rank: 4 });
       expect(i.evidence.length).toBeGreaterThan(0);
       expect(r.reasoning).toMatch(/lora_import/);
@@ -55,7 +57,7 @@ describe('lora_inspect and lora_import', () => {
 
   it('inspects a URL through the safe downloader', async () => {
     const r = await run('lora_inspect', { url: `${base}/lora.safetensors` });
-    expect(r.data).toMatchObject({ format: 'diffusers', architecture: 'sd1' });
+    expect(dataOf(r)).toMatchObject({ format: 'diffusers', architecture: 'sd1' });
   });
 
   it('refuses a file outside the roots, a malformed file, and both or neither of path and url', async () => {
@@ -68,14 +70,14 @@ describe('lora_inspect and lora_import', () => {
   it('imports a kohya file with its trigger word from ss_tag_frequency and its base model from the header', async () => {
     const r = await run('lora_import', { path: join(dir, 'kohya-sd15.safetensors'), name: 'zxq-style' });
     expect(r.success, r.reasoning).toBe(true);
-    expect(r.data).toMatchObject({ created: true, version: 1, base_model: 'sd15', trigger_word: 'zxq style', format: 'kohya', rank: 4, alpha: 2, active_version: 1 });
-    expect((r.data as { warnings: string[] }).warnings.join(' ')).toMatch(/asset_type not given.*style/);
+    expect(dataOf(r)).toMatchObject({ created: true, version: 1, base_model: 'sd15', trigger_word: 'zxq style', format: 'kohya', rank: 4, alpha: 2, active_version: 1 });
+    expect(dataOf<{ warnings: string[] }>(r).warnings.join(' ')).toMatch(/asset_type not given.*style/);
   });
 
   it('imports a real diffusers file from a URL as a new version of the same name', async () => {
     const r = await run('lora_import', { url: `${base}/lora.safetensors`, name: 'zxq-style' });
-    expect(r.data).toMatchObject({ created: false, version: 2, active_version: 1 });
-    const l = (await run('lora_list', {})).data as { loras: Array<{ versions: Array<{ version: number }> }> };
+    expect(dataOf(r)).toMatchObject({ created: false, version: 2, active_version: 1 });
+    const l = dataOf(await run('lora_list', {})) as { loras: Array<{ versions: Array<{ version: number }> }> };
     expect(l.loras[0]?.versions.map((v) => v.version)).toEqual([1, 2]);
   });
 });

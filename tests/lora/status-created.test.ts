@@ -33,6 +33,6 @@ describe('lora_status on a project never trained', () => {
     expect(r).toMatchObject({ success: true, data: { status: 'created', images: 0 } });
     expect(r.reasoning).toMatch(/lora_upload_images/);
     const missing = await t.app.tools.execute('lora_status', { lora_id: 'nope' }, t.app.context());
-    expect(missing).toMatchObject({ success: false, data: { error: { code: 'NOT_FOUND' } } });
+    expect(missing).toMatchObject({ success: false, error: { code: 'NOT_FOUND' } });
   });
 });

@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProgressUpdate } from '../../src/tools/types.js';
 import { makeTestApp } from '../support/app.js';
+import { dataOf, errorOf } from '../support/result.js';
 
 const FIXTURES = new URL('../../../shared/fixtures/images/', import.meta.url).pathname;
 
@@ -66,7 +67,7 @@ describe('lora_upload_images: the fixtures batch', () => {
     const ctx = { ...t.app.context(), progress: (p: ProgressUpdate) => progress.push(p) };
     const r = await t.app.tools.execute('lora_upload_images', { lora_id: 'solana-coin', images: files.map((f) => ({ path: join(dir, f) })) }, ctx);
     expect(r.success).toBe(true);
-    data = r.data as UploadData;
+    data = dataOf<UploadData>(r);
     reasoning = r.reasoning;
   }, 120_000);
   afterAll(() => t.dispose());
@@ -125,7 +126,7 @@ describe('lora_upload_images: the fixtures batch', () => {
 
   it('moves the project from created to uploading', async () => {
     const list = await t.app.tools.execute('lora_list', {}, t.app.context());
-    const l = (list.data as { loras: Array<{ status: string; images: { total: number } }> }).loras[0];
+    const l = dataOf<{ loras: Array<{ status: string; images: { total: number } }> }>(list).loras[0];
     expect(l?.status).toBe('uploading');
     expect(l?.images.total).toBe(data.added);
   });
@@ -141,7 +142,7 @@ describe('lora_upload_images: the fixtures batch', () => {
       { lora_id: 'solana-coin', images: [{ path: join(dir, 'gradients-rgb8.png') }, { path: copy }, { path: join(dir, 'Landscape_1.jpg') }] },
       t.app.context(),
     );
-    const d = r.data as UploadData;
+    const d = dataOf<UploadData>(r);
     expect(d.added).toBe(0);
     for (const res of d.results.slice(0, 2)) {
       expect(res.error_code).toBe('DUPLICATE_IMAGE');
@@ -171,7 +172,7 @@ describe('lora_upload_images: captions, paths and URLs', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const c = await t.app.tools.execute('lora_create', { name: 'icons', base_model: 'sdxl', asset_type: 'icons', trigger_word: 'ohwx icon' }, t.app.context());
-    loraId = (c.data as { lora_id: string }).lora_id;
+    loraId = dataOf<{ lora_id: string }>(c).lora_id;
   });
   afterAll(async () => {
     await new Promise<void>((r) => server.close(() => r()));
@@ -179,7 +180,7 @@ describe('lora_upload_images: captions, paths and URLs', () => {
   });
 
   const upload = async (images: unknown[], app = t.app) =>
-    (await app.tools.execute('lora_upload_images', { lora_id: loraId, images }, app.context())).data as UploadData;
+    dataOf(await app.tools.execute('lora_upload_images', { lora_id: loraId, images }, app.context())) as UploadData;
 
   it('checks each caption: 10-500 characters is kept, too short is an error for that image only', async () => {
     const d = await upload([
@@ -214,9 +215,9 @@ describe('lora_upload_images: captions, paths and URLs', () => {
     const t2 = makeTestApp({ LORALOOP_ALLOW_PRIVATE_URLS: '1' });
     try {
       const c = await t2.app.tools.execute('lora_create', { name: 'dl', base_model: 'sd15', asset_type: 'style', trigger_word: 'zxq' }, t2.app.context());
-      const id = (c.data as { lora_id: string }).lora_id;
+      const id = dataOf<{ lora_id: string }>(c).lora_id;
       const r = await t2.app.tools.execute('lora_upload_images', { lora_id: id, images: [{ url: `${base}/cover.jpg` }, { url: `${base}/nothing.jpg` }] }, t2.app.context());
-      const d = r.data as UploadData;
+      const d = dataOf<UploadData>(r);
       expect(d.results[0]).toMatchObject({ ok: true, width: 320, height: 240 });
       expect(d.results[1]).toMatchObject({ ok: false, error_code: 'UPSTREAM_ERROR' });
       expect(d.results[1]?.error).toMatch(/404/);
@@ -229,9 +230,9 @@ describe('lora_upload_images: captions, paths and URLs', () => {
     const t3 = makeTestApp({ COMFYUI_URLS: base });
     try {
       const c = await t3.app.tools.execute('lora_create', { name: 'trusted', base_model: 'sd15', asset_type: 'style', trigger_word: 'zxq' }, t3.app.context());
-      const id = (c.data as { lora_id: string }).lora_id;
+      const id = dataOf<{ lora_id: string }>(c).lora_id;
       const r = await t3.app.tools.execute('lora_upload_images', { lora_id: id, images: [{ url: `${base}/cover.jpg` }, { url: 'http://127.0.0.2:9/x.jpg' }] }, t3.app.context());
-      const d = r.data as UploadData;
+      const d = dataOf<UploadData>(r);
       expect(d.results[0]?.ok).toBe(true);
       expect(d.results[1]?.error_code).toBe('URL_NOT_ALLOWED');
     } finally {
@@ -242,6 +243,6 @@ describe('lora_upload_images: captions, paths and URLs', () => {
   it('fails the call (not per image) for a project that does not exist', async () => {
     const r = await t.app.tools.execute('lora_upload_images', { lora_id: 'nope', images: [{ path: join(dir, 'random.jpg') }] }, t.app.context());
     expect(r.success).toBe(false);
-    expect((r.data as { error: { code: string } }).error.code).toBe('NOT_FOUND');
+    expect(errorOf(r).code).toBe('NOT_FOUND');
   });
 });

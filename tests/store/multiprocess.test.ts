@@ -5,20 +5,34 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStore } from '../../src/store/index.js';
+import { databaseUrlFor, registerHome, testDatabaseUrl } from '../support/database.js';
+import { storeFile } from '../support/sqlite.js';
 
 const child = join(import.meta.dirname, 'writer-child.ts');
 const tsx = ['--import', 'tsx'];
 
 function run(home: string, n: number, tag: string, env: Record<string, string> = {}) {
-  return spawn(process.execPath, [...tsx, child, home, String(n), tag], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const db = databaseUrlFor(home);
+  return spawn(process.execPath, [...tsx, child, home, String(n), tag], {
+    env: { ...process.env, ...(db ? { LORALOOP_DATABASE_URL: db } : {}), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
+
+/** A fresh home, and in the parity run a fresh PostgreSQL database for it. */
+function newHome(): string {
+  const h = mkdtempSync(join(tmpdir(), 'loraloop-mp-'));
+  registerHome(h, testDatabaseUrl());
+  return h;
+}
+const open = (h: string) => createStore(h, undefined, { databaseUrl: databaseUrlFor(h) });
 
 let home = '';
 afterEach(() => rmSync(home, { recursive: true, force: true }));
 
 describe('store shared by several processes', () => {
   it('4 processes writing 500 records each leave exactly 2,000 records and no error', async () => {
-    home = mkdtempSync(join(tmpdir(), 'loraloop-mp-'));
+    home = newHome();
     const procs = [0, 1, 2, 3].map((i) => run(home, 500, `p${i}`));
     const results = await Promise.all(
       procs.map(
@@ -31,26 +45,26 @@ describe('store shared by several processes', () => {
       ),
     );
     for (const r of results) expect(r, r.err).toMatchObject({ code: 0 });
-    const store = createStore(home);
+    const store = open(home);
     try {
-      expect(store.covers.count()).toBe(2000);
-      const titles = store.db.prepare('SELECT COUNT(DISTINCT title) AS n FROM covers').get() as { n: number };
+      expect(await store.covers.count()).toBe(2000);
+      const titles = storeFile(home).prepare('SELECT COUNT(DISTINCT title) AS n FROM covers').get() as { n: number };
       expect(titles.n).toBe(2000);
     } finally {
-      store.close();
+      await store.close();
     }
   }, 120_000);
 
   it('a process killed in the middle of writing leaves no half-written blob and no record without its blob', async () => {
-    home = mkdtempSync(join(tmpdir(), 'loraloop-kill-'));
+    home = newHome();
     const p = run(home, 0, 'k', { SLOW_BLOB: '1' });
     await new Promise<void>((resolve) => p.stdout.once('data', () => resolve()));
     await new Promise((r) => setTimeout(r, 400 + Math.random() * 300));
     p.kill('SIGKILL');
     await new Promise((r) => p.on('exit', r));
-    const store = createStore(home);
+    const store = open(home);
     try {
-      const rows = store.db.prepare('SELECT blob_sha256, blob_path FROM covers').all() as Array<{ blob_sha256: string; blob_path: string }>;
+      const rows = storeFile(home).prepare('SELECT blob_sha256, blob_path FROM covers').all() as Array<{ blob_sha256: string; blob_path: string }>;
       expect(rows.length).toBeGreaterThan(0);
       for (const r of rows) {
         expect(existsSync(r.blob_path)).toBe(true);
@@ -65,10 +79,10 @@ describe('store shared by several processes', () => {
         }
       }
       // Leftover temp files are swept.
-      expect(store.blobs.sweepTemp(0)).toBeGreaterThanOrEqual(0);
+      expect(await store.blobs.sweepTemp(0)).toBeGreaterThanOrEqual(0);
       expect(readdirSync(join(blobsRoot, 'tmp'))).toHaveLength(0);
     } finally {
-      store.close();
+      await store.close();
     }
   }, 60_000);
 });

@@ -7,7 +7,8 @@ import { createStore } from '../../src/store/index.js';
 const home = process.argv[2]!;
 const n = Number(process.argv[3] ?? '500');
 const tag = process.argv[4] ?? 'w';
-const store = createStore(home);
+// The PostgreSQL parity run hands the test's database down (tests/support/database.ts).
+const store = createStore(home, undefined, { databaseUrl: process.env.LORALOOP_DATABASE_URL });
 if (process.env.SLOW_BLOB === '1') {
   // Many large distinct blobs: the parent kills us at some random point inside this loop.
   process.stdout.write('ready\n');
@@ -15,15 +16,15 @@ if (process.env.SLOW_BLOB === '1') {
     const bytes = Buffer.alloc(8 * 1024 * 1024, (i * 7 + tag.length) % 251);
     bytes.writeUInt32LE(i, 0);
     bytes.write(tag, 4);
-    const blob = store.blobs.put(bytes, 'bin');
-    store.covers.insert(fakeCover(`${tag}-${i}`, blob.sha256, blob.path));
+    const blob = await store.blobs.put(bytes, 'bin');
+    await store.covers.insert(fakeCover(`${tag}-${i}`, blob.sha256, blob.path));
   }
 }
 for (let i = 0; i < n; i++) {
-  const blob = store.blobs.put(Buffer.from(`${tag}-${i}`), 'txt');
-  store.covers.insert(fakeCover(`${tag}-${i}`, blob.sha256, blob.path));
+  const blob = await store.blobs.put(Buffer.from(`${tag}-${i}`), 'txt');
+  await store.covers.insert(fakeCover(`${tag}-${i}`, blob.sha256, blob.path));
 }
-store.close();
+await store.close();
 process.stdout.write('done\n');
 
 function fakeCover(title: string, sha: string, path: string) {

@@ -37,12 +37,12 @@ export interface CurationPlan {
   negatives: number;
 }
 
-export function planCuration(s: Services, lora: LoraRecord): CurationPlan {
-  const all = s.store.loras.listImages(lora.id, { includeExcluded: true });
+export async function planCuration(s: Services, lora: LoraRecord): Promise<CurationPlan> {
+  const all = await s.store.loras.listImages(lora.id, { includeExcluded: true });
   const bySource = new Map<string, LoraImageRecord>();
   for (const img of all) bySource.set(img.source, img);
-  const positives = s.store.ratings.feedback(lora.name, 'positive');
-  const negatives = s.store.ratings.feedback(lora.name, 'negative');
+  const positives = await s.store.ratings.feedback(lora.name, 'positive');
+  const negatives = await s.store.ratings.feedback(lora.name, 'negative');
   const plan: CurationPlan = { add: [], exclude: [], include: [], positives: positives.length, negatives: negatives.length };
   for (const p of positives) {
     const img = bySource.get(p.blob_path);
@@ -85,11 +85,11 @@ export async function applyCuration(s: Services, lora: LoraRecord, plan: Curatio
     });
   }
   for (const e of plan.exclude) {
-    s.store.loras.updateImage(e.image_id, { excluded: true });
+    await s.store.loras.updateImage(e.image_id, { excluded: true });
     res.excluded.push(e.image_id);
   }
   for (const e of plan.include) {
-    s.store.loras.updateImage(e.image_id, { excluded: false });
+    await s.store.loras.updateImage(e.image_id, { excluded: false });
     res.included.push(e.image_id);
   }
   return res;
@@ -115,18 +115,23 @@ export function retrainThreshold(baselineSize: number): number {
 /**
  * Measure the change. `pending` adds what curation would do (dry run): ids to count as added or removed.
  */
-export function measureChange(s: Services, lora: LoraRecord, active: LoraVersionRecord, pending: { added?: number; removed?: string[] } = {}): ChangeMeasure {
-  const images = s.store.loras.listImages(lora.id);
+export async function measureChange(
+  s: Services,
+  lora: LoraRecord,
+  active: LoraVersionRecord,
+  pending: { added?: number; removed?: string[] } = {},
+): Promise<ChangeMeasure> {
+  const images = await s.store.loras.listImages(lora.id);
   const removedNow = new Set(pending.removed ?? []);
   const current = new Set(images.map((i) => i.id).filter((id) => !removedNow.has(id)));
-  const stored = s.store.kv.get<string[]>(trainedSetKey(lora.id));
+  const stored = await s.store.kv.get<string[]>(trainedSetKey(lora.id));
   let baseline: Set<string>;
   let from: ChangeMeasure['baseline_from'];
   if (stored) {
     baseline = new Set(stored);
     from = 'last nightly training';
   } else {
-    const all = s.store.loras.listImages(lora.id, { includeExcluded: true });
+    const all = await s.store.loras.listImages(lora.id, { includeExcluded: true });
     baseline = new Set(all.filter((i) => i.created_at <= active.created_at && !i.excluded).map((i) => i.id));
     // An image excluded after the version was trained was part of its set.
     for (const id of removedNow) if (all.find((i) => i.id === id && i.created_at <= active.created_at)) baseline.add(id);

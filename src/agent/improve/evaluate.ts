@@ -10,7 +10,7 @@
  * 1.5, others 1) and a failed logo caps the score at 0.3, as it does in the critic.
  */
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
+import type { CoverSize } from '../../cover/sizes.js';
 import type { ToolContext } from '../../tools/types.js';
 import { callToolOk } from './call.js';
 import type { EvaluationSample, EvaluationSubject, Evaluator, SuitePrompt } from './types.js';
@@ -23,13 +23,6 @@ export const HISTORY_CHECKS: ReadonlySet<string> = new Set(['near_duplicate', 'p
 const CHECK_WEIGHTS: Record<string, number> = { logo: 3, title_contrast: 1.5, text_fits: 1.5 };
 const LOGO_FAIL_CAP = 0.3;
 
-const checkSchema = z.object({ name: z.string(), passed: z.boolean(), value: z.number().nullable().optional(), detail: z.string().optional() });
-const critiqueSchema = z.object({ score: z.number(), checks: z.array(checkSchema) });
-const generatedSchema = z.object({
-  cover_id: z.string(),
-  path: z.string(),
-  lora: z.object({ name: z.string(), version: z.number().nullable().optional() }).passthrough().nullable().optional(),
-});
 
 /** The evaluation score of one critique (see module comment). */
 export function evaluationScore(checks: Array<{ name: string; passed: boolean }>): number {
@@ -49,7 +42,7 @@ export function evaluationScore(checks: Array<{ name: string; passed: boolean }>
 /** Options of the default evaluator. */
 export interface ToolEvaluatorOptions {
   /** Cover size (default the social card 1200x630). */
-  size?: string;
+  size?: CoverSize;
   /**
    * cover_generate backend (default local). The local renderer ignores LoRAs, so only comfyui or replicate
    * can show a version's effect (cover_generate takes `loras: [{name, version, strength}]`, so a candidate
@@ -87,15 +80,13 @@ export function createToolEvaluator(opts: ToolEvaluatorOptions = {}): Evaluator 
       const strength = lora.default_strength ?? 0.85;
       const backend = opts.backend ?? defaultBackend(ctx);
       const withVersion = backend !== 'local';
-      const made = generatedSchema.parse(
-        await callToolOk(ctx, 'cover_generate', {
-          title: prompt.title,
-          seed: prompt.seed,
-          size: opts.size ?? '1200x630',
-          backend,
-          ...(backend !== 'local' ? { loras: [{ name: lora.name, strength, ...(withVersion ? { version: version.version } : {}) }] } : {}),
-        }),
-      );
+      const made = await callToolOk(ctx, 'cover_generate', {
+        title: prompt.title,
+        seed: prompt.seed,
+        size: opts.size ?? '1200x630',
+        backend,
+        ...(backend !== 'local' ? { loras: [{ name: lora.name, strength, ...(withVersion ? { version: version.version } : {}) }] } : {}),
+      });
       // Applied: the transform stands in for the version; else the generator must have drawn with this very version
       // (given explicitly, or routed to it because it is the active one).
       const routed = made.lora?.name === lora.name && made.lora?.version === version.version;
@@ -104,12 +95,12 @@ export function createToolEvaluator(opts: ToolEvaluatorOptions = {}): Evaluator 
       let judged = made.path;
       if (opts.transform) {
         const out = await opts.transform(await readFile(made.path), subject, prompt);
-        const blob = ctx.services.store.blobs.put(out, 'png');
+        const blob = await ctx.services.store.blobs.put(out, 'png');
         judged = blob.path;
         target = { path: blob.path };
       }
       const coin = lora.coins[0];
-      const crit = critiqueSchema.parse(await callToolOk(ctx, 'cover_critique', { ...target, vision: 'auto', ...(coin ? { expect: { coin } } : {}) }));
+      const crit = await callToolOk(ctx, 'cover_critique', { ...target, vision: 'auto', ...(coin ? { expect: { coin } } : {}) });
       return {
         prompt: promptKey(prompt),
         role: subject.role,

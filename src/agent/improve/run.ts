@@ -6,7 +6,7 @@
  * Idempotent and resumable:
  * - one run at a time: the `improve_run` lease in the store (renewed while the run lives; a run that loses it
  *   stops at the next step boundary);
- * - every step is persisted (src/agent/improve/repo.ts); a run left `running` by a process that died is
+ * - every step is persisted (src/store/repos/improve.ts); a run left `running` by a process that died is
  *   continued by the next one, skipping finished steps and following its training job rather than starting
  *   another;
  * - a dry run takes no lease and writes nothing: it says what it would do.
@@ -21,7 +21,7 @@ import type { ToolContext } from '../../tools/types.js';
 import { callTool, nestedContext } from './call.js';
 import { applyCuration, measureChange, planCuration, trainedSetKey, type ChangeMeasure, type CurationResult } from './curate.js';
 import { createToolEvaluator, decide, DEFAULT_PROMOTE_MARGIN, type Verdict } from './evaluate.js';
-import { createImproveRepo, type ImproveRepo, type ImproveRun } from './repo.js';
+import type { ImproveRepo, ImproveRun } from '../../store/repos/improve.js';
 import { writeReport } from './report.js';
 import { DEFAULT_PROMPTS_PER_CATEGORY, promptKey, promptSuite } from './suite.js';
 import { describeLora, type FeedNote, type GapNote, type LoraSummary, type RunSummary } from './summary.js';
@@ -42,17 +42,19 @@ function ownerId(o: ImproveOptions): string {
   return o.ownerId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
 }
 
-function activeVersionOf(s: Services, lora: LoraRecord): LoraVersionRecord | undefined {
+async function activeVersionOf(s: Services, lora: LoraRecord): Promise<LoraVersionRecord | undefined> {
   return lora.active_version === null ? undefined : s.store.loras.getVersion(lora.id, lora.active_version);
 }
 
-function selectLoras(s: Services, names: string[] | null | undefined): LoraRecord[] {
+async function selectLoras(s: Services, names: string[] | null | undefined): Promise<LoraRecord[]> {
   if (!names || !names.length) return s.store.loras.list();
-  return names.map((n) => {
-    const l = s.store.loras.find(n);
+  const out: LoraRecord[] = [];
+  for (const n of names) {
+    const l = await s.store.loras.find(n);
     if (!l) throw new LoraloopError('NOT_FOUND', `No LoRA project "${n}".`, { hint: 'Call lora_list to see the projects, or leave loras out to improve every project.' });
-    return l;
-  });
+    out.push(l);
+  }
+  return out;
 }
 
 /** What the gather step finds (also what a dry run reports). */
@@ -74,20 +76,20 @@ async function gather(ctx: ToolContext, since: string, dryRun: boolean): Promise
     const input = /^https?:\/\//i.test(feed) ? { feed_url: feed } : { dir: feed };
     const r = await callTool(ctx, 'dataset_collect', { ...input, dry_run: dryRun });
     if (r.success) {
-      const d = r.data as { added: number; results: Array<{ status: string; lora_id: string | null }> };
+      const d = r.data;
       for (const x of d.results) if (x.status === 'would_add' && x.lora_id) wouldAdd[x.lora_id] = (wouldAdd[x.lora_id] ?? 0) + 1;
       feeds.push({ source: feed, added: d.added, would_add: d.results.filter((x) => x.status === 'would_add').length, error: null });
     } else {
       feeds.push({ source: feed, added: 0, would_add: 0, error: r.reasoning });
     }
   }
-  const ratings = s.store.ratings.since(since);
+  const ratings = await s.store.ratings.since(since);
   const ratingsByLora: Record<string, number> = {};
   for (const r of ratings) if (r.lora) ratingsByLora[r.lora] = (ratingsByLora[r.lora] ?? 0) + 1;
   const imagesByLora: Record<string, number> = {};
   let newImages = 0;
-  for (const l of s.store.loras.list()) {
-    const n = s.store.loras.listImages(l.id, { includeExcluded: true }).filter((i) => i.created_at > since).length;
+  for (const l of await s.store.loras.list()) {
+    const n = (await s.store.loras.listImages(l.id, { includeExcluded: true })).filter((i) => i.created_at > since).length;
     if (n) imagesByLora[l.id] = n;
     newImages += n;
   }
@@ -104,7 +106,7 @@ interface AnalyzeData extends Record<string, unknown> {
 async function analyze(ctx: ToolContext, lora: LoraRecord): Promise<AnalyzeData> {
   const r = await callTool(ctx, 'dataset_analyze', { lora_id: lora.id });
   if (!r.success) return { gaps: [], volume_level: null, usable: null, error: r.reasoning };
-  const d = r.data as { gaps: GapNote[]; volume_level: string; usable: number };
+  const d = r.data;
   return { gaps: d.gaps.map((g) => ({ category: g.category, direction: g.direction, severity: g.severity, advice: g.advice })), volume_level: d.volume_level, usable: d.usable, error: null };
 }
 
@@ -134,25 +136,25 @@ class Steps {
     private readonly repo: ImproveRepo | null,
     private readonly runId: string | null,
   ) {}
-  done<D>(loraId: string, step: RunStep): D | undefined {
+  async done<D>(loraId: string, step: RunStep): Promise<D | undefined> {
     if (!this.repo || !this.runId) return undefined;
-    const st = this.repo.step<D>(this.runId, loraId, step);
+    const st = await this.repo.step<D>(this.runId, loraId, step);
     return st && (st.status === 'done' || st.status === 'skipped') ? st.data : undefined;
   }
-  running<D>(loraId: string, step: RunStep): D | undefined {
+  async running<D>(loraId: string, step: RunStep): Promise<D | undefined> {
     if (!this.repo || !this.runId) return undefined;
-    const st = this.repo.step<D>(this.runId, loraId, step);
+    const st = await this.repo.step<D>(this.runId, loraId, step);
     return st?.status === 'running' ? st.data : undefined;
   }
-  put(loraId: string, step: RunStep, status: 'running' | 'done' | 'skipped' | 'failed', data: Record<string, unknown>): void {
-    if (this.repo && this.runId) this.repo.putStep(this.runId, loraId, step, status, data);
+  async put(loraId: string, step: RunStep, status: 'running' | 'done' | 'skipped' | 'failed', data: Record<string, unknown>): Promise<void> {
+    if (this.repo && this.runId) await this.repo.putStep(this.runId, loraId, step, status, data);
   }
   /** Run a step once: a finished step returns its stored data. */
   async once<D extends Record<string, unknown>>(loraId: string, step: RunStep, fn: () => Promise<D>): Promise<D> {
-    const prev = this.done<D>(loraId, step);
+    const prev = await this.done<D>(loraId, step);
     if (prev) return prev;
     const data = await fn();
-    this.put(loraId, step, 'done', data);
+    await this.put(loraId, step, 'done', data);
     return data;
   }
 }
@@ -191,19 +193,19 @@ interface RunEnv {
 async function improveLora(env: RunEnv, loraRef: LoraRecord): Promise<LoraSummary> {
   const { ctx, steps, dryRun } = env;
   const s = ctx.services;
-  const lora = s.store.loras.get(loraRef.id) ?? loraRef;
+  const lora = (await s.store.loras.get(loraRef.id)) ?? loraRef;
   const sum = emptySummary(lora, env.gather);
-  const active = activeVersionOf(s, lora);
+  const active = await activeVersionOf(s, lora);
   sum.current_version = active?.version ?? null;
   if (!active) {
     sum.reason = 'no active version yet: train it once with lora_train (the nightly run improves LoRAs that are in use)';
-    steps.put(lora.id, 'decide', 'skipped', { retrain: false, outcome: 'skipped', reason: sum.reason, change: null, backend: null, current_version: null });
+    await steps.put(lora.id, 'decide', 'skipped', { retrain: false, outcome: 'skipped', reason: sum.reason, change: null, backend: null, current_version: null });
     return sum;
   }
 
   // Curate: positives in, negatives out.
   env.progress(`${lora.name}: curating the training set`);
-  const plan = planCuration(s, lora);
+  const plan = await planCuration(s, lora);
   let curated: CurationResult | undefined;
   if (dryRun) {
     sum.positives_added = plan.add.length;
@@ -222,7 +224,7 @@ async function improveLora(env: RunEnv, loraRef: LoraRecord): Promise<LoraSummar
 
   // Decide.
   const decision = dryRun
-    ? decideFor(s, lora, active, { added: plan.add.length + (env.gather.would_add_by_lora[lora.id] ?? 0), removed: plan.exclude.map((e) => e.image_id) }, true)
+    ? await decideFor(s, lora, active, { added: plan.add.length + (env.gather.would_add_by_lora[lora.id] ?? 0), removed: plan.exclude.map((e) => e.image_id) }, true)
     : await steps.once(lora.id, 'decide', async () => decideFor(s, lora, active, {}, false));
   sum.change = decision.change;
   sum.backend = decision.backend;
@@ -234,17 +236,17 @@ async function improveLora(env: RunEnv, loraRef: LoraRecord): Promise<LoraSummar
 
   // Train (or follow the training a killed run started).
   const backend = decision.backend as TrainStepData['backend'];
-  let train = steps.done<TrainStepData>(lora.id, 'train');
+  let train = await steps.done<TrainStepData>(lora.id, 'train');
   if (!train) {
-    let data: TrainStepData = steps.running<TrainStepData>(lora.id, 'train') ?? {
+    let data: TrainStepData = (await steps.running<TrainStepData>(lora.id, 'train')) ?? {
       backend,
       requested_at: s.now().toISOString(),
-      image_ids: s.store.loras.listImages(lora.id).map((i) => i.id),
+      image_ids: (await s.store.loras.listImages(lora.id)).map((i) => i.id),
     };
-    steps.put(lora.id, 'train', 'running', data);
-    const jobId = await startTraining(ctx, lora, data, (d) => {
+    await steps.put(lora.id, 'train', 'running', data);
+    const jobId = await startTraining(ctx, lora, data, async (d) => {
       data = d;
-      steps.put(lora.id, 'train', 'running', d);
+      await steps.put(lora.id, 'train', 'running', d);
     });
     sum.job_id = jobId;
     env.progress(`${lora.name}: training on ${backend} (job ${jobId})`);
@@ -252,10 +254,10 @@ async function improveLora(env: RunEnv, loraRef: LoraRecord): Promise<LoraSummar
     const end = await followTraining(ctx, jobId, waitSeconds, (m) => env.progress(`${lora.name}: ${m}`));
     train = { ...data, job_id: jobId, status: end.status, version: end.version, error: end.error };
     if (end.status === 'ready' && end.version !== null) {
-      s.store.kv.set(trainedSetKey(lora.id), data.image_ids);
-      steps.put(lora.id, 'train', 'done', train);
+      await s.store.kv.set(trainedSetKey(lora.id), data.image_ids);
+      await steps.put(lora.id, 'train', 'done', train);
     } else {
-      steps.put(lora.id, 'train', 'failed', train);
+      await steps.put(lora.id, 'train', 'failed', train);
     }
   }
   sum.job_id = train.job_id ?? null;
@@ -264,7 +266,7 @@ async function improveLora(env: RunEnv, loraRef: LoraRecord): Promise<LoraSummar
     sum.reason = `the training ${train.job_id ?? ''} ended ${train.status ?? 'without a result'}${train.error ? `: ${train.error}` : ''}; the current version stays`;
     return sum;
   }
-  const candidate = s.store.loras.getVersion(lora.id, train.version);
+  const candidate = await s.store.loras.getVersion(lora.id, train.version);
   sum.candidate_version = train.version;
   if (!candidate) {
     sum.outcome = 'failed';
@@ -284,13 +286,13 @@ async function improveLora(env: RunEnv, loraRef: LoraRecord): Promise<LoraSummar
       ev.samples.filter((x) => x.role === 'candidate'),
       margin,
     );
-    const fresh = s.store.loras.get(lora.id);
+    const fresh = await s.store.loras.get(lora.id);
     if (verdict.promote) {
-      activateVersion(s, lora.id, candidate.version, fresh?.default_strength ?? undefined);
+      await activateVersion(s, lora.id, candidate.version, fresh?.default_strength ?? undefined);
     } else if (fresh?.active_version !== candidate.version) {
       // Measured worse: rejected, never picked up by "activate the latest ready version" (the registry keeps it
       // for the record). Not measured: a candidate, which lora_activate can still promote by its number.
-      s.store.loras.updateVersion(candidate.id, { status: verdict.evaluated ? 'rejected' : 'candidate' });
+      await s.store.loras.updateVersion(candidate.id, { status: verdict.evaluated ? 'rejected' : 'candidate' });
     }
     return { verdict, promoted: verdict.promote };
   });
@@ -300,14 +302,14 @@ async function improveLora(env: RunEnv, loraRef: LoraRecord): Promise<LoraSummar
   return sum;
 }
 
-function decideFor(
+async function decideFor(
   s: Services,
   lora: LoraRecord,
   active: LoraVersionRecord,
   pending: { added?: number; removed?: string[] },
   dryRun: boolean,
-): DecideData {
-  const change = measureChange(s, lora, active, pending);
+): Promise<DecideData> {
+  const change = await measureChange(s, lora, active, pending);
   const backend = chooseBackend(s, lora, active);
   const base = { change, backend, current_version: active.version };
   if (!change.enough) {
@@ -337,9 +339,9 @@ function decideFor(
 async function evaluate(env: RunEnv, lora: LoraRecord, current: LoraVersionRecord, candidate: LoraVersionRecord): Promise<EvaluateData> {
   const { ctx, steps } = env;
   const s = ctx.services;
-  const done = steps.done<EvaluateData>(lora.id, 'evaluate');
+  const done = await steps.done<EvaluateData>(lora.id, 'evaluate');
   if (done) return done;
-  const data: EvaluateData = steps.running<EvaluateData>(lora.id, 'evaluate') ?? { current_version: current.version, candidate_version: candidate.version, samples: [] };
+  const data: EvaluateData = (await steps.running<EvaluateData>(lora.id, 'evaluate')) ?? { current_version: current.version, candidate_version: candidate.version, samples: [] };
   const evaluator = env.options.evaluator ?? createToolEvaluator();
   const coin = lora.coins[0];
   const subject = coin ? (s.coins.catalogue.bySymbol(coin)?.name ?? coin) : 'the market';
@@ -359,36 +361,39 @@ async function evaluate(env: RunEnv, lora: LoraRecord, current: LoraVersionRecor
         // One failed cover scores zero for its version: a candidate that cannot be rendered is not better.
         data.samples.push({ prompt: promptKey(prompt), role, score: 0, critic_score: 0, cover_id: null, path: null, applied: true, failed_checks: [`error: ${e.message}`] });
       }
-      steps.put(lora.id, 'evaluate', 'running', data);
+      await steps.put(lora.id, 'evaluate', 'running', data);
     }
   }
-  steps.put(lora.id, 'evaluate', 'done', data);
+  await steps.put(lora.id, 'evaluate', 'done', data);
   return data;
 }
 
 /** Acquire the run lease and keep renewing it; abort when it is lost. */
-function holdLease(s: Services, owner: string, ttlMs: number): { signal: AbortSignal; release: () => void } {
-  if (!s.store.leases.acquire(IMPROVE_LEASE, owner, ttlMs)) {
-    const h = s.store.leases.holder(IMPROVE_LEASE);
+async function holdLease(s: Services, owner: string, ttlMs: number): Promise<{ signal: AbortSignal; release: () => Promise<void> }> {
+  if (!(await s.store.leases.acquire(IMPROVE_LEASE, owner, ttlMs))) {
+    const h = await s.store.leases.holder(IMPROVE_LEASE);
     throw new LoraloopError('LEASE_HELD', `Another nightly run is in progress (held by ${h?.owner ?? 'another process'} until ${h?.expires_at ?? 'soon'}).`, {
       hint: 'Wait for it to finish (improve_status shows it); a run whose process died is taken over once its lease expires.',
     });
   }
   const ac = new AbortController();
   const timer = setInterval(() => {
-    try {
-      if (!s.store.leases.acquire(IMPROVE_LEASE, owner, ttlMs)) ac.abort(new LoraloopError('LEASE_HELD', 'The nightly run lost its lease to another process.'));
-    } catch {
-      // the store may be closing; the lease then simply lapses
-    }
+    s.store.leases.acquire(IMPROVE_LEASE, owner, ttlMs).then(
+      (held) => {
+        if (!held) ac.abort(new LoraloopError('LEASE_HELD', 'The nightly run lost its lease to another process.'));
+      },
+      () => {
+        // the store may be closing; the lease then simply lapses
+      },
+    );
   }, Math.max(50, Math.floor(ttlMs / 3)));
   timer.unref();
   return {
     signal: ac.signal,
-    release: () => {
+    release: async () => {
       clearInterval(timer);
       try {
-        s.store.leases.release(IMPROVE_LEASE, owner);
+        await s.store.leases.release(IMPROVE_LEASE, owner);
       } catch {
         // closed store: the lease lapses
       }
@@ -400,7 +405,7 @@ function holdLease(s: Services, owner: string, ttlMs: number): { signal: AbortSi
 export async function improveRun(outer: ToolContext, input: ImproveInput, options: ImproveOptions = {}): Promise<RunSummary> {
   const s = outer.services;
   const dryRun = input.dryRun ?? false;
-  const repo = createImproveRepo(s.store.db, s.now);
+  const repo = s.store.improve;
   const progress = (message: string): void => {
     outer.progress({ progress: 0, message });
     outer.logger.info('improve', { message });
@@ -408,32 +413,34 @@ export async function improveRun(outer: ToolContext, input: ImproveInput, option
 
   if (dryRun) {
     const ctx = nestedContext(outer, 'nightly');
-    const since = repo.unfinished()?.since ?? repo.lastFinished()?.started_at ?? EPOCH;
+    const since = (await repo.unfinished())?.since ?? (await repo.lastFinished())?.started_at ?? EPOCH;
     const g = await gather(ctx, since, true);
     const steps = new Steps(null, null);
     const env: RunEnv = { ctx, steps, options, dryRun, gather: g, progress };
     const loras: LoraSummary[] = [];
-    for (const l of selectLoras(s, input.loras)) loras.push(await improveLora(env, l));
+    for (const l of await selectLoras(s, input.loras)) loras.push(await improveLora(env, l));
     return { run_id: null, dry_run: true, resumed: false, since, feeds: g.feeds, new_ratings: g.new_ratings, new_images: g.new_images, loras, report_path: null };
   }
 
   // Unknown names fail before anything is written.
-  selectLoras(s, input.loras);
+  await selectLoras(s, input.loras);
   const owner = ownerId(options);
-  const lease = holdLease(s, owner, options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS);
+  const lease = await holdLease(s, owner, options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS);
   const signal = AbortSignal.any([outer.signal, lease.signal]);
   const ctx = nestedContext(outer, 'nightly', { signal });
   let run: ImproveRun | undefined;
   try {
-    const prior = repo.unfinished();
+    const prior = await repo.unfinished();
     const resumed = Boolean(prior);
-    run = prior ? repo.update(prior.id, { owner }) : repo.create({ loras: input.loras?.length ? input.loras : null, since: repo.lastFinished()?.started_at ?? EPOCH, owner });
+    run = prior
+      ? await repo.update(prior.id, { owner })
+      : await repo.create({ loras: input.loras?.length ? input.loras : null, since: (await repo.lastFinished())?.started_at ?? EPOCH, owner });
     if (resumed) progress(`resuming run ${run.id} started ${run.started_at}`);
     const steps = new Steps(repo, run.id);
     const g = await steps.once<GatherData>('', 'gather', () => gather(ctx, run!.since, false));
     const env: RunEnv = { ctx, steps, options, dryRun, gather: g, progress };
     const loras: LoraSummary[] = [];
-    const targets = selectLoras(s, run.loras);
+    const targets = await selectLoras(s, run.loras);
     for (const [i, l] of targets.entries()) {
       outer.progress({ progress: i, total: targets.length, message: l.name });
       const summary = await improveLora(env, l);
@@ -443,20 +450,20 @@ export async function improveRun(outer: ToolContext, input: ImproveInput, option
     const summary: RunSummary = { run_id: run.id, dry_run: false, resumed, since: run.since, feeds: g.feeds, new_ratings: g.new_ratings, new_images: g.new_images, loras, report_path: null };
     const report = await steps.once('', 'report', async () => ({ path: writeReport(s.config.home, summary) }));
     summary.report_path = report.path;
-    repo.update(run.id, { status: 'succeeded', summary: summary as unknown as Record<string, unknown>, report_path: report.path, finished_at: s.now().toISOString(), owner: null });
+    await repo.update(run.id, { status: 'succeeded', summary: summary as unknown as Record<string, unknown>, report_path: report.path, finished_at: s.now().toISOString(), owner: null });
     outer.progress({ progress: targets.length, total: targets.length, message: 'done' });
     return summary;
   } catch (e) {
     // Stopped (SIGTERM, a lost lease): leave the run `running` so the next one continues it. Anything else fails the run.
     if (run && !signal.aborted) {
-      repo.update(run.id, { status: 'failed', error: e instanceof Error ? e.message : String(e), finished_at: s.now().toISOString(), owner: null });
+      await repo.update(run.id, { status: 'failed', error: e instanceof Error ? e.message : String(e), finished_at: s.now().toISOString(), owner: null });
     }
     if (signal.aborted && !isLoraloopError(e)) {
       throw new LoraloopError('CANCELED', 'The nightly run was stopped; the next run continues where it stopped.', { cause: e });
     }
     throw e;
   } finally {
-    lease.release();
+    await lease.release();
   }
 }
 

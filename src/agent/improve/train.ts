@@ -40,15 +40,15 @@ export interface TrainStepData extends Record<string, unknown> {
 }
 
 /** Start the training (or adopt the one a killed run started). Returns the job id. */
-export async function startTraining(ctx: ToolContext, lora: LoraRecord, data: TrainStepData, persist: (d: TrainStepData) => void): Promise<string> {
+export async function startTraining(ctx: ToolContext, lora: LoraRecord, data: TrainStepData, persist: (d: TrainStepData) => Promise<void>): Promise<string> {
   if (data.job_id) return data.job_id;
-  const adopted = listTrainingJobs(ctx.services, { lora_id: lora.id }).find((j) => j.created_at >= data.requested_at);
+  const adopted = (await listTrainingJobs(ctx.services, { lora_id: lora.id })).find((j) => j.created_at >= data.requested_at);
   if (adopted) {
-    persist({ ...data, job_id: adopted.id });
+    await persist({ ...data, job_id: adopted.id });
     return adopted.id;
   }
-  const r = await callToolOk<{ job_id: string }>(ctx, 'lora_train', { lora_id: lora.id, backend: data.backend });
-  persist({ ...data, job_id: r.job_id });
+  const r = await callToolOk(ctx, 'lora_train', { lora_id: lora.id, backend: data.backend });
+  await persist({ ...data, job_id: r.job_id });
   return r.job_id;
 }
 
@@ -61,7 +61,7 @@ export async function followTraining(
 ): Promise<{ status: string; version: number | null; error: string | null }> {
   for (;;) {
     ctx.signal.throwIfAborted();
-    const st = await callToolOk<{ status: string; version: number | null; error: string | null; done: boolean; progress: number }>(
+    const st = await callToolOk(
       { ...ctx, progress: (p) => onProgress(p.message ?? 'training', p.progress) },
       'lora_status',
       { job_id: jobId, wait_seconds: waitSeconds },

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { LoraloopError } from '../../core/errors.js';
 import { ok } from '../../core/result.js';
-import { createImproveRepo } from '../improve/repo.js';
 import { IMPROVE_LEASE } from '../improve/run.js';
 import { defineTool } from '../../tools/types.js';
 
@@ -36,25 +35,26 @@ export const improveStatusTool = defineTool({
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler(ctx, input) {
     const s = ctx.services;
-    const repo = createImproveRepo(s.store.db, s.now);
-    const runs = input.run_id ? [repo.get(input.run_id)].filter((r) => r !== undefined) : repo.list(input.limit ?? 5);
+    const repo = s.store.improve;
+    const runs = input.run_id ? [await repo.get(input.run_id)].filter((r) => r !== undefined) : await repo.list(input.limit ?? 5);
     if (input.run_id && !runs.length) throw new LoraloopError('NOT_FOUND', `No nightly run "${input.run_id}".`, { hint: 'Call improve_status without run_id to list the recent runs.' });
-    const holder = s.store.leases.holder(IMPROVE_LEASE);
+    const holder = await s.store.leases.holder(IMPROVE_LEASE);
     const lease = holder && Date.parse(holder.expires_at) > s.now().getTime() ? holder : null;
-    const out = runs.map((r) => {
+    const out = [];
+    for (const r of runs) {
       const loras = ((r.summary?.loras as Array<{ name: string; outcome: string; reason: string }> | undefined) ?? []).map((l) => ({ name: l.name, outcome: l.outcome, reason: l.reason }));
-      return {
+      out.push({
         run_id: r.id,
         status: r.status,
         started_at: r.started_at,
         finished_at: r.finished_at,
         since: r.since,
         loras,
-        steps: repo.steps(r.id).map((st) => ({ lora_id: st.lora_id, step: st.step, status: st.status })),
+        steps: (await repo.steps(r.id)).map((st) => ({ lora_id: st.lora_id, step: st.step, status: st.status })),
         report_path: r.report_path,
         error: r.error,
-      };
-    });
+      });
+    }
     const lines = out.map((r) => {
       const what = r.loras.length ? r.loras.map((l) => `${l.name} ${l.outcome}`).join(', ') : `${r.steps.length} steps so far`;
       return `${r.run_id} ${r.status} (started ${r.started_at}): ${what}.${r.report_path ? ` Report: ${r.report_path}.` : ''}${r.error ? ` Error: ${r.error}` : ''}`;

@@ -113,10 +113,10 @@ export function createBackendRegistry(opts: BackendRegistryOptions): BackendRegi
   let replicateClient: ReturnType<typeof createReplicateClient> | undefined;
   const replicateConfigured = config.replicate.apiToken !== undefined;
 
-  const resolveLora = (name: string, version?: number): ReplicateLoraTarget | undefined => {
-    const lora = opts.store?.loras.find(name);
+  const resolveLora = async (name: string, version?: number): Promise<ReplicateLoraTarget | undefined> => {
+    const lora = await opts.store?.loras.find(name);
     if (!lora || !opts.store) return undefined;
-    const all = opts.store.loras.listVersions(lora.id).filter((v) => v.remote_version || v.weights_url);
+    const all = (await opts.store.loras.listVersions(lora.id)).filter((v) => v.remote_version || v.weights_url);
     // An explicit version may be a candidate (the nightly run evaluates it before promotion).
     const versions = version === undefined ? all.filter((v) => v.status === 'ready') : all.filter((v) => v.version === version);
     const v = versions.find((x) => x.version === lora.active_version) ?? versions[versions.length - 1];
@@ -188,7 +188,8 @@ export function createBackendRegistry(opts: BackendRegistryOptions): BackendRegi
 
   async function replicateStatus(): Promise<BackendStatus> {
     const runner = config.replicate.model ?? DEFAULT_REPLICATE_RUNNER;
-    const loras = (opts.store?.loras.list() ?? []).filter((l) => resolveLora(l.name) !== undefined).map((l) => l.name);
+    const loras: string[] = [];
+    for (const l of (await opts.store?.loras.list()) ?? []) if ((await resolveLora(l.name)) !== undefined) loras.push(l.name);
     if (!replicateConfigured) {
       return { backend: 'replicate', id: 'replicate', configured: false, reachable: null, queue_length: null, checkpoints: [], loras, device: null, note: 'Set REPLICATE_API_TOKEN to use Replicate.' };
     }

@@ -26,7 +26,7 @@ import { isTerminal, parseModelRef, replicatePredictionSchema, type ReplicatePre
 import type { Logger } from '../../core/logger.js';
 import { createSchemaChecker } from '../../clients/replicate-schema.js';
 import { GUIDANCE_INPUT, LORA_SCALE_RANGE, MAX_REPLICATE_STEPS, sizeInputs, type ReplicateDialect } from './replicate-inputs.js';
-import type { GenerateRequest, GenerateResult, ImageBackend } from './types.js';
+import type { GenerateRequest, GenerateResult, ImageBackend, LoraRef } from './types.js';
 
 /** Default FLUX LoRA runner: takes `lora_weights` (URL) and `lora_scale`. */
 export const DEFAULT_REPLICATE_RUNNER = 'black-forest-labs/flux-dev-lora';
@@ -57,7 +57,7 @@ export interface ReplicateBackendOptions {
   /** The FLUX LoRA runner (owner/name or owner/name:version). Default {@link DEFAULT_REPLICATE_RUNNER}. */
   runner?: string;
   /** Where a LoRA name lives on Replicate (the registry); undefined when unknown. */
-  resolveLora?: (name: string, version?: number) => ReplicateLoraTarget | undefined;
+  resolveLora?: (name: string, version?: number) => Promise<ReplicateLoraTarget | undefined>;
   /** Downloads output files (no token is sent: outputs live on replicate.delivery). */
   fetch?: typeof fetch;
   /** Seconds of `Prefer: wait` (1..60, default 60). */
@@ -122,21 +122,22 @@ export function createReplicateBackend(opts: ReplicateBackendOptions): ImageBack
     return m.version ? { version: `${m.owner}/${m.name}:${m.version}` } : { model: `${m.owner}/${m.name}` };
   };
 
-  function plan(req: GenerateRequest, po: ReplicateProviderOptions, warnings: string[]): Plan {
+  async function plan(req: GenerateRequest, po: ReplicateProviderOptions, warnings: string[]): Promise<Plan> {
     const input: Record<string, unknown> = { prompt: req.prompt, seed: req.seed, num_outputs: 1, output_format: 'png' };
     if (req.negativePrompt) warnings.push('FLUX models on Replicate take no negative prompt; it was left out.');
     if (req.checkpoint) warnings.push(`Replicate runs a fixed base model; checkpoint "${req.checkpoint}" was ignored.`);
     if (req.sampler || req.scheduler) warnings.push('Replicate FLUX models choose their own sampler and scheduler; the requested ones were ignored.');
 
-    const located = (req.loras ?? []).map((l) => {
-      const where = po.loras?.[l.name] ?? opts.resolveLora?.(l.name, l.version);
+    const located: Array<Omit<LoraRef, 'version'> & { version: string | null; weights_url: string | null }> = [];
+    for (const l of req.loras ?? []) {
+      const where = po.loras?.[l.name] ?? (await opts.resolveLora?.(l.name, l.version));
       if (!where || (!where.version && !where.weights_url)) {
         throw new LoraloopError('NOT_FOUND', `LoRA "${l.name}" has no Replicate version or weights URL, so Replicate cannot use it.`, {
           hint: 'Train it on Replicate (lora_train), or use the comfyui backend that has the file.',
         });
       }
-      return { ...l, version: where.version ?? null, weights_url: where.weights_url ?? null };
-    });
+      located.push({ ...l, version: where.version ?? null, weights_url: where.weights_url ?? null });
+    }
     const trained = located.find((l) => l.version);
     let ref = po.model ?? runner;
     let rest = located;
@@ -219,7 +220,7 @@ export function createReplicateBackend(opts: ReplicateBackendOptions): ImageBack
       const i = poParsed.error.issues[0];
       throw new LoraloopError('INVALID_INPUT', `providerOptions.replicate.${i?.path.join('.') ?? ''}: ${i?.message ?? 'invalid'}.`);
     }
-    const p = plan(req, poParsed.data, warnings);
+    const p = await plan(req, poParsed.data, warnings);
     if (schemas) {
       const m = parseModelRef(p.ref);
       await schemas.check({ owner: m.owner, name: m.name, version: m.version }, 'Input', p.input);

@@ -14,7 +14,7 @@ import { volumeAdvice } from './gaps.js';
 import { dirSource, loraSource } from './sources.js';
 import { targetsFor, type TargetRange } from './taxonomy.js';
 
-export type { DatasetAnalysis, AnalyzedImage, AnalysisIssue } from './analyze.js';
+export type { DatasetAnalysis } from './analyze.js';
 
 /** Options shared by both entry points. */
 export type AnalyzeCallOptions = Pick<AnalyzeOptions, 'signal' | 'onProgress' | 'onImage' | 'concurrency'> & {
@@ -35,15 +35,15 @@ export interface AnalyzeDeps extends AnalyzeFolderDeps {
 }
 
 /** The project by id or name, or NOT_FOUND. */
-export function requireLora(services: { store: Pick<Store, 'loras'> }, loraId: string): LoraRecord {
-  const lora = services.store.loras.find(loraId);
+export async function requireLora(services: { store: Pick<Store, 'loras'> }, loraId: string): Promise<LoraRecord> {
+  const lora = await services.store.loras.find(loraId);
   if (!lora) throw new LoraloopError('NOT_FOUND', `No LoRA project "${loraId}".`, { hint: 'Call lora_list to see the projects and their ids.' });
   return lora;
 }
 
 /** Analyse a project's training images (excluded ones left out). */
 export async function analyzeProject(services: AnalyzeDeps, lora: LoraRecord, opts: AnalyzeCallOptions = {}): Promise<DatasetAnalysis> {
-  const images = services.store.loras.listImages(lora.id);
+  const images = await services.store.loras.listImages(lora.id);
   // The original of a local upload, if it is still there and still allowed (URLs and derived images have none).
   const originalPath = async (img: LoraImageRecord): Promise<string | null> => {
     const local = img.source.startsWith('/') || !/^[a-z][a-z0-9+.-]*:/i.test(img.source);

@@ -92,10 +92,10 @@ function pickImages(all: LoraImageRecord[], opts: WriteCaptionsOptions): { chose
 /** Caption images of a project (see module comment). */
 export async function writeCaptions(services: WriteCaptionsDeps, loraId: string, opts: WriteCaptionsOptions = {}): Promise<WriteCaptionsResult> {
   const loras = services.store.loras;
-  let lora = loras.find(loraId);
+  let lora = await loras.find(loraId);
   if (!lora) throw new LoraloopError('NOT_FOUND', `No LoRA project "${loraId}".`, { hint: 'Call lora_list to see the projects and their ids.' });
   if (opts.vocabulary && Object.keys(opts.vocabulary).length) {
-    lora = loras.update(lora.id, { vocabulary: { ...(lora.vocabulary ?? {}), ...opts.vocabulary } });
+    lora = await loras.update(lora.id, { vocabulary: { ...(lora.vocabulary ?? {}), ...opts.vocabulary } });
   }
   const vocab = buildVocabulary(lora.vocabulary);
   const styleIsType = opts.style !== undefined && STYLE_GUIDE_TYPES.includes(opts.style.trim().toLowerCase());
@@ -111,7 +111,7 @@ export async function writeCaptions(services: WriteCaptionsDeps, loraId: string,
   }
   if (choice === 'local') vision = undefined;
 
-  const { chosen, skipped } = pickImages(loras.listImages(lora.id, { includeExcluded: true }), opts);
+  const { chosen, skipped } = pickImages(await loras.listImages(lora.id, { includeExcluded: true }), opts);
   const results: CaptionOutcome[] = new Array<CaptionOutcome>(chosen.length);
   let replaced = 0;
   let done = 0;
@@ -153,7 +153,7 @@ export async function writeCaptions(services: WriteCaptionsDeps, loraId: string,
       replaced += fin.replaced;
       // Model categories replace only categories a captioner set before, never the user's own.
       const keepUserCategories = img.categories !== null && img.caption_source === 'user';
-      loras.updateImage(img.id, {
+      await loras.updateImage(img.id, {
         caption: fin.caption,
         caption_status: 'ok',
         caption_source: vision ? 'vision' : 'local',

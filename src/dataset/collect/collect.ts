@@ -12,7 +12,7 @@ import { CAPTION_MAX_CHARS, CAPTION_MIN_CHARS, normalizeCaption } from '../capti
 import { writeCaptions, type WriteCaptionsDeps } from '../captions/write.js';
 import { intakeImages, type IntakeDeps } from '../intake.js';
 import type { LoraRecord } from '../../store/repos/loras.js';
-import { createCollectedItemsRepo, isSettled, type CollectedStatus } from './items.js';
+import { isSettled, type CollectedStatus } from './items.js';
 import type { CollectSource } from './sources.js';
 
 /** What happened to one article. `seen`: collected before; `would_add`: dry run only. */
@@ -57,15 +57,15 @@ export function titleCaption(triggerWord: string, title: string, coinName: strin
 }
 
 /** The project an article goes to: the one given, else a project serving the coin (one with an active version first). */
-function projectFor(services: CollectDeps, coin: string | null, given: LoraRecord | undefined): LoraRecord | undefined {
+async function projectFor(services: CollectDeps, coin: string | null, given: LoraRecord | undefined): Promise<LoraRecord | undefined> {
   if (given) return given;
   if (!coin) return undefined;
-  const all = services.store.loras.list({ coin });
+  const all = await services.store.loras.list({ coin });
   return all.find((l) => l.active_version !== null) ?? all[0];
 }
 
-/** What collecting needs: intake and captioning, the remembered items (store.db), the clock, the coin detector. */
-export type CollectDeps = IntakeDeps & WriteCaptionsDeps & { store: Pick<Store, 'db' | 'loras'>; now: () => Date };
+/** What collecting needs: intake and captioning, the remembered items (store.collected), the coin detector. */
+export type CollectDeps = IntakeDeps & WriteCaptionsDeps & { store: Pick<Store, 'collected' | 'loras'> };
 
 export interface CollectOptions {
   lora?: LoraRecord | undefined;
@@ -78,7 +78,7 @@ export interface CollectOptions {
 export async function collectFrom(s: CollectDeps, src: CollectSource, opts: CollectOptions = {}): Promise<CollectReport> {
   const signal = opts.signal ?? new AbortController().signal;
   const progress = opts.progress ?? (() => {});
-  const items = createCollectedItemsRepo(s.store.db, s.now);
+  const items = s.store.collected;
   const dry = opts.dryRun ?? false;
   const results: CollectItemResult[] = [];
   const added = new Map<string, { lora: LoraRecord; ids: string[] }>();
@@ -88,21 +88,21 @@ export async function collectFrom(s: CollectDeps, src: CollectSource, opts: Coll
     signal.throwIfAborted();
     progress({ progress: i, total, message: `${e.title.slice(0, 60) || e.key}` });
     const base = { image: e.url ?? e.path ?? '', title: e.title, article_url: e.article_url };
-    const prior = items.get(e.key);
+    const prior = await items.get(e.key);
     if (isSettled(prior)) {
       results.push({ ...base, coin: prior?.coin ?? null, lora_id: prior?.lora_id ?? null, lora_name: null, status: 'seen', image_id: prior?.image_id ?? null, detail: `collected before (${prior?.status})` });
       continue;
     }
     const primary = e.title ? (s.coins.detector.detect(e.title).find((c) => c.primary) ?? null) : null;
     const coin = primary?.symbol ?? null;
-    const lora = projectFor(s, coin, opts.lora);
-    const record = (status: CollectedStatus, detail: string | null, image_id: string | null = null): void => {
+    const lora = await projectFor(s, coin, opts.lora);
+    const record = async (status: CollectedStatus, detail: string | null, image_id: string | null = null): Promise<void> => {
       results.push({ ...base, coin, lora_id: lora?.id ?? null, lora_name: lora?.name ?? null, status, image_id, detail });
-      if (!dry) items.record({ key: e.key, source: src.source, title: e.title, article_url: e.article_url, coin, lora_id: lora?.id ?? null, image_id, status, detail });
+      if (!dry) await items.record({ key: e.key, source: src.source, title: e.title, article_url: e.article_url, coin, lora_id: lora?.id ?? null, image_id, status, detail });
     };
     if (!lora) {
-      if (!coin) record('no_coin', e.title ? 'no coin detected in the title' : 'the article has no title');
-      else record('no_project', `no LoRA project serves ${coin}`);
+      if (!coin) await record('no_coin', e.title ? 'no coin detected in the title' : 'the article has no title');
+      else await record('no_project', `no LoRA project serves ${coin}`);
       continue;
     }
     if (dry) {
@@ -114,14 +114,14 @@ export async function collectFrom(s: CollectDeps, src: CollectSource, opts: Coll
       signal,
     });
     if (r?.ok && r.image_id) {
-      record('added', null, r.image_id);
+      await record('added', null, r.image_id);
       const bucket = added.get(lora.id) ?? { lora, ids: [] };
       bucket.ids.push(r.image_id);
       added.set(lora.id, bucket);
     } else if (r?.error_code === 'DUPLICATE_IMAGE') {
-      record('duplicate', r.message ?? 'the same pixels are already in the project', r.duplicate_of ?? null);
+      await record('duplicate', r.message ?? 'the same pixels are already in the project', r.duplicate_of ?? null);
     } else {
-      record('failed', r?.error ?? 'the image could not be taken in');
+      await record('failed', r?.error ?? 'the image could not be taken in');
     }
   }
   for (const w of src.without_image) {

@@ -1,14 +1,13 @@
 /**
- * A small, strict XML reader for feeds (RSS 2.0, RSS 1.0/RDF, Atom). No package does this in our tree, and a
- * feed needs little: elements, attributes, text, CDATA, the five predefined entities, character references
- * and namespaces. It is written as a character scanner (indexOf, no regular expressions over the document),
- * so hostile input costs linear time.
+ * The feed XML reader: saxes (a strict, well-formedness-checking SAX parser) reads feeds (RSS 2.0, RSS 1.0/RDF,
+ * Atom) into a small element tree, and the few things feeds need beyond XML are added around it.
  *
- * Safety: a DOCTYPE is skipped and its internal subset is never read, so no custom entity is ever expanded
- * (no billion-laughs, no XXE). Unknown named entities are kept as written (`&foo;`) except a few HTML ones
- * feeds commonly leak into titles. Structure errors (a mismatched close tag, an unclosed element, text after
- * the root) throw, naming the line.
+ * Safety: saxes never reads a DOCTYPE's internal subset, so no custom entity is ever expanded (no
+ * billion-laughs, no XXE). Unknown named entities are kept as written (`&foo;`) except a few HTML ones feeds
+ * commonly leak into titles, and a lone `&` (common in sloppy feeds) is kept as it is. Structure errors (a
+ * mismatched close tag, an unclosed element, text after the root) throw, naming the line.
  */
+import { SaxesParser, type SaxesTagPlain } from 'saxes';
 import { LoraloopError } from '../../core/errors.js';
 
 /** One element. `text` is the concatenated direct text and CDATA of the element (not of its children). */
@@ -42,9 +41,7 @@ const HTML_COMMON: Record<string, string> = {
   rdquo: '\u201d', ldquo: '\u201c', copy: '\u00a9', reg: '\u00ae', trade: '\u2122', euro: '\u20ac',
 };
 
-function parseError(src: string, at: number, what: string): LoraloopError {
-  let line = 1;
-  for (let i = 0; i < at && i < src.length; i++) if (src.charCodeAt(i) === 10) line++;
+function parseError(line: number, what: string): LoraloopError {
   return new LoraloopError('INVALID_INPUT', `The feed is not well-formed XML: ${what} (line ${line}).`, {
     hint: 'Check the feed URL in a browser; it must serve RSS, Atom or JSON Feed.',
   });
@@ -90,15 +87,6 @@ function codePoint(n: number): string | undefined {
   return String.fromCodePoint(n);
 }
 
-function isNameChar(c: number): boolean {
-  // Letters, digits, '-', '.', '_', ':' and anything non-ASCII (XML names allow most of Unicode).
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45 || c === 46 || c === 95 || c === 58 || c > 127;
-}
-
-function isSpace(c: number): boolean {
-  return c === 32 || c === 9 || c === 10 || c === 13;
-}
-
 interface Frame {
   el: XmlElement;
   /** Prefix -> URI in scope for this element. */
@@ -113,149 +101,168 @@ function splitName(q: string): { prefix: string; local: string } {
   return c < 0 ? { prefix: '', local: q } : { prefix: q.slice(0, c), local: q.slice(c + 1) };
 }
 
+/**
+ * Escape each `&` that does not start a reference, outside CDATA sections and comments: saxes, like any XML
+ * parser, would read on to the next `;`. One forward pass with indexOf, so hostile input costs linear time.
+ */
+function escapeLoneAmpersands(src: string): string {
+  if (src.indexOf('&') < 0) return src;
+  const ref = /^&(?:[A-Za-z_][\w.:-]{0,31}|#[0-9]{1,8}|#x[0-9A-Fa-f]{1,8});/;
+  // Where the next section of each kind opens, searched again only once passed (Infinity: there is none).
+  const next = { cdata: -1, comment: -1 };
+  const find = (key: 'cdata' | 'comment', open: string, from: number): number => {
+    if (next[key] < from) {
+      const at = src.indexOf(open, from);
+      next[key] = at < 0 ? Infinity : at;
+    }
+    return next[key];
+  };
+  let out = '';
+  let i = 0;
+  for (;;) {
+    const amp = src.indexOf('&', i);
+    if (amp < 0) break;
+    const cdata = find('cdata', '<![CDATA[', i);
+    const comment = find('comment', '<!--', i);
+    const raw = Math.min(cdata, comment);
+    if (raw < amp) {
+      // Copy the section as it is; an unclosed one runs to the end (the parser reports it).
+      const close = raw === cdata ? src.indexOf(']]>', raw + 9) : src.indexOf('-->', raw + 4);
+      const end = close < 0 ? src.length : close + 3;
+      out += src.slice(i, end);
+      i = end;
+      continue;
+    }
+    out += src.slice(i, amp) + (ref.test(src.slice(amp, amp + 42)) ? '&' : '&amp;');
+    i = amp + 1;
+  }
+  return out + src.slice(i);
+}
+
+/** saxes complaints that the old feed readers (and browsers) shrug off; the parse goes on past them. */
+const TOLERATED = new Set([
+  'undefined entity.',
+  'malformed character entity.',
+  'the string "]]>" is disallowed in char data.',
+  // Sloppy feeds print a newline before the declaration, or odd values in it; we read neither.
+  'an XML declaration must be at the start of the document.',
+  'the XML declaration must appear at the start of the document.',
+  'version number must match /^1\\.[0-9]+$/.',
+  'standalone value must match "yes" or "no".',
+]);
+
 /** Parse a document and return its root element. */
 export function parseXml(src: string, limits: Partial<XmlLimits> = {}): XmlElement {
   const lim = { ...DEFAULT_LIMITS, ...limits };
-  const n = src.length;
-  let i = src.charCodeAt(0) === 0xfeff ? 1 : 0;
+  const doc = escapeLoneAmpersands(src);
+  const parser = new SaxesParser({ xmlns: false, position: true });
+  Object.assign(parser.ENTITIES, HTML_COMMON);
   const stack: Frame[] = [];
+  const rootScope = new Map<string, string>([['xml', 'http://www.w3.org/XML/1998/namespace']]);
   let root: XmlElement | undefined;
   let count = 0;
-  const rootScope = new Map<string, string>([['xml', 'http://www.w3.org/XML/1998/namespace']]);
+  /** The tag being read (set when its name is read, cleared when it opens), for error sentences. */
+  let inTag: string | undefined;
+  let lastClosed: string | undefined;
+  let ended = false;
 
-  const readName = (): string => {
-    const start = i;
-    while (i < n && isNameChar(src.charCodeAt(i))) i++;
-    if (i === start) throw parseError(src, i, 'expected a name');
-    return src.slice(start, i);
+  const fail = (what: string): never => {
+    throw parseError(parser.line, what);
   };
-  const skipSpace = (): void => {
-    while (i < n && isSpace(src.charCodeAt(i))) i++;
+  parser.on('error', (err) => {
+    const message = err.message.replace(/^\d+:\d+: /, '');
+    if (TOLERATED.has(message) || (message === 'disallowed character.' && inTag === undefined)) return;
+    fail(describe(message));
+  });
+  const describe = (message: string): string => {
+    if (ended && openRawSection(doc)) return `unclosed ${openRawSection(doc)}`;
+    const m = /^(unclosed tag|unmatched closing tag|duplicate attribute): (.+?)\.?$/.exec(message);
+    if (m?.[1] === 'unclosed tag') return `<${m[2]}> is never closed`;
+    if (m?.[1] === 'unmatched closing tag') return `close tag </${m[2]}> without an open element`;
+    if (m?.[1] === 'duplicate attribute') return `attribute ${m[2]} repeated on <${inTag ?? '?'}>`;
+    switch (message) {
+      case 'unexpected close tag.':
+        return `</${closeTagBefore(doc, parser.position)}> closes <${lastClosed ?? '?'}>`;
+      case 'documents may contain only one root.':
+        return 'a second root element';
+      case 'text data outside of root node.':
+        return root ? 'text after the root element' : 'text before the root element';
+      case 'document must contain a root element.':
+        return 'no root element';
+      case 'inappropriately located doctype declaration.':
+        return 'DOCTYPE inside the document';
+      case 'unquoted attribute value.':
+        return `an attribute of <${inTag ?? '?'}> is not quoted`;
+      case 'attribute without value.':
+        return `an attribute of <${inTag ?? '?'}> has no value`;
+      case 'disallowed character in attribute name.':
+        return `a malformed attribute in <${inTag ?? '?'}>`;
+      case 'no whitespace between attributes.':
+        return `attributes of <${inTag ?? '?'}> must be separated by spaces`;
+      case 'disallowed character.':
+        return `a character not allowed in XML inside <${inTag ?? '?'}>`;
+      case 'unexpected end.':
+        return 'the document ends inside markup';
+      default:
+        return message.replace(/\.$/, '');
+    }
   };
 
-  while (i < n) {
-    const lt = src.indexOf('<', i);
-    const textEnd = lt < 0 ? n : lt;
-    if (textEnd > i) {
-      const raw = src.slice(i, textEnd);
-      const top = stack[stack.length - 1];
-      if (top) {
-        const t = decodeEntities(raw);
-        top.textParts.push(t);
-        top.allParts.push(t);
-      }
-      else if (raw.trim() !== '') throw parseError(src, i, root ? 'text after the root element' : 'text before the root element');
-    }
-    if (lt < 0) break;
-    i = lt;
-    if (src.startsWith('<!--', i)) {
-      const end = src.indexOf('-->', i + 4);
-      if (end < 0) throw parseError(src, i, 'unclosed comment');
-      i = end + 3;
-      continue;
-    }
-    if (src.startsWith('<![CDATA[', i)) {
-      const end = src.indexOf(']]>', i + 9);
-      if (end < 0) throw parseError(src, i, 'unclosed CDATA section');
-      const top = stack[stack.length - 1];
-      if (!top) throw parseError(src, i, 'CDATA outside the root element');
-      const cdata = src.slice(i + 9, end);
-      top.textParts.push(cdata);
-      top.allParts.push(cdata);
-      i = end + 3;
-      continue;
-    }
-    if (src.startsWith('<?', i)) {
-      const end = src.indexOf('?>', i + 2);
-      if (end < 0) throw parseError(src, i, 'unclosed processing instruction');
-      i = end + 2;
-      continue;
-    }
-    if (src.startsWith('<!DOCTYPE', i) || src.startsWith('<!doctype', i)) {
-      if (root || stack.length) throw parseError(src, i, 'DOCTYPE inside the document');
-      // Skip it, internal subset included, without reading any declaration in it.
-      let depth = 0;
-      let j = i + 9;
-      for (; j < n; j++) {
-        const c = src[j];
-        if (c === '[') depth++;
-        else if (c === ']') depth--;
-        else if (c === '>' && depth <= 0) break;
-      }
-      if (j >= n) throw parseError(src, i, 'unclosed DOCTYPE');
-      i = j + 1;
-      continue;
-    }
-    if (src.startsWith('</', i)) {
-      i += 2;
-      const name = readName();
-      skipSpace();
-      if (src[i] !== '>') throw parseError(src, i, `malformed close tag </${name}`);
-      i++;
-      const top = stack.pop();
-      if (!top) throw parseError(src, i, `close tag </${name}> without an open element`);
-      if (top.el.name !== name) throw parseError(src, i, `</${name}> closes <${top.el.name}>`);
-      top.el.text = top.textParts.join('');
-      top.el.allText = top.allParts.join('');
-      stack[stack.length - 1]?.allParts.push(top.el.allText);
-      continue;
-    }
-    // Start tag.
-    i++;
-    if (root && stack.length === 0) throw parseError(src, i, 'a second root element');
-    const name = readName();
-    const rawAttrs: Array<[string, string]> = [];
-    let selfClosing = false;
-    for (;;) {
-      const before = i;
-      skipSpace();
-      if (i >= n) throw parseError(src, i, `unclosed tag <${name}`);
-      const c = src[i];
-      if (c === '>') {
-        i++;
-        break;
-      }
-      if (c === '/') {
-        if (src[i + 1] !== '>') throw parseError(src, i, `malformed tag <${name}`);
-        i += 2;
-        selfClosing = true;
-        break;
-      }
-      if (before === i) throw parseError(src, i, `attributes of <${name}> must be separated by spaces`);
-      const an = readName();
-      skipSpace();
-      if (src[i] !== '=') throw parseError(src, i, `attribute ${an} of <${name}> has no value`);
-      i++;
-      skipSpace();
-      const q = src[i];
-      if (q !== '"' && q !== "'") throw parseError(src, i, `attribute ${an} of <${name}> is not quoted`);
-      const end = src.indexOf(q, i + 1);
-      if (end < 0) throw parseError(src, i, `unclosed attribute ${an} of <${name}>`);
-      const value = src.slice(i + 1, end);
-      if (value.indexOf('<') >= 0) throw parseError(src, i, `'<' inside attribute ${an} of <${name}>`);
-      rawAttrs.push([an, decodeEntities(value)]);
-      i = end + 1;
-    }
-    if (++count > lim.maxElements) throw parseError(src, i, `more than ${lim.maxElements} elements`);
-    if (stack.length + 1 > lim.maxDepth) throw parseError(src, i, `nesting deeper than ${lim.maxDepth}`);
+  parser.on('opentagstart', (tag) => {
+    inTag = tag.name;
+  });
+  parser.on('opentag', (tag: SaxesTagPlain) => {
+    inTag = undefined;
+    if (++count > lim.maxElements) fail(`more than ${lim.maxElements} elements`);
+    if (stack.length + 1 > lim.maxDepth) fail(`nesting deeper than ${lim.maxDepth}`);
     const parent = stack[stack.length - 1];
     const scope = new Map(parent?.scope ?? rootScope);
     const attrs: Record<string, string> = {};
-    for (const [an, av] of rawAttrs) {
-      if (Object.prototype.hasOwnProperty.call(attrs, an)) throw parseError(src, i, `attribute ${an} repeated on <${name}>`);
+    for (const [an, av] of Object.entries(tag.attributes)) {
       attrs[an] = av;
       if (an === 'xmlns') scope.set('', av);
       else if (an.startsWith('xmlns:')) scope.set(an.slice(6), av);
     }
-    const { prefix, local } = splitName(name);
-    const el: XmlElement = { name, local, ns: scope.get(prefix) ?? '', attrs, children: [], text: '', allText: '' };
+    const { prefix, local } = splitName(tag.name);
+    const el: XmlElement = { name: tag.name, local, ns: scope.get(prefix) ?? '', attrs, children: [], text: '', allText: '' };
     if (parent) parent.el.children.push(el);
     else root = el;
-    if (!selfClosing) stack.push({ el, scope, textParts: [], allParts: [] });
-  }
-  if (stack.length) throw parseError(src, n, `<${stack[stack.length - 1]?.el.name}> is never closed`);
-  if (!root) throw parseError(src, n, 'no root element');
-  return root;
+    stack.push({ el, scope, textParts: [], allParts: [] });
+  });
+  const addText = (t: string): void => {
+    const top = stack[stack.length - 1];
+    if (!top) return;
+    top.textParts.push(t);
+    top.allParts.push(t);
+  };
+  parser.on('text', addText);
+  parser.on('cdata', addText);
+  parser.on('closetag', () => {
+    const top = stack.pop();
+    if (!top) return;
+    lastClosed = top.el.name;
+    top.el.text = top.textParts.join('');
+    top.el.allText = top.allParts.join('');
+    stack[stack.length - 1]?.allParts.push(top.el.allText);
+  });
+  parser.write(doc);
+  ended = true;
+  parser.close();
+  if (!root) fail('no root element');
+  return root as XmlElement;
+}
+
+/** The name in the close tag that ends just before `at` (the parser's position, in UTF-16 units like ours). */
+function closeTagBefore(src: string, at: number): string {
+  const lt = src.lastIndexOf('</', at - 1);
+  return /^<\/([^\s>]*)/.exec(src.slice(lt, lt + 300))?.[1] ?? '?';
+}
+
+/** 'CDATA section' or 'comment' when the document ends inside one. */
+function openRawSection(src: string): string | undefined {
+  if (src.lastIndexOf('<![CDATA[') > src.lastIndexOf(']]>')) return 'CDATA section';
+  if (src.lastIndexOf('<!--') > src.lastIndexOf('-->')) return 'comment';
+  return undefined;
 }
 
 /** Direct children with this local name (and namespace, when given). */

@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { LoraloopError } from '../../core/errors.js';
 import type { DetectReply, PeopleDetection } from './types.js';
 
-export type { PeopleDetection, NormBox, Keypoint } from './types.js';
+export type { PeopleDetection } from './types.js';
 
 /** Pixels to look at: interleaved 8-bit RGB. */
 export interface RgbImage {

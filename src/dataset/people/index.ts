@@ -4,7 +4,7 @@
 import type { PeopleDetector, RgbImage } from './detector.js';
 import { classifyShot, type ShotType } from './shot.js';
 
-export { createPeopleDetector, type PeopleDetector } from './detector.js';
+export type { PeopleDetector } from './detector.js';
 export { shotCategories, type ShotType } from './shot.js';
 
 /** Asset types whose images are not of people (the detector is not run on them). */

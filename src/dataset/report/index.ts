@@ -96,7 +96,7 @@ export async function writeProjectReport(services: AnalyzeDeps & { now: () => Da
   if (analysis.records.length > MAX_SHEET) notes.push(`The contact sheet shows the first ${MAX_SHEET} of ${analysis.records.length} images.`);
   await atomicWrite(sheet, await contactSheet(sheetItems));
   const captions = new Map<string, string>();
-  for (const img of services.store.loras.listImages(lora.id)) if (img.caption) captions.set(img.id, img.caption);
+  for (const img of await services.store.loras.listImages(lora.id)) if (img.caption) captions.set(img.id, img.caption);
   const dataUrls = new Map<string, string>();
   for (const [k, v] of thumbs) dataUrls.set(k, `data:image/jpeg;base64,${v.toString('base64')}`);
   const page = renderReportHtml({

@@ -1,4 +1,4 @@
-import type { CommandResult } from '../../core/result.js';
+import { wireData, type CommandResult } from '../../core/result.js';
 import type { ProgressUpdate } from '../../tools/types.js';
 import type { CliIo } from './io.js';
 
@@ -11,14 +11,13 @@ const USAGE_CODES = new Set(['INVALID_INPUT', 'UNKNOWN_TOOL', 'USAGE', 'CONFIG_I
 
 export function exitCodeFor(result: CommandResult): number {
   if (result.success) return EXIT_OK;
-  const code = (result.data as { error?: { code?: string } }).error?.code ?? '';
-  return USAGE_CODES.has(code) ? EXIT_USAGE : EXIT_FAIL;
+  return USAGE_CODES.has(result.error.code) ? EXIT_USAGE : EXIT_FAIL;
 }
 
 /** Print a result for people (reasoning, then the files) or for scripts (--json). */
 export function printResult(io: CliIo, result: CommandResult, json: boolean): void {
   if (json) {
-    io.stdout(JSON.stringify({ success: result.success, data: result.data, reasoning: result.reasoning }, null, 2) + '\n');
+    io.stdout(JSON.stringify({ success: result.success, data: wireData(result), reasoning: result.reasoning }, null, 2) + '\n');
     return;
   }
   if (!result.success) {

@@ -22,7 +22,7 @@ export async function serveDownload(app: App, links: LinkSigner, req: IncomingMe
   if (verdict === 'bad') return text(res, 403, 'This download link is not valid (altered or incomplete). Ask the tool again for a fresh link.');
   if (verdict === 'expired') return text(res, 403, 'This download link has expired. Ask the tool again (or read the loraloop:// resource) for a fresh link.');
   const id = artifactIdFrom(url.pathname);
-  const rec = id ? app.services.store.artifacts.get(id) : undefined;
+  const rec = id ? await app.services.store.artifacts.get(id) : undefined;
   const st = rec ? await stat(rec.path).catch(() => undefined) : undefined;
   if (!rec || !st?.isFile()) return text(res, 404, 'That file is no longer on the server.');
   const headers: Record<string, string> = {

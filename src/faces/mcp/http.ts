@@ -72,12 +72,12 @@ function json(res: ServerResponse, body: unknown, headers: Record<string, string
 }
 
 /** The signing key of download/upload links is per installation, so links survive a restart. */
-function linkKey(app: App): Buffer {
+async function linkKey(app: App): Promise<Buffer> {
   const kv = app.services.store.kv;
-  let k = kv.get<string>('links.key');
+  let k = await kv.get<string>('links.key');
   if (!k) {
     k = randomBytes(32).toString('base64url');
-    kv.set('links.key', k);
+    await kv.set('links.key', k);
   }
   return Buffer.from(k, 'base64url');
 }
@@ -119,7 +119,7 @@ export async function serveHttp(app: App, o: HttpOptions): Promise<HttpFace> {
   const baseUrl = cfg.publicUrl ?? bound;
   const resource = `${baseUrl}${MCP_PATH}`;
   const prmUrl = `${baseUrl}${PRM_PATH}${MCP_PATH}`;
-  const links = createLinkSigner({ baseUrl, key: linkKey(app), ttlSeconds: cfg.linkTtlSeconds, now: app.services.now });
+  const links = createLinkSigner({ baseUrl, key: await linkKey(app), ttlSeconds: cfg.linkTtlSeconds, now: app.services.now });
 
   let embedded: EmbeddedAuth | undefined;
   let gate: AuthGate | undefined;

@@ -11,10 +11,9 @@ import { makePreview } from '../../server/preview.js';
  */
 export async function toMcpResult(result: CommandResult, publisher: ArtifactPublisher, logger: Logger): Promise<CallToolResult> {
   if (!result.success) {
-    const err = (result.data as { error?: { code?: string } }).error;
     return {
       isError: true,
-      content: [{ type: 'text', text: `${result.reasoning}${err?.code ? ` (code ${err.code})` : ''}` }],
+      content: [{ type: 'text', text: `${result.reasoning}${result.error.code ? ` (code ${result.error.code})` : ''}` }],
     };
   }
   const content: CallToolResult['content'] = [{ type: 'text', text: result.reasoning }];
@@ -22,7 +21,7 @@ export async function toMcpResult(result: CommandResult, publisher: ArtifactPubl
   for (const a of result.artifacts ?? []) {
     let p: PublishedArtifact;
     try {
-      p = publisher.publish(a);
+      p = await publisher.publish(a);
     } catch (e) {
       logger.warn('artifact not published', { path: a.path, error: (e as Error).message });
       continue;

@@ -117,7 +117,7 @@ export function createMcpFace(app: App, o: McpFaceOptions): McpFace {
       return call(req.params.name, req.params.arguments ?? {}, ctx);
     });
     server.setRequestHandler('resources/list', async (req) => {
-      const page = publisher.list(100, req.params?.cursor);
+      const page = await publisher.list(100, req.params?.cursor);
       // The view is listed once, on the first page, ahead of the files.
       const views = req.params?.cursor ? [] : [studio.listing()];
       return {
@@ -132,7 +132,7 @@ export function createMcpFace(app: App, o: McpFaceOptions): McpFace {
       if (req.params.uri === COVER_STUDIO_URI) return studio.read();
       let rec;
       try {
-        rec = publisher.resolve(req.params.uri);
+        rec = await publisher.resolve(req.params.uri);
       } catch (e) {
         throw new ResourceNotFoundError(req.params.uri, isLoraloopError(e) ? e.message : String(e));
       }
@@ -140,7 +140,7 @@ export function createMcpFace(app: App, o: McpFaceOptions): McpFace {
       if (size === undefined) throw new ResourceNotFoundError(req.params.uri, `The file behind ${req.params.uri} is gone from the server.`);
       // Checked before reading: LoRA weights can be hundreds of MB.
       if (size > MAX_INLINE_RESOURCE_BYTES) {
-        const p = publisher.publish({ kind: 'file', path: rec.path, mime_type: rec.mime_type });
+        const p = await publisher.publish({ kind: 'file', path: rec.path, mime_type: rec.mime_type });
         throw new ProtocolError(ProtocolErrorCode.InvalidParams, `${rec.name} is ${(size / 1048576).toFixed(0)} MB, too large to read inline; ${p.url ? `download it from ${p.url}` : `read it at ${p.path}`}.`);
       }
       const bytes = await readFile(rec.path);

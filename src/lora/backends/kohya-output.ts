@@ -5,6 +5,7 @@
  * one line per redraw. The bar that is still being drawn (no terminator yet) is parsed too, so a `nan`
  * loss is seen the moment it is printed, not at the next redraw.
  */
+import stripAnsi from 'strip-ansi';
 
 /** One thing the trainer told us. */
 export type KohyaEvent =
@@ -29,8 +30,6 @@ export type KohyaEvent =
 
 // TRAINERS.md §3d, with the rate allowed to be `?` on the first redraw.
 const STEPS = /^steps:\s+(\d+)%\|[^|]*\|\s*(\d+)\/(\d+)\s+\[([^<]+)<([^,]+),\s*([\d.?]+)\s*(it\/s|s\/it)(?:,\s*(.*))?\]/;
-// eslint-disable-next-line no-control-regex -- stripping terminal escape codes is the point
-const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][A-Za-z0-9]|\x1b[=>]/g;
 const EPOCH = /^epoch (\d+)\/(\d+)\s*$/;
 const SAVED = /saving checkpoint:\s*(.+?)\s*$/;
 const REMOVED = /removing old checkpoint:\s*(.+?)\s*$/;
@@ -96,7 +95,7 @@ export function richMessage(line: string): string {
  * output), so whatever follows a bar is parsed as a line of its own.
  */
 export function parseKohyaLineAll(raw: string): KohyaEvent[] {
-  const line = raw.replace(ANSI, '').trim();
+  const line = stripAnsi(raw).trim();
   if (line === '') return [];
   const s = STEPS.exec(line);
   if (s) {
@@ -111,7 +110,7 @@ export function parseKohyaLineAll(raw: string): KohyaEvent[] {
 
 /** Parse one line holding at most one thing (already split and stripped). */
 export function parseKohyaLine(raw: string): KohyaEvent | undefined {
-  const full = raw.replace(ANSI, '').trim();
+  const full = stripAnsi(raw).trim();
   if (full === '') return undefined;
   const s = STEPS.exec(full);
   const line = s ? full : richMessage(full);

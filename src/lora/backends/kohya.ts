@@ -268,7 +268,7 @@ function kohyaState(job: TrainingJob): KohyaJobState {
 async function runStage(job: TrainingJob, stageIndex: number, ctx: FollowContext): Promise<string> {
   const { services } = ctx;
   const cfg = services.config.kohya;
-  const lora = services.store.loras.get(job.state.lora_id);
+  const lora = await services.store.loras.get(job.state.lora_id);
   if (!lora) throw new LoraloopError('NOT_FOUND', `The LoRA project ${job.state.lora_id} no longer exists.`);
   if (!cfg.cmd || !cfg.baseModel) throw new LoraloopError('NOT_CONFIGURED', 'LORALOOP_KOHYA_CMD and LORALOOP_KOHYA_BASE_MODEL must be set to train with kohya.');
   const k = kohyaState(job);
@@ -280,9 +280,9 @@ async function runStage(job: TrainingJob, stageIndex: number, ctx: FollowContext
   const outputDir = path.join(stageDir, `output-${attempt}`);
   const stages = job.state.stages?.length ?? 0;
   const outputName = stages > 1 ? `${outputNameFor(lora.name)}-s${stageIndex + 1}` : outputNameFor(lora.name);
-  patchJob(services, job.id, { state: { phase: 'preparing' } });
+  await patchJob(services, job.id, { state: { phase: 'preparing' } });
 
-  const repeats = stage ? repeatsForMix(stage.mix, subsetCounts(services, lora.id)) : undefined;
+  const repeats = stage ? repeatsForMix(stage.mix, await subsetCounts(services, lora.id)) : undefined;
   await mkdir(outputDir, { recursive: true });
   const bundle = await writeKohyaBundle(services, lora.id, datasetDir, repeats ? { repeats } : {});
   await patchDatasetConfig(bundle.config_path, job.state.params as KohyaParams);
@@ -308,7 +308,7 @@ async function runStage(job: TrainingJob, stageIndex: number, ctx: FollowContext
     child.once('close', (code, signal) => resolve({ code, signal })),
   );
   // Record the launch before anything else: a restarted runner must know this stage already ran.
-  patchJob(services, job.id, {
+  await patchJob(services, job.id, {
     status: 'training',
     state: {
       phase: 'running',
@@ -326,18 +326,25 @@ async function runStage(job: TrainingJob, stageIndex: number, ctx: FollowContext
   let totalSteps: number | null = null;
   let lastSteps: Extract<KohyaEvent, { type: 'steps' }> | undefined;
   let finalPath: string | undefined;
-  const epochFiles: EpochFile[] = [...(getTrainingJob(services, job.id)?.state.epoch_files ?? job.state.epoch_files)];
+  const epochFiles: EpochFile[] = [...((await getTrainingJob(services, job.id))?.state.epoch_files ?? job.state.epoch_files)];
 
-  const writeProgress = (force: boolean) => {
+  // Output events arrive synchronously; their writes queue up in order, and the run waits for the queue at the end.
+  let writes: Promise<void> = Promise.resolve();
+  const writeProgress = (force: boolean): void => {
     const nowMs = services.now().getTime();
     if (!force && nowMs - lastWrite < PROGRESS_WRITE_MS) return;
     lastWrite = nowMs;
-    const cur = getTrainingJob(services, job.id);
+    writes = writes
+      .then(() => recordProgress(nowMs))
+      .catch((e: unknown) => ctx.logger.warn('could not record training progress', { error: e instanceof Error ? e.message : String(e) }));
+  };
+  const recordProgress = async (nowMs: number): Promise<void> => {
+    const cur = await getTrainingJob(services, job.id);
     if (!cur) return;
     const step = lastSteps?.step ?? null;
     const total = lastSteps?.total ?? totalSteps;
     const anchor = cur.state.rate_anchor ?? (step !== null ? { at: new Date(nowMs).toISOString(), step } : null);
-    patchJob(services, job.id, {
+    await patchJob(services, job.id, {
       progress: overallProgress({ stages: cur.state.stages, stage_index: stageIndex }, step, total),
       state: {
         step,
@@ -423,8 +430,12 @@ async function runStage(job: TrainingJob, stageIndex: number, ctx: FollowContext
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   // A cancel from another process only changes the record: look at it every second and stop the child.
   const watch = setInterval(() => {
-    const cur = getTrainingJob(services, job.id);
-    if (!cur || isTerminalTraining(cur.status)) killTree(child);
+    getTrainingJob(services, job.id).then(
+      (cur) => {
+        if (!cur || isTerminalTraining(cur.status)) killTree(child);
+      },
+      (e: unknown) => ctx.logger.warn('could not read the job record', { error: e instanceof Error ? e.message : String(e) }),
+    );
   }, 1000);
   watch.unref();
 
@@ -448,9 +459,10 @@ async function runStage(job: TrainingJob, stageIndex: number, ctx: FollowContext
   }
   epochFiles.sort((a, b) => a.stage - b.stage || a.epoch - b.epoch);
   writeProgress(true);
+  await writes;
   if (ctx.signal.aborted) throw ctx.signal.reason;
   if (failure) throw new LoraloopError('JOB_FAILED', failure);
-  const after = getTrainingJob(services, job.id);
+  const after = await getTrainingJob(services, job.id);
   if (!after || isTerminalTraining(after.status)) throw new LoraloopError('CANCELED', 'The job ended while kohya was running; the run was stopped.');
   if (result.code !== 0) {
     const text = errorTextFromTail(logTail);
@@ -485,24 +497,24 @@ export const kohyaTrainer: TrainingDriver = {
   configured: (services) => Boolean(services.config.kohya.cmd && services.config.kohya.baseModel),
   async follow(job, ctx) {
     const { services } = ctx;
-    let cur = getTrainingJob(services, job.id) ?? job;
+    let cur = (await getTrainingJob(services, job.id)) ?? job;
     const k0 = kohyaState(cur);
     if (k0.launched_at) {
       const produced = stageOutputs(k0.run_dir, k0.stage_finals.length);
       if (produced.length > 0 || k0.attempt >= 2) throw deadRunError(cur, produced);
       ctx.logger.warn('kohya run died with its process before writing anything; running the stage again', { stage: cur.state.stage_index + 1 });
       const { launched_at: _l, pid: _p, ...rest } = k0;
-      cur = patchJob(services, cur.id, { state: { kohya: rest as KohyaJobState } }) ?? cur;
+      cur = (await patchJob(services, cur.id, { state: { kohya: rest as KohyaJobState } })) ?? cur;
     }
     const stages = Math.max(1, cur.state.stages?.length ?? 1);
     // Finished stages are kept: a restart resumes at the first stage without a final file.
     for (let i = kohyaState(cur).stage_finals.length; i < stages; i++) {
-      cur = patchJob(services, cur.id, { state: { stage_index: i, rate_anchor: null } }) ?? cur;
+      cur = (await patchJob(services, cur.id, { state: { stage_index: i, rate_anchor: null } })) ?? cur;
       const final = await runStage(cur, i, ctx);
-      const fresh = getTrainingJob(services, cur.id);
+      const fresh = await getTrainingJob(services, cur.id);
       if (!fresh) return;
       const { launched_at: _l, pid: _p, ...rest } = kohyaState(fresh);
-      const next = patchJob(services, cur.id, {
+      const next = await patchJob(services, cur.id, {
         state: { kohya: { ...rest, attempt: 0, stage_finals: [...rest.stage_finals.slice(0, i), final] } },
       });
       if (!next) return;
@@ -510,9 +522,9 @@ export const kohyaTrainer: TrainingDriver = {
     }
     const finalFile = kohyaState(cur).stage_finals[stages - 1];
     if (!finalFile) throw new LoraloopError('JOB_FAILED', 'kohya finished but no final file was recorded.');
-    patchJob(services, cur.id, { state: { phase: 'registering' } });
+    await patchJob(services, cur.id, { state: { phase: 'registering' } });
     const bytes = await readFile(finalFile);
-    const version = completeTraining(services, getTrainingJob(services, cur.id) ?? cur, {
+    const version = await completeTraining(services, (await getTrainingJob(services, cur.id)) ?? cur, {
       file: bytes,
       extra: { args: kohyaState(cur).args, final_file: finalFile, base_model: services.config.kohya.baseModel },
     });

@@ -87,8 +87,8 @@ function tail(text: string | null | undefined, lines = 20): string {
  * out of order). Failed/canceled/aborted end the job here; success is recorded and left to the follower,
  * which downloads and registers the weights. Returns the job as updated, or undefined when ignored.
  */
-export function applyRemoteTraining(services: TrainingDeps, jobId: string, training: ReplicateTraining): TrainingJob | undefined {
-  const job = getTrainingJob(services, jobId);
+export async function applyRemoteTraining(services: TrainingDeps, jobId: string, training: ReplicateTraining): Promise<TrainingJob | undefined> {
+  const job = await getTrainingJob(services, jobId);
   if (!job || isTerminalTraining(job.status)) return undefined;
   const rep = job.state.replicate;
   if (rep?.remote_status && isTerminal(rep.remote_status) && !isTerminal(training.status)) return undefined;
@@ -117,7 +117,7 @@ export function applyRemoteTraining(services: TrainingDeps, jobId: string, train
   }
   if (training.status === 'processing' && !job.state.started_at) statePatch.started_at = training.started_at ?? new Date(nowMs).toISOString();
   if (training.status === 'processing' || training.status === 'succeeded') statePatch.phase = training.status === 'succeeded' ? 'downloading' : 'running';
-  const updated = patchJob(services, jobId, {
+  const updated = await patchJob(services, jobId, {
     ...(training.status === 'processing' || training.status === 'succeeded' ? { status: 'training' as const } : {}),
     ...(progress !== undefined ? { progress } : {}),
     state: statePatch,
@@ -183,19 +183,19 @@ function outcomeUnknown(e: unknown): boolean {
  * meanwhile, the training is canceled too (nobody would follow it). Undefined when the job ended.
  */
 async function adopt(services: TrainingDeps, client: Replicate, job: TrainingJob, t: ReplicateTraining): Promise<TrainingJob | undefined> {
-  services.store.jobs.update(job.id, { remote_id: t.id });
-  if (jobGone(services, job.id)) {
+  await services.store.jobs.update(job.id, { remote_id: t.id });
+  if (await jobGone(services, job.id)) {
     if (!isTerminal(t.status)) await client.trainings.cancel(t.id).catch(() => undefined);
     return undefined;
   }
-  applyRemoteTraining(services, job.id, t);
+  await applyRemoteTraining(services, job.id, t);
   return getTrainingJob(services, job.id);
 }
 
 /** Upload (once) and create (once): returns the job with its remote id, or undefined if it ended meanwhile. */
 async function submit(job: TrainingJob, client: Replicate, ctx: FollowContext): Promise<TrainingJob | undefined> {
   const { services } = ctx;
-  const lora = services.store.loras.get(job.state.lora_id);
+  const lora = await services.store.loras.get(job.state.lora_id);
   if (!lora) throw new LoraloopError('NOT_FOUND', `The LoRA project ${job.state.lora_id} no longer exists.`);
   let cur = job;
   const rep = () => cur.state.replicate as NonNullable<TrainingJobState['replicate']>;
@@ -210,10 +210,10 @@ async function submit(job: TrainingJob, client: Replicate, ctx: FollowContext): 
   }
 
   if (!rep().input_file_url) {
-    cur = patchJob(services, cur.id, { state: { phase: 'preparing' } }) ?? cur;
+    cur = (await patchJob(services, cur.id, { state: { phase: 'preparing' } })) ?? cur;
     const { zip, images, warnings } = await buildReplicateZip(services, lora.id);
-    if (jobGone(services, cur.id)) return undefined;
-    cur = patchJob(services, cur.id, { state: { phase: 'uploading', warnings: [...new Set([...cur.state.warnings, ...warnings])] } }) ?? cur;
+    if (await jobGone(services, cur.id)) return undefined;
+    cur = (await patchJob(services, cur.id, { state: { phase: 'uploading', warnings: [...new Set([...cur.state.warnings, ...warnings])] } })) ?? cur;
     const file = replicateFileSchema.parse(
       await client.files.create(new File([new Uint8Array(zip)], `${cur.id}.zip`, { type: 'application/zip' }), {
         loraloop_job_id: cur.id,
@@ -221,7 +221,7 @@ async function submit(job: TrainingJob, client: Replicate, ctx: FollowContext): 
         images,
       }, { signal: ctx.signal }),
     );
-    const next = patchJob(services, cur.id, { state: { replicate: { ...rep(), input_file_url: file.urls.get } } });
+    const next = await patchJob(services, cur.id, { state: { replicate: { ...rep(), input_file_url: file.urls.get } } });
     if (!next) return undefined;
     cur = next;
   }
@@ -236,14 +236,14 @@ async function submit(job: TrainingJob, client: Replicate, ctx: FollowContext): 
   // The pinned trainer version's own schema (TRAINERS.md §3a: the live version may differ from the source we read).
   await createSchemaChecker(client, ctx.logger).check(ref, 'TrainingInput', trainingInput(cur, rep().input_file_url as string, lora.trigger_word));
   for (let attempt = 1; attempt <= MAX_CREATE_ATTEMPTS; attempt++) {
-    if (jobGone(services, cur.id)) return undefined;
+    if (await jobGone(services, cur.id)) return undefined;
     cur =
-      patchJob(services, cur.id, {
+      (await patchJob(services, cur.id, {
         state: {
           phase: 'submitting',
           replicate: { ...rep(), submit_started_at: rep().submit_started_at ?? services.now().toISOString(), create_attempts: (rep().create_attempts ?? 0) + 1 },
         },
-      }) ?? cur;
+      })) ?? cur;
     try {
       const raw = await client.trainings.create(ref.owner, ref.name, ref.version, {
         destination: rep().destination as `${string}/${string}`,
@@ -253,14 +253,14 @@ async function submit(job: TrainingJob, client: Replicate, ctx: FollowContext): 
       });
       const t = replicateTrainingSchema.parse(raw);
       // The remote id goes into the job before anything else can fail, even if the job was canceled meanwhile.
-      services.store.jobs.update(cur.id, { remote_id: t.id });
-      if (jobGone(services, cur.id)) {
+      await services.store.jobs.update(cur.id, { remote_id: t.id });
+      if (await jobGone(services, cur.id)) {
         await client.trainings.cancel(t.id).catch(() => undefined);
         return undefined;
       }
       ctx.logger.info('created Replicate training', { remote_id: t.id });
-      applyRemoteTraining(services, cur.id, t);
-      return getTrainingJob(services, cur.id);
+      await applyRemoteTraining(services, cur.id, t);
+      return await getTrainingJob(services, cur.id);
     } catch (e) {
       if (ctx.signal.aborted || !outcomeUnknown(e)) throw e;
       ctx.logger.warn('trainings.create answer lost; looking for the training before creating another', {
@@ -271,7 +271,7 @@ async function submit(job: TrainingJob, client: Replicate, ctx: FollowContext): 
         await ctx.sleep(Math.min(ctx.options.pollIntervalMs, 2000) * (look + 1));
         try {
           const found = await findExistingTraining(client, cur, ctx.signal);
-          if (found) return adopt(services, client, cur, found);
+          if (found) return await adopt(services, client, cur, found);
           break;
         } catch (le) {
           if (ctx.signal.aborted) throw le;
@@ -284,8 +284,8 @@ async function submit(job: TrainingJob, client: Replicate, ctx: FollowContext): 
   return undefined;
 }
 
-function jobGone(services: TrainingDeps, id: string): boolean {
-  const j = getTrainingJob(services, id);
+async function jobGone(services: TrainingDeps, id: string): Promise<boolean> {
+  const j = await getTrainingJob(services, id);
   return !j || isTerminalTraining(j.status);
 }
 
@@ -332,19 +332,19 @@ export async function downloadWeights(services: TrainingDeps, url: string, signa
 /** Download, extract, inspect and register a succeeded training. */
 async function finishSucceeded(job: TrainingJob, t: ReplicateTraining, ctx: FollowContext): Promise<void> {
   const { services } = ctx;
-  const existing = services.store.loras.listVersions(job.state.lora_id).find((v) => v.job_id === job.id);
+  const existing = (await services.store.loras.listVersions(job.state.lora_id)).find((v) => v.job_id === job.id);
   if (existing) {
-    completeTraining(services, job, { file: null });
+    await completeTraining(services, job, { file: null });
     return;
   }
   const weights = t.output?.weights;
   if (!weights) throw new LoraloopError('UPSTREAM_ERROR', `Replicate training ${t.id} succeeded but returned no weights URL.`);
-  patchJob(services, job.id, { state: { phase: 'downloading' } });
+  await patchJob(services, job.id, { state: { phase: 'downloading' } });
   const archive = await downloadWeights(services, weights, ctx.signal);
-  const entry = extractLoraFromTar(archive);
-  patchJob(services, job.id, { state: { phase: 'registering' } });
-  const fresh = getTrainingJob(services, job.id) ?? job;
-  const version = completeTraining(services, fresh, {
+  const entry = await extractLoraFromTar(archive);
+  await patchJob(services, job.id, { state: { phase: 'registering' } });
+  const fresh = (await getTrainingJob(services, job.id)) ?? job;
+  const version = await completeTraining(services, fresh, {
     file: entry.data,
     remote_version: t.output?.version ?? null,
     weights_url: weights,
@@ -358,7 +358,7 @@ async function followRemote(job: TrainingJob, client: Replicate, ctx: FollowCont
   const { services } = ctx;
   const remoteId = job.remote_id as string;
   for (;;) {
-    const cur = getTrainingJob(services, job.id);
+    const cur = await getTrainingJob(services, job.id);
     if (!cur || isTerminalTraining(cur.status)) return;
     let t: ReplicateTraining;
     try {
@@ -368,11 +368,11 @@ async function followRemote(job: TrainingJob, client: Replicate, ctx: FollowCont
       // Polling is safe to repeat: a rate limit or an outage delays the job, it does not fail it.
       const message = e instanceof Error ? e.message : String(e);
       ctx.logger.warn('polling the training failed; will try again', { error: message });
-      patchJob(services, job.id, { state: { replicate: { ...(cur.state.replicate as NonNullable<TrainingJobState['replicate']>), last_poll_error: message } } });
+      await patchJob(services, job.id, { state: { replicate: { ...(cur.state.replicate as NonNullable<TrainingJobState['replicate']>), last_poll_error: message } } });
       await ctx.sleep(ctx.options.pollIntervalMs);
       continue;
     }
-    const after = applyRemoteTraining(services, job.id, t);
+    const after = await applyRemoteTraining(services, job.id, t);
     if (t.status === 'succeeded') {
       await finishSucceeded(after ?? cur, t, ctx);
       return;
@@ -397,7 +397,7 @@ export const replicateTrainer: TrainingDriver = {
     if (!job.remote_id) return;
     const client = trainingClient(services);
     const t = replicateTrainingSchema.parse(await client.trainings.cancel(job.remote_id));
-    applyRemoteTraining(services, job.id, t);
+    await applyRemoteTraining(services, job.id, t);
   },
 };
 
@@ -436,12 +436,12 @@ export async function handleReplicateWebhook(services: TrainingDeps, rawBody: st
   const hook = (training as { webhook?: unknown }).webhook;
   const byQuery = typeof hook === 'string' ? safeQuery(hook, 'job_id') : undefined;
   const job =
-    (byQuery ? getTrainingJob(services, byQuery) : undefined) ??
-    listTrainingJobs(services).find((j) => j.remote_id === training.id);
+    (byQuery ? await getTrainingJob(services, byQuery) : undefined) ??
+    (await listTrainingJobs(services)).find((j) => j.remote_id === training.id);
   if (!job || (job.remote_id !== null && job.remote_id !== training.id)) return { status: 200, body: 'ignored: unknown training' };
   if (isTerminalTraining(job.status)) return { status: 200, body: 'ignored: job already ended' };
-  if (job.remote_id === null) services.store.jobs.update(job.id, { remote_id: training.id });
-  const after = applyRemoteTraining(services, job.id, training);
+  if (job.remote_id === null) await services.store.jobs.update(job.id, { remote_id: training.id });
+  const after = await applyRemoteTraining(services, job.id, training);
   if (isTerminal(training.status)) {
     // The follower polls slowly when webhooks arrive: wake it so a success is registered at once.
     const runner = services.trainingRunner();

@@ -12,7 +12,7 @@ import { parseHeader, readHeaderLength, type ParsedHeader } from './header.js';
 import { jsonObject, parseJsonMetadata, readTagFrequency, topTags, triggerWords } from './metadata.js';
 import type { LoraComponent, LoraInspection } from './schema.js';
 
-export type { LoraArchitecture, LoraFormat, LoraInspection } from './schema.js';
+export type { LoraInspection } from './schema.js';
 
 /** Alpha reads closer than this are merged into one read. */
 const MERGE_GAP_BYTES = 64 * 1024;

@@ -11,7 +11,6 @@ export const LoraFormatSchema = z
       'diffusers (.lora.down/.lora.up, possibly mixed with lora_A/lora_B), diffusers-legacy (attention processors, _lora.down), ' +
       'cloneofsimo (lora_diffusion <target>:<i>:down), unknown (no LoRA keys recognised).',
   );
-export type LoraFormat = z.infer<typeof LoraFormatSchema>;
 
 export const LoraArchitectureSchema = z
   .enum(['sd1', 'sd2', 'sdxl', 'flux1', 'unknown'])

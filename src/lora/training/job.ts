@@ -105,24 +105,24 @@ export interface TrainingJobState extends Record<string, unknown> {
 
 export type TrainingJob = JobRecord<TrainingJobState>;
 
-/** Reading and patching training jobs needs only the jobs table. */
+/** Reading and patching training jobs needs only the jobs table (and a transaction over it). */
 export interface JobsDeps {
-  store: Pick<Store, 'jobs'>;
+  store: Pick<Store, 'jobs' | 'transaction'>;
 }
 
 /** The training job by id, or undefined when there is none (or it is another kind of job). */
-export function getTrainingJob(services: JobsDeps, id: string): TrainingJob | undefined {
-  const j = services.store.jobs.get<TrainingJobState>(id);
+export async function getTrainingJob(services: JobsDeps, id: string): Promise<TrainingJob | undefined> {
+  const j = await services.store.jobs.get<TrainingJobState>(id);
   return j && j.kind === TRAINING_JOB_KIND ? j : undefined;
 }
 
 /** Every training job, newest first, optionally of one LoRA. */
-export function listTrainingJobs(services: JobsDeps, filter: { lora_id?: string; status?: TrainingStatus[] } = {}): TrainingJob[] {
-  return services.store.jobs.list({
+export async function listTrainingJobs(services: JobsDeps, filter: { lora_id?: string; status?: TrainingStatus[] } = {}): Promise<TrainingJob[]> {
+  return (await services.store.jobs.list({
     kind: TRAINING_JOB_KIND,
     ...(filter.lora_id ? { subject_id: filter.lora_id } : {}),
     ...(filter.status ? { status: filter.status } : {}),
-  }) as TrainingJob[];
+  })) as TrainingJob[];
 }
 
 /**
@@ -130,14 +130,17 @@ export function listTrainingJobs(services: JobsDeps, filter: { lora_id?: string;
  * only written when given; progress writes never touch it, so they cannot undo a concurrent cancel.
  * Returns the updated job, or undefined when the job had ended and nothing was written.
  */
-export function patchJob(
+export async function patchJob(
   services: JobsDeps,
   id: string,
   patch: { status?: TrainingStatus; progress?: number; remote_id?: string; error?: string | null; state?: Partial<TrainingJobState> },
-): TrainingJob | undefined {
-  const cur = getTrainingJob(services, id);
-  if (!cur || isTerminalTraining(cur.status)) return undefined;
-  return services.store.jobs.update<TrainingJobState>(id, patch as Parameters<Store['jobs']['update']>[1]);
+): Promise<TrainingJob | undefined> {
+  // Check and write in one transaction: a cancel landing in between would otherwise be overwritten.
+  return services.store.transaction(async (tx) => {
+    const cur = await tx.jobs.get<TrainingJobState>(id);
+    if (!cur || cur.kind !== TRAINING_JOB_KIND || isTerminalTraining(cur.status)) return undefined;
+    return tx.jobs.update<TrainingJobState>(id, patch as Parameters<Store['jobs']['update']>[1]);
+  });
 }
 
 /** A progress fraction for the whole job, counting finished stages. */

@@ -7,7 +7,7 @@ import type { Store } from '../../store/index.js';
 import type { LoraVersionRecord } from '../../store/repos/loras.js';
 import { activateVersion, registerVersion, type RegistryServices } from '../registry.js';
 import type { LoraInspection } from '../safetensors/schema.js';
-import { getTrainingJob, isTerminalTraining, patchJob, type TrainingJob } from './job.js';
+import { getTrainingJob, patchJob, type TrainingJob } from './job.js';
 
 /** What a backend hands over when its training succeeded. */
 export interface TrainedOutput {
@@ -21,7 +21,7 @@ export interface TrainedOutput {
 
 /** Settling a job: the registry (a finished training becomes a version), the jobs table, the clock. */
 export interface OutcomeDeps extends RegistryServices {
-  store: Pick<Store, 'loras' | 'blobs' | 'db' | 'jobs'>;
+  store: Pick<Store, 'loras' | 'blobs' | 'transaction' | 'jobs'>;
   now: () => Date;
 }
 
@@ -30,12 +30,12 @@ export interface OutcomeDeps extends RegistryServices {
  * reused. A single job's version becomes active when the project has none yet; variants register
  * candidates, to be compared in lora_status and promoted with lora_activate.
  */
-export function completeTraining(services: OutcomeDeps, job: TrainingJob, out: TrainedOutput): LoraVersionRecord {
+export async function completeTraining(services: OutcomeDeps, job: TrainingJob, out: TrainedOutput): Promise<LoraVersionRecord> {
   const s = job.state;
-  const existing = services.store.loras.listVersions(s.lora_id).find((v) => v.job_id === job.id);
+  const existing = (await services.store.loras.listVersions(s.lora_id)).find((v) => v.job_id === job.id);
   const version =
     existing ??
-    registerVersion(services, s.lora_id, {
+    (await registerVersion(services, s.lora_id, {
       file: out.file,
       ...(out.inspection ? { inspection: out.inspection } : {}),
       params: {
@@ -53,11 +53,11 @@ export function completeTraining(services: OutcomeDeps, job: TrainingJob, out: T
       remote_version: out.remote_version ?? null,
       weights_url: out.weights_url ?? null,
       status: s.variant ? 'candidate' : 'ready',
-    });
-  const lora = services.store.loras.get(s.lora_id);
-  if (!existing && !s.variant && lora && lora.active_version === null) activateVersion(services, s.lora_id, version.version);
+    }));
+  const lora = await services.store.loras.get(s.lora_id);
+  if (!existing && !s.variant && lora && lora.active_version === null) await activateVersion(services, s.lora_id, version.version);
   const nowIso = services.now().toISOString();
-  patchJob(services, job.id, {
+  await patchJob(services, job.id, {
     status: 'ready',
     progress: 1,
     error: null,
@@ -67,44 +67,41 @@ export function completeTraining(services: OutcomeDeps, job: TrainingJob, out: T
 }
 
 /** After a job fails or is canceled: the project is `failed` only when it has nothing usable. */
-function settleProject(services: OutcomeDeps, loraId: string): void {
-  const lora = services.store.loras.get(loraId);
+async function settleProject(services: OutcomeDeps, loraId: string): Promise<void> {
+  const lora = await services.store.loras.get(loraId);
   if (!lora) return;
-  const running = services.store.jobs
-    .list({ kind: 'lora_training', subject_id: loraId, status: ['queued', 'training'] })
-    .length;
+  const running = (await services.store.jobs.list({ kind: 'lora_training', subject_id: loraId, status: ['queued', 'training'] })).length;
   if (running > 0) return;
-  const ready = services.store.loras.listVersions(loraId).some((v) => v.status === 'ready');
-  if (lora.active_version !== null || ready) services.store.loras.update(loraId, { status: 'ready' });
-  else if (lora.status === 'training') services.store.loras.update(loraId, { status: 'failed' });
+  const ready = (await services.store.loras.listVersions(loraId)).some((v) => v.status === 'ready');
+  if (lora.active_version !== null || ready) await services.store.loras.update(loraId, { status: 'ready' });
+  else if (lora.status === 'training') await services.store.loras.update(loraId, { status: 'failed' });
 }
 
 /** Fail a job with the backend's error text (kept verbatim). No-op when it already ended. */
-export function failTraining(services: OutcomeDeps, jobId: string, error: string, state: Partial<TrainingJob['state']> = {}): TrainingJob | undefined {
-  const j = patchJob(services, jobId, {
+export async function failTraining(
+  services: OutcomeDeps,
+  jobId: string,
+  error: string,
+  state: Partial<TrainingJob['state']> = {},
+): Promise<TrainingJob | undefined> {
+  const j = await patchJob(services, jobId, {
     status: 'failed',
     error,
     state: { phase: 'done', finished_at: services.now().toISOString(), eta_seconds: null, ...state },
   });
-  const cur = j ?? getTrainingJob(services, jobId);
-  if (cur) settleProject(services, cur.state.lora_id);
+  const cur = j ?? (await getTrainingJob(services, jobId));
+  if (cur) await settleProject(services, cur.state.lora_id);
   return j;
 }
 
 /** Mark a job canceled. No-op when it already ended. */
-export function cancelTrainingRecord(services: OutcomeDeps, jobId: string, reason?: string): TrainingJob | undefined {
-  const j = patchJob(services, jobId, {
+export async function cancelTrainingRecord(services: OutcomeDeps, jobId: string, reason?: string): Promise<TrainingJob | undefined> {
+  const j = await patchJob(services, jobId, {
     status: 'canceled',
     ...(reason ? { error: reason } : {}),
     state: { phase: 'done', cancel_requested: true, finished_at: services.now().toISOString(), eta_seconds: null },
   });
-  const cur = j ?? getTrainingJob(services, jobId);
-  if (cur) settleProject(services, cur.state.lora_id);
+  const cur = j ?? (await getTrainingJob(services, jobId));
+  if (cur) await settleProject(services, cur.state.lora_id);
   return j;
-}
-
-/** True when the job is over (any terminal status) or gone. */
-export function jobEnded(services: OutcomeDeps, jobId: string): boolean {
-  const j = getTrainingJob(services, jobId);
-  return !j || isTerminalTraining(j.status);
 }

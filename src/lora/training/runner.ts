@@ -74,21 +74,22 @@ export function createTrainingRunner(services: TrainingDeps & { trainingOptions:
   const follow = (job: TrainingJob): void => {
     const driver = TRAINING_DRIVERS[job.state.backend];
     const ac = new AbortController();
-    const renew = setInterval(() => {
+    const renewOnce = async (): Promise<void> => {
       try {
-        const cur = getTrainingJob(services, job.id);
+        const cur = await getTrainingJob(services, job.id);
         if (!cur || isTerminalTraining(cur.status)) {
           ac.abort(new Error('job ended elsewhere'));
           return;
         }
-        if (!services.store.jobs.claim(job.id, opts.ownerId, opts.leaseTtlMs)) {
+        if (!(await services.store.jobs.claim(job.id, opts.ownerId, opts.leaseTtlMs))) {
           logger.warn('lost the lease on a training job; another process follows it now', { job_id: job.id });
           ac.abort(new Error('lease lost'));
         }
       } catch (e) {
         logger.warn('lease renewal failed', { job_id: job.id, error: e instanceof Error ? e.message : String(e) });
       }
-    }, Math.max(50, Math.floor(opts.leaseTtlMs / 3)));
+    };
+    const renew = setInterval(() => void renewOnce(), Math.max(50, Math.floor(opts.leaseTtlMs / 3)));
     renew.unref();
     // A nudge ends the current sleep early; a real abort still rejects it.
     let wakeSleep: AbortController | undefined;
@@ -114,16 +115,16 @@ export function createTrainingRunner(services: TrainingDeps & { trainingOptions:
         await driver.follow(job, ctx);
       } catch (e) {
         if (ac.signal.aborted) return;
-        const cur = getTrainingJob(services, job.id);
+        const cur = await getTrainingJob(services, job.id);
         if (!cur || isTerminalTraining(cur.status)) return; // canceled or finished elsewhere: nothing to record
         const message = isLoraloopError(e) ? e.message : e instanceof Error ? e.message : String(e);
         logger.error('training job failed', { job_id: job.id, error: message });
-        failTraining(services, job.id, message);
+        await failTraining(services, job.id, message);
       } finally {
         clearInterval(renew);
         active.delete(job.id);
         try {
-          services.store.jobs.release(job.id, opts.ownerId);
+          await services.store.jobs.release(job.id, opts.ownerId);
         } catch {
           // the store may already be closed at shutdown; the lease then simply lapses
         }
@@ -134,16 +135,16 @@ export function createTrainingRunner(services: TrainingDeps & { trainingOptions:
 
   const scanOnce = async (): Promise<void> => {
     const now = services.now().getTime();
-    for (const job of listTrainingJobs(services, { status: ['queued', 'training'] })) {
+    for (const job of await listTrainingJobs(services, { status: ['queued', 'training'] })) {
       if (active.has(job.id)) continue;
       const driver = TRAINING_DRIVERS[job.state.backend];
       if (!driver?.configured(services)) continue;
       if (job.owner !== opts.ownerId && !isUnowned(job, now)) continue;
-      if (!services.store.jobs.claim(job.id, opts.ownerId, opts.leaseTtlMs)) continue;
+      if (!(await services.store.jobs.claim(job.id, opts.ownerId, opts.leaseTtlMs))) continue;
       // Re-read after claiming: the record may have moved on while we looked.
-      const fresh = getTrainingJob(services, job.id);
+      const fresh = await getTrainingJob(services, job.id);
       if (!fresh || isTerminalTraining(fresh.status)) {
-        services.store.jobs.release(job.id, opts.ownerId);
+        await services.store.jobs.release(job.id, opts.ownerId);
         continue;
       }
       logger.info('following training job', { job_id: job.id, backend: fresh.state.backend, status: fresh.status });

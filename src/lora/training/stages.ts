@@ -27,8 +27,8 @@ export interface SubsetCounts {
 }
 
 /** Count the project's images per subset exactly as the bundle writer will group them. */
-export function subsetCounts(services: ExportServices, loraId: string): SubsetCounts {
-  const plan = planBundle(services, loraId);
+export async function subsetCounts(services: ExportServices, loraId: string): Promise<SubsetCounts> {
+  const plan = await planBundle(services, loraId);
   const counts = new Map<string, number>();
   const subsetOfCategory = new Map<string, string>();
   for (const e of plan.entries) {

@@ -62,8 +62,8 @@ function notConfigured(services: { config: Config }, backend: TrainingBackendNam
 }
 
 /** Validate a request and record its jobs (status queued). Throws before recording anything on any problem. */
-export function planTraining(services: { config: Config; store: Pick<Store, 'db' | 'loras' | 'jobs' | 'kv'> }, req: TrainRequest): TrainPlan {
-  const lora = services.store.loras.find(req.lora_id);
+export async function planTraining(services: { config: Config; store: Pick<Store, 'transaction' | 'loras' | 'jobs' | 'kv'> }, req: TrainRequest): Promise<TrainPlan> {
+  const lora = await services.store.loras.find(req.lora_id);
   if (!lora) throw new LoraloopError('NOT_FOUND', `No LoRA project "${req.lora_id}".`, { hint: 'Call lora_list to see the projects and their ids, or lora_create to make one.' });
 
   const missing = missingBackendConfig(services, req.backend);
@@ -96,13 +96,13 @@ export function planTraining(services: { config: Config; store: Pick<Store, 'db'
   const names = sets.map((v, i) => v.name?.trim() || (sets.length > 1 ? String.fromCharCode(65 + i) : 'main'));
   if (new Set(names).size !== names.length) problems.push('variants: names must be different from each other');
 
-  const count = services.store.loras.countImages(lora.id);
+  const count = await services.store.loras.countImages(lora.id);
   if (count === 0) {
     throw new LoraloopError('INVALID_INPUT', `${lora.name} has no training images.`, { hint: 'Add 40-60 images with lora_upload_images, then train.' });
   }
   let stages: StageSpec[] | null = null;
   if (req.stages?.length) {
-    problems.push(...checkStages(req.stages, subsetCounts(services, lora.id)));
+    problems.push(...checkStages(req.stages, await subsetCounts(services, lora.id)));
     stages = normalizeStages(req.stages);
   }
   if (problems.length) throwParamProblems(req.backend, problems);
@@ -124,8 +124,8 @@ export function planTraining(services: { config: Config; store: Pick<Store, 'db'
   const group_id = `grp_${randomUUID()}`;
   const jobs: TrainingJob[] = [];
   // One transaction: either every variant is queued or none is.
-  const tx = services.store.db.transaction(() => {
-    resolved.forEach((r, i) => {
+  await services.store.transaction(async (tx) => {
+    for (const [i, r] of resolved.entries()) {
       const id = `job_${randomUUID()}`;
       const state: TrainingJobState = {
         lora_id: lora.id,
@@ -155,10 +155,9 @@ export function planTraining(services: { config: Config; store: Pick<Store, 'db'
           ? { replicate: { trainer: services.config.replicate.trainer, destination: services.config.replicate.destination ?? '' } }
           : { kohya: initialKohyaState(services, id) }),
       };
-      jobs.push(services.store.jobs.create({ id, kind: TRAINING_JOB_KIND, status: 'queued', subject_id: lora.id, backend: req.backend, state }) as TrainingJob);
-    });
-    services.store.loras.update(lora.id, { status: 'training' });
+      jobs.push((await tx.jobs.create({ id, kind: TRAINING_JOB_KIND, status: 'queued', subject_id: lora.id, backend: req.backend, state })) as TrainingJob);
+    }
+    await tx.loras.update(lora.id, { status: 'training' });
   });
-  tx.immediate();
-  return { lora: services.store.loras.get(lora.id) ?? lora, jobs, preset, warnings, group_id };
+  return { lora: (await services.store.loras.get(lora.id)) ?? lora, jobs, preset, warnings, group_id };
 }

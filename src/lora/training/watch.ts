@@ -58,16 +58,16 @@ export type StatusDeps = TrainingDeps & { trainingOptions: TrainingRunnerOptions
 /** A group of jobs to report, or a project never trained. */
 type Subject = { jobs: TrainingJob[]; primary: string } | { created: LoraRecord };
 
-function groupOf(s: StatusDeps, input: StatusRequest): Subject {
+async function groupOf(s: StatusDeps, input: StatusRequest): Promise<Subject> {
   if (input.job_id) {
-    const job = getTrainingJob(s, input.job_id);
+    const job = await getTrainingJob(s, input.job_id);
     if (!job) throw new LoraloopError('NOT_FOUND', `No training job "${input.job_id}".`, { hint: 'lora_train returns the job id; lora_status {lora_id} shows the latest training of a project.' });
-    const siblings = listTrainingJobs(s, { lora_id: job.state.lora_id }).filter((j) => j.state.group_id === job.state.group_id);
+    const siblings = (await listTrainingJobs(s, { lora_id: job.state.lora_id })).filter((j) => j.state.group_id === job.state.group_id);
     return { jobs: siblings.length ? siblings : [job], primary: job.id };
   }
-  const lora = s.store.loras.find(input.lora_id ?? '');
+  const lora = await s.store.loras.find(input.lora_id ?? '');
   if (!lora) throw new LoraloopError('NOT_FOUND', `No LoRA project "${input.lora_id}".`, { hint: 'Call lora_list to see the projects and their ids.' });
-  const all = listTrainingJobs(s, { lora_id: lora.id });
+  const all = await listTrainingJobs(s, { lora_id: lora.id });
   const latest = all[0];
   if (!latest) return { created: lora };
   const group = all.filter((j) => j.state.group_id === latest.state.group_id).sort((a, b) => (a.state.variant?.index ?? 0) - (b.state.variant?.index ?? 0));
@@ -80,8 +80,8 @@ export async function trainingStatus(s: StatusDeps, input: StatusRequest, opts: 
     throw new LoraloopError('INVALID_INPUT', 'Give a job_id or a lora_id.', { hint: 'lora_train returned the job_id; a lora_id shows its latest training.' });
   }
   const wait = input.wait_seconds ?? 0;
-  const group = groupOf(s, input);
-  if ('created' in group) return { created: group.created, images: s.store.loras.countImages(group.created.id) };
+  const group = await groupOf(s, input);
+  if ('created' in group) return { created: group.created, images: await s.store.loras.countImages(group.created.id) };
   const primary = group.primary;
   let jobs = group.jobs;
   const nowMs = () => s.now().getTime();
@@ -102,7 +102,7 @@ export async function trainingStatus(s: StatusDeps, input: StatusRequest, opts: 
   const tick = Math.max(100, Math.min(1000, s.trainingOptions.pollIntervalMs ?? 1000));
   let lastMessage = '';
   for (;;) {
-    jobs = jobs.map((j) => getTrainingJob(s, j.id) ?? j);
+    jobs = await Promise.all(jobs.map(async (j) => (await getTrainingJob(s, j.id)) ?? j));
     const views = jobs.map((j) => jobView(j, nowMs()));
     const done = views.every((v) => isTerminalTraining(v.status));
     if (wait > 0) {

@@ -57,12 +57,12 @@ interface Keys {
 }
 
 /** Keys persist in the store, so a restart neither logs out browsers mid-consent nor changes the signing key. */
-function loadKeys(kv: KvRepo): Keys {
-  const have = kv.get<Keys>('oauth.keys');
+async function loadKeys(kv: KvRepo): Promise<Keys> {
+  const have = await kv.get<Keys>('oauth.keys');
   if (have) return have;
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const keys: Keys = { cookie: randomBytes(32).toString('base64url'), jwk: { ...privateKey.export({ format: 'jwk' }), use: 'sig', alg: 'ES256', kid: randomBytes(8).toString('hex') } };
-  kv.set('oauth.keys', keys);
+  await kv.set('oauth.keys', keys);
   return keys;
 }
 
@@ -73,7 +73,7 @@ export async function createEmbeddedAuth(deps: EmbeddedAuthDeps, o: EmbeddedAuth
   class StoreAdapter {
     constructor(private readonly model: string) {}
     async upsert(id: string, payload: Record<string, unknown>, expiresIn?: number) {
-      records.upsert(this.model, id, payload, expiresIn);
+      await records.upsert(this.model, id, payload, expiresIn);
     }
     async find(id: string) {
       return records.find(this.model, id);
@@ -85,16 +85,16 @@ export async function createEmbeddedAuth(deps: EmbeddedAuthDeps, o: EmbeddedAuth
       return records.findByUserCode(this.model, code);
     }
     async consume(id: string) {
-      records.consume(this.model, id);
+      await records.consume(this.model, id);
     }
     async destroy(id: string) {
-      records.destroy(this.model, id);
+      await records.destroy(this.model, id);
     }
     async revokeByGrantId(grantId: string) {
-      records.revokeByGrantId(grantId);
+      await records.revokeByGrantId(grantId);
     }
   }
-  const keys = loadKeys(deps.kv);
+  const keys = await loadKeys(deps.kv);
   const provider = new Provider(o.issuer, {
     adapter: StoreAdapter as never,
     jwks: { keys: [keys.jwk as never] },

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
-import type { Db } from '../db.js';
+import type { RepoContext } from '../context.js';
 
 /** A file a tool made or named, published to clients under a stable id. */
 export interface ArtifactRecord {
@@ -13,10 +13,10 @@ export interface ArtifactRecord {
 
 export interface ArtifactsRepo {
   /** Publish a file (idempotent: the same path keeps its id and first publication time). */
-  register(a: { path: string; mime_type: string; name?: string }): ArtifactRecord;
-  get(id: string): ArtifactRecord | undefined;
+  register(a: { path: string; mime_type: string; name?: string }): Promise<ArtifactRecord>;
+  get(id: string): Promise<ArtifactRecord | undefined>;
   /** Newest first; `before` is the created_at/id cursor of the last page's final row. */
-  list(limit: number, before?: { created_at: string; id: string }): ArtifactRecord[];
+  list(limit: number, before?: { created_at: string; id: string }): Promise<ArtifactRecord[]>;
 }
 
 /** The id is derived from the path, so two processes publishing the same file agree on its URI. */
@@ -24,19 +24,20 @@ export function artifactId(path: string): string {
   return createHash('sha256').update(path).digest('base64url').slice(0, 22);
 }
 
-export function createArtifactsRepo(db: Db, now: () => Date = () => new Date()): ArtifactsRepo {
-  const ins = db.prepare(`INSERT INTO artifacts (id, path, name, mime_type, created_at) VALUES (@id, @path, @name, @mime_type, @created_at)
-    ON CONFLICT(id) DO UPDATE SET mime_type = excluded.mime_type`);
-  const one = db.prepare('SELECT * FROM artifacts WHERE id = ?');
-  const page = db.prepare('SELECT * FROM artifacts ORDER BY created_at DESC, id DESC LIMIT ?');
-  const pageAfter = db.prepare('SELECT * FROM artifacts WHERE (created_at, id) < (?, ?) ORDER BY created_at DESC, id DESC LIMIT ?');
+export function createArtifactsRepo({ db, now }: RepoContext): ArtifactsRepo {
   return {
-    register(a) {
-      const id = artifactId(a.path);
-      ins.run({ id, path: a.path, name: a.name ?? basename(a.path), mime_type: a.mime_type, created_at: now().toISOString() });
-      return one.get(id) as ArtifactRecord;
+    register: (a) =>
+      db
+        .insertInto('artifacts')
+        .values({ id: artifactId(a.path), path: a.path, name: a.name ?? basename(a.path), mime_type: a.mime_type, created_at: now().toISOString() })
+        .onConflict((oc) => oc.column('id').doUpdateSet((eb) => ({ mime_type: eb.ref('excluded.mime_type') })))
+        .returningAll()
+        .executeTakeFirstOrThrow(),
+    get: (id) => db.selectFrom('artifacts').selectAll().where('id', '=', id).executeTakeFirst(),
+    list(limit, before) {
+      let q = db.selectFrom('artifacts').selectAll();
+      if (before) q = q.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(before.created_at, before.id)));
+      return q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
     },
-    get: (id) => one.get(id) as ArtifactRecord | undefined,
-    list: (limit, before) => (before ? pageAfter.all(before.created_at, before.id, limit) : page.all(limit)) as ArtifactRecord[],
   };
 }

@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Db } from '../db.js';
+import type { Selectable } from 'kysely';
+import { z } from 'zod';
+import type { RepoContext } from '../context.js';
+import { box, jsonObject, palette, parseJson, parseJsonOr } from '../json.js';
+import type { CoversTable } from '../schema.js';
 
 /** A persisted cover: what was asked, what was chosen, and where the PNG lives. */
 export interface CoverRecord {
@@ -28,95 +32,87 @@ export interface CoverRecord {
 
 export type NewCover = Omit<CoverRecord, 'id' | 'created_at'> & { id?: string; created_at?: string };
 
-interface Row {
-  id: string;
-  created_at: string;
-  title: string;
-  subtitle: string | null;
-  coins: string;
-  primary_symbol: string | null;
-  lora: string | null;
-  seed: number;
-  width: number;
-  height: number;
-  style: string | null;
-  palette: string;
-  logo: string | null;
-  text_box: string | null;
-  backend: string;
-  checkpoint: string | null;
-  loras: string | null;
-  batch_id: string | null;
-  blob_sha256: string;
-  blob_path: string;
-  meta: string | null;
-}
+const lora = z.looseObject({ name: z.string(), version: z.number(), strength: z.number() });
+const schemas = {
+  coins: z.array(z.looseObject({ symbol: z.string(), name: z.string(), primary: z.boolean() })),
+  lora: lora.nullable(),
+  palette,
+  logo: z.looseObject({ symbol: z.string(), source: z.string(), style: z.string().optional(), box }).nullable(),
+  text_box: box.nullable(),
+  loras: z.array(z.looseObject({ name: z.string(), version: z.number().optional(), strength: z.number() })),
+  meta: jsonObject,
+};
 
-const fromRow = (r: Row): CoverRecord => ({
-  id: r.id,
-  created_at: r.created_at,
-  title: r.title,
-  subtitle: r.subtitle,
-  coins: JSON.parse(r.coins) as CoverRecord['coins'],
-  primary_symbol: r.primary_symbol,
-  lora: r.lora ? (JSON.parse(r.lora) as CoverRecord['lora']) : null,
-  seed: r.seed,
-  width: r.width,
-  height: r.height,
-  style: r.style,
-  palette: JSON.parse(r.palette) as CoverRecord['palette'],
-  logo: r.logo ? (JSON.parse(r.logo) as CoverRecord['logo']) : null,
-  text_box: r.text_box ? (JSON.parse(r.text_box) as CoverRecord['text_box']) : null,
-  backend: r.backend,
-  checkpoint: r.checkpoint,
-  loras: r.loras ? (JSON.parse(r.loras) as CoverRecord['loras']) : [],
-  batch_id: r.batch_id,
-  blob_sha256: r.blob_sha256,
-  blob_path: r.blob_path,
-  meta: r.meta ? (JSON.parse(r.meta) as Record<string, unknown>) : {},
-});
+const fromRow = (r: Selectable<CoversTable>): CoverRecord => {
+  const at = (column: string) => ({ table: 'covers', column, row: r.id });
+  return {
+    ...r,
+    coins: parseJson(schemas.coins, r.coins, at('coins')),
+    lora: parseJsonOr(schemas.lora, r.lora, null, at('lora')),
+    palette: parseJson(schemas.palette, r.palette, at('palette')),
+    logo: parseJsonOr(schemas.logo, r.logo, null, at('logo')),
+    text_box: parseJsonOr(schemas.text_box, r.text_box, null, at('text_box')),
+    loras: parseJsonOr(schemas.loras, r.loras, [], at('loras')),
+    meta: parseJsonOr(schemas.meta, r.meta, {}, at('meta')),
+  };
+};
 
 export interface CoversRepo {
   /** Insert a cover. The blob must already be written (records never point at missing blobs). */
-  insert(c: NewCover): CoverRecord;
-  get(id: string): CoverRecord | undefined;
+  insert(c: NewCover): Promise<CoverRecord>;
+  get(id: string): Promise<CoverRecord | undefined>;
   /** Most recent first; optionally only covers whose primary coin is `symbol`. */
-  recent(limit: number, symbol?: string | null): CoverRecord[];
-  count(): number;
+  recent(limit: number, symbol?: string | null): Promise<CoverRecord[]>;
+  /** How many covers there are (optionally: made by one batch). */
+  count(filter?: { batch_id?: string }): Promise<number>;
 }
 
-export function createCoversRepo(db: Db, now: () => Date = () => new Date()): CoversRepo {
-  const ins = db.prepare(`INSERT INTO covers (id, created_at, title, subtitle, coins, primary_symbol, lora, seed, width, height,
-    style, palette, logo, text_box, backend, checkpoint, loras, batch_id, blob_sha256, blob_path, meta)
-    VALUES (@id, @created_at, @title, @subtitle, @coins, @primary_symbol, @lora, @seed, @width, @height, @style, @palette,
-    @logo, @text_box, @backend, @checkpoint, @loras, @batch_id, @blob_sha256, @blob_path, @meta)`);
-  const byId = db.prepare('SELECT * FROM covers WHERE id = ?');
-  const recentAll = db.prepare('SELECT * FROM covers ORDER BY created_at DESC, rowid DESC LIMIT ?');
-  const recentSym = db.prepare('SELECT * FROM covers WHERE primary_symbol IS ? ORDER BY created_at DESC, rowid DESC LIMIT ?');
-  const cnt = db.prepare('SELECT COUNT(*) AS n FROM covers');
+export function createCoversRepo({ db, sql, now }: RepoContext): CoversRepo {
   return {
-    insert(c) {
+    async insert(c) {
       const rec: CoverRecord = { ...c, id: c.id ?? `cov_${randomUUID()}`, created_at: c.created_at ?? now().toISOString() };
-      ins.run({
-        ...rec,
-        coins: JSON.stringify(rec.coins),
-        lora: rec.lora ? JSON.stringify(rec.lora) : null,
-        palette: JSON.stringify(rec.palette),
-        logo: rec.logo ? JSON.stringify(rec.logo) : null,
-        text_box: rec.text_box ? JSON.stringify(rec.text_box) : null,
-        loras: JSON.stringify(rec.loras),
-        meta: JSON.stringify(rec.meta),
-      });
+      await db
+        .insertInto('covers')
+        .values({
+          id: rec.id,
+          created_at: rec.created_at,
+          title: rec.title,
+          subtitle: rec.subtitle,
+          coins: JSON.stringify(rec.coins),
+          primary_symbol: rec.primary_symbol,
+          lora: rec.lora ? JSON.stringify(rec.lora) : null,
+          seed: rec.seed,
+          width: rec.width,
+          height: rec.height,
+          style: rec.style,
+          palette: JSON.stringify(rec.palette),
+          logo: rec.logo ? JSON.stringify(rec.logo) : null,
+          text_box: rec.text_box ? JSON.stringify(rec.text_box) : null,
+          backend: rec.backend,
+          checkpoint: rec.checkpoint,
+          loras: JSON.stringify(rec.loras),
+          batch_id: rec.batch_id,
+          blob_sha256: rec.blob_sha256,
+          blob_path: rec.blob_path,
+          meta: JSON.stringify(rec.meta),
+        })
+        .execute();
       return rec;
     },
-    get(id) {
-      const r = byId.get(id) as Row | undefined;
+    async get(id) {
+      const r = await db.selectFrom('covers').selectAll().where('id', '=', id).executeTakeFirst();
       return r ? fromRow(r) : undefined;
     },
-    recent(limit, symbol) {
-      const rows = (symbol === undefined ? recentAll.all(limit) : recentSym.all(symbol, limit)) as Row[];
+    async recent(limit, symbol) {
+      let q = db.selectFrom('covers').selectAll();
+      if (symbol !== undefined) q = symbol === null ? q.where('primary_symbol', 'is', null) : q.where('primary_symbol', '=', symbol);
+      const rows = await q.orderBy('created_at', 'desc').orderBy(sql.insertionOrder('covers'), 'desc').limit(limit).execute();
       return rows.map(fromRow);
     },
-    count: () => (cnt.get() as { n: number }).n,
+    async count(filter = {}) {
+      let q = db.selectFrom('covers').select((eb) => eb.fn.countAll<number>().as('n'));
+      if (filter.batch_id !== undefined) q = q.where('batch_id', '=', filter.batch_id);
+      return Number((await q.executeTakeFirstOrThrow()).n);
+    },
   };
 }

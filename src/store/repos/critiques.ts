@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Db } from '../db.js';
+import { z } from 'zod';
+import type { RepoContext } from '../context.js';
+import { jsonObject, palette, parseJson, parseJsonOr } from '../json.js';
+import type { CritiquesTable } from '../schema.js';
+import type { Selectable } from 'kysely';
 
 /** One check of the metric critic. */
 export interface StoredCheck {
@@ -31,47 +35,71 @@ export interface CoverFingerprint {
 export type NewCritique = Omit<CritiqueRecord, 'id' | 'created_at'>;
 
 export interface CritiquesRepo {
-  insert(c: NewCritique): CritiqueRecord;
+  insert(c: NewCritique): Promise<CritiqueRecord>;
   /** The newest critique of a cover. */
-  latest(coverId: string): CritiqueRecord | undefined;
+  latest(coverId: string): Promise<CritiqueRecord | undefined>;
   /** Cached fingerprint of a cover's PNG (perceptual hash, palette measured from the pixels). */
-  fingerprint(coverId: string): CoverFingerprint | undefined;
-  setFingerprint(coverId: string, fp: CoverFingerprint): void;
+  fingerprint(coverId: string): Promise<CoverFingerprint | undefined>;
+  setFingerprint(coverId: string, fp: CoverFingerprint): Promise<void>;
 }
 
-interface Row extends Omit<CritiqueRecord, 'checks' | 'vision' | 'expect'> {
-  checks: string;
-  vision: string | null;
-  expect: string;
-}
+const checks = z.array(
+  z.looseObject({ name: z.string(), passed: z.boolean(), value: z.union([z.number(), z.string(), z.null()]), detail: z.string() }),
+);
 
-const fromRow = (r: Row): CritiqueRecord => ({
-  ...r,
-  checks: JSON.parse(r.checks) as StoredCheck[],
-  vision: r.vision ? (JSON.parse(r.vision) as Record<string, unknown>) : null,
-  expect: JSON.parse(r.expect) as Record<string, unknown>,
-});
-
-export function createCritiquesRepo(db: Db, now: () => Date = () => new Date()): CritiquesRepo {
-  const ins = db.prepare(`INSERT INTO critiques (id, cover_id, path, score, metric_score, checks, vision, expect, created_at)
-    VALUES (@id, @cover_id, @path, @score, @metric_score, @checks, @vision, @expect, @created_at)`);
-  const last = db.prepare('SELECT * FROM critiques WHERE cover_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1');
-  const getFp = db.prepare('SELECT phash, palette FROM cover_fingerprints WHERE cover_id = ?');
-  const putFp = db.prepare('INSERT OR REPLACE INTO cover_fingerprints (cover_id, phash, palette, created_at) VALUES (?, ?, ?, ?)');
+const fromRow = (r: Selectable<CritiquesTable>): CritiqueRecord => {
+  const at = (column: string) => ({ table: 'critiques', column, row: r.id });
   return {
-    insert(c) {
+    ...r,
+    checks: parseJson(checks, r.checks, at('checks')),
+    vision: parseJsonOr(jsonObject, r.vision, null, at('vision')),
+    expect: parseJson(jsonObject, r.expect, at('expect')),
+  };
+};
+
+export function createCritiquesRepo({ db, sql, now }: RepoContext): CritiquesRepo {
+  return {
+    async insert(c) {
       const rec: CritiqueRecord = { ...c, id: `crq_${randomUUID()}`, created_at: now().toISOString() };
-      ins.run({ ...rec, checks: JSON.stringify(rec.checks), vision: rec.vision ? JSON.stringify(rec.vision) : null, expect: JSON.stringify(rec.expect) });
+      await db
+        .insertInto('critiques')
+        .values({
+          id: rec.id,
+          cover_id: rec.cover_id,
+          path: rec.path,
+          score: rec.score,
+          metric_score: rec.metric_score,
+          checks: JSON.stringify(rec.checks),
+          vision: rec.vision ? JSON.stringify(rec.vision) : null,
+          expect: JSON.stringify(rec.expect),
+          created_at: rec.created_at,
+        })
+        .execute();
       return rec;
     },
-    latest(coverId) {
-      const r = last.get(coverId) as Row | undefined;
+    async latest(coverId) {
+      const r = await db
+        .selectFrom('critiques')
+        .selectAll()
+        .where('cover_id', '=', coverId)
+        .orderBy('created_at', 'desc')
+        .orderBy(sql.insertionOrder('critiques'), 'desc')
+        .limit(1)
+        .executeTakeFirst();
       return r ? fromRow(r) : undefined;
     },
-    fingerprint(coverId) {
-      const r = getFp.get(coverId) as { phash: string; palette: string } | undefined;
-      return r ? { phash: r.phash, palette: JSON.parse(r.palette) as CoverFingerprint['palette'] } : undefined;
+    async fingerprint(coverId) {
+      const r = await db.selectFrom('cover_fingerprints').select(['phash', 'palette']).where('cover_id', '=', coverId).executeTakeFirst();
+      return r ? { phash: r.phash, palette: parseJson(palette, r.palette, { table: 'cover_fingerprints', column: 'palette', row: coverId }) } : undefined;
     },
-    setFingerprint: (coverId, fp) => void putFp.run(coverId, fp.phash, JSON.stringify(fp.palette), now().toISOString()),
+    async setFingerprint(coverId, fp) {
+      const row = { cover_id: coverId, phash: fp.phash, palette: JSON.stringify(fp.palette), created_at: now().toISOString() };
+      // INSERT OR REPLACE, spelled the portable way.
+      await db
+        .insertInto('cover_fingerprints')
+        .values(row)
+        .onConflict((oc) => oc.column('cover_id').doUpdateSet({ phash: row.phash, palette: row.palette, created_at: row.created_at }))
+        .execute();
+    },
   };
 }

@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Db } from '../db.js';
+import type { Kysely, Selectable } from 'kysely';
+import { z } from 'zod';
+import type { RepoContext } from '../context.js';
+import { jsonObject, parseJson } from '../json.js';
+import type { BatchesTable, Database, DraftsTable } from '../schema.js';
 
 /** A LoRA as a draft used it. */
 export interface DraftLora {
@@ -69,30 +73,33 @@ export type NewDraft = Pick<DraftRecord, 'idx' | 'checkpoint' | 'loras' | 'seed'
 
 export interface GenerationRepo {
   /** Insert a batch and all its drafts (pending) in one transaction. */
-  createBatch(b: NewBatch, drafts: NewDraft[]): BatchRecord;
-  getBatch(id: string): BatchRecord | undefined;
-  listBatches(filter?: { status?: string[]; limit?: number }): BatchRecord[];
-  updateBatch(id: string, patch: Partial<Pick<BatchRecord, 'status' | 'job_id' | 'contact_sheet_path' | 'contact_sheet_sha256' | 'meta'>>): BatchRecord;
-  listDrafts(batchId: string): DraftRecord[];
-  getDraft(id: string): DraftRecord | undefined;
+  createBatch(b: NewBatch, drafts: NewDraft[]): Promise<BatchRecord>;
+  getBatch(id: string): Promise<BatchRecord | undefined>;
+  listBatches(filter?: { status?: string[]; limit?: number }): Promise<BatchRecord[]>;
+  updateBatch(id: string, patch: Partial<Pick<BatchRecord, 'status' | 'job_id' | 'contact_sheet_path' | 'contact_sheet_sha256' | 'meta'>>): Promise<BatchRecord>;
+  listDrafts(batchId: string): Promise<DraftRecord[]>;
+  getDraft(id: string): Promise<DraftRecord | undefined>;
   /** Count one more attempt of a draft (before it is sent to a server). */
-  noteAttempt(id: string): void;
+  noteAttempt(id: string): Promise<void>;
   /** Remember the last error of a draft's attempts. */
-  noteError(id: string, error: string): void;
+  noteError(id: string, error: string): Promise<void>;
   /**
    * Mark a draft done with its stored cover. Returns false (and changes nothing) when it was already done:
    * the guard that keeps a late duplicate from counting twice.
    */
-  markDone(id: string, done: { server: string; cover_id: string | null; blob_path: string; elapsed_ms: number; checkpoint?: string | null; loras?: DraftLora[] }): boolean;
-  markFailed(id: string, error: string): void;
+  markDone(
+    id: string,
+    done: { server: string; cover_id: string | null; blob_path: string; elapsed_ms: number; checkpoint?: string | null; loras?: DraftLora[] },
+  ): Promise<boolean>;
+  markFailed(id: string, error: string): Promise<void>;
   /**
    * Record which drafts were chosen and update the selection statistics. Calling it again for the same
    * batch replaces the earlier choice (its counts are taken back first), so stats never double-count.
    */
-  recordSelection(batchId: string, selectedIds: string[]): { drafts: DraftRecord[]; replaced: boolean };
-  stats(kind: SelectionStat['kind'], scope?: string): SelectionStat[];
+  recordSelection(batchId: string, selectedIds: string[]): Promise<{ drafts: DraftRecord[]; replaced: boolean }>;
+  stats(kind: SelectionStat['kind'], scope?: string): Promise<SelectionStat[]>;
   /** Add counts directly (imports, tests, priors). */
-  addStats(kind: SelectionStat['kind'], scope: string, arm: string, selected: number, total: number): void;
+  addStats(kind: SelectionStat['kind'], scope: string, arm: string, selected: number, total: number): Promise<void>;
 }
 
 /** Canonical key of a LoRA combination: names sorted, strengths left out (they vary with relevance). */
@@ -100,150 +107,196 @@ export function loraComboKey(loras: ReadonlyArray<{ name: string }>): string {
   return [...new Set(loras.map((l) => l.name))].sort().join('+');
 }
 
-interface BatchRow extends Omit<BatchRecord, 'reviewed' | 'meta'> {
-  reviewed: number;
-  meta: string;
-}
-interface DraftRow extends Omit<DraftRecord, 'loras' | 'selected'> {
-  loras: string;
-  selected: number;
-}
+const draftLoras = z.array(z.looseObject({ name: z.string(), strength: z.number() }));
 
-const batchFromRow = (r: BatchRow): BatchRecord => ({ ...r, reviewed: r.reviewed === 1, meta: JSON.parse(r.meta) as Record<string, unknown> });
-const draftFromRow = (r: DraftRow): DraftRecord => ({ ...r, loras: JSON.parse(r.loras) as DraftLora[], selected: r.selected === 1 });
+const batchFromRow = (r: Selectable<BatchesTable>): BatchRecord => ({
+  ...r,
+  mode: r.mode as BatchRecord['mode'],
+  status: r.status as BatchRecord['status'],
+  reviewed: r.reviewed === 1,
+  meta: parseJson(jsonObject, r.meta, { table: 'batches', column: 'meta', row: r.id }),
+});
+const draftFromRow = (r: Selectable<DraftsTable>): DraftRecord => ({
+  ...r,
+  status: r.status as DraftRecord['status'],
+  loras: parseJson(draftLoras, r.loras, { table: 'drafts', column: 'loras', row: r.id }),
+  selected: r.selected === 1,
+});
 
-export function createGenerationRepo(db: Db, now: () => Date = () => new Date()): GenerationRepo {
+export function createGenerationRepo({ db, sql, now, atomic }: RepoContext): GenerationRepo {
   const t = (): string => now().toISOString();
-  const insBatch = db.prepare(`INSERT INTO batches (id, job_id, title, subtitle, prompt, negative_prompt, mode, backend, tier, scope, count,
-    width, height, status, contact_sheet_path, contact_sheet_sha256, reviewed, meta, created_at, updated_at)
-    VALUES (@id, @job_id, @title, @subtitle, @prompt, @negative_prompt, @mode, @backend, @tier, @scope, @count, @width, @height, @status,
-    NULL, NULL, 0, @meta, @t, @t)`);
-  const insDraft = db.prepare(`INSERT INTO drafts (id, batch_id, idx, checkpoint, loras, lora_combo, seed, status, attempts, selected, created_at, updated_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, 0, ?, ?)`);
-  const oneBatch = db.prepare('SELECT * FROM batches WHERE id = ?');
-  const oneDraft = db.prepare('SELECT * FROM drafts WHERE id = ?');
-  const draftsOf = db.prepare('SELECT * FROM drafts WHERE batch_id = ? ORDER BY idx');
-  const bump = db.prepare(`INSERT INTO selection_stats (kind, scope, arm, selected, total, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-    ON CONFLICT(kind, scope, arm) DO UPDATE SET selected = selected + excluded.selected, total = total + excluded.total, updated_at = excluded.updated_at`);
+  const getBatch = async (on: Kysely<Database>, id: string) => {
+    const r = await on.selectFrom('batches').selectAll().where('id', '=', id).executeTakeFirst();
+    return r ? batchFromRow(r) : undefined;
+  };
+  const listDrafts = async (on: Kysely<Database>, batchId: string) =>
+    (await on.selectFrom('drafts').selectAll().where('batch_id', '=', batchId).orderBy('idx').execute()).map(draftFromRow);
+  const bump = (on: Kysely<Database>, kind: string, scope: string, arm: string, selected: number, total: number, ts: string) =>
+    on
+      .insertInto('selection_stats')
+      .values({ kind, scope, arm, selected, total, updated_at: ts })
+      .onConflict((oc) =>
+        oc.columns(['kind', 'scope', 'arm']).doUpdateSet((eb) => ({
+          selected: eb('selection_stats.selected', '+', eb.ref('excluded.selected')),
+          total: eb('selection_stats.total', '+', eb.ref('excluded.total')),
+          updated_at: eb.ref('excluded.updated_at'),
+        })),
+      )
+      .execute();
 
-  const repo: GenerationRepo = {
-    createBatch(b, drafts) {
+  return {
+    async createBatch(b, drafts) {
       const id = b.id ?? `batch_${randomUUID()}`;
       const ts = t();
-      db.transaction(() => {
-        insBatch.run({
-          id,
-          job_id: b.job_id,
-          title: b.title,
-          subtitle: b.subtitle,
-          prompt: b.prompt,
-          negative_prompt: b.negative_prompt,
-          mode: b.mode,
-          backend: b.backend,
-          tier: b.tier,
-          scope: b.scope,
-          count: b.count,
-          width: b.width,
-          height: b.height,
-          status: b.status ?? 'running',
-          meta: JSON.stringify(b.meta),
-          t: ts,
-        });
+      return atomic(async (tx) => {
+        await tx
+          .insertInto('batches')
+          .values({
+            id,
+            job_id: b.job_id,
+            title: b.title,
+            subtitle: b.subtitle,
+            prompt: b.prompt,
+            negative_prompt: b.negative_prompt,
+            mode: b.mode,
+            backend: b.backend,
+            tier: b.tier,
+            scope: b.scope,
+            count: b.count,
+            width: b.width,
+            height: b.height,
+            status: b.status ?? 'running',
+            contact_sheet_path: null,
+            contact_sheet_sha256: null,
+            reviewed: 0,
+            meta: JSON.stringify(b.meta),
+            created_at: ts,
+            updated_at: ts,
+          })
+          .execute();
         for (const d of drafts) {
-          insDraft.run(`draft_${randomUUID()}`, id, d.idx, d.checkpoint, JSON.stringify(d.loras), loraComboKey(d.loras), d.seed, ts, ts);
+          await tx
+            .insertInto('drafts')
+            .values({
+              id: `draft_${randomUUID()}`,
+              batch_id: id,
+              idx: d.idx,
+              checkpoint: d.checkpoint,
+              loras: JSON.stringify(d.loras),
+              lora_combo: loraComboKey(d.loras),
+              seed: d.seed,
+              status: 'pending',
+              attempts: 0,
+              selected: 0,
+              created_at: ts,
+              updated_at: ts,
+            })
+            .execute();
         }
-      }).immediate();
-      return repo.getBatch(id)!;
+        return (await getBatch(tx, id))!;
+      });
     },
-    getBatch(id) {
-      const r = oneBatch.get(id) as BatchRow | undefined;
-      return r ? batchFromRow(r) : undefined;
-    },
-    listBatches(filter = {}) {
-      const where = filter.status?.length ? `WHERE status IN (${filter.status.map(() => '?').join(',')})` : '';
-      const rows = db
-        .prepare(`SELECT * FROM batches ${where} ORDER BY created_at DESC, rowid DESC LIMIT ?`)
-        .all(...(filter.status ?? []), filter.limit ?? 100) as BatchRow[];
+    getBatch: (id) => getBatch(db, id),
+    async listBatches(filter = {}) {
+      let q = db.selectFrom('batches').selectAll();
+      if (filter.status?.length) q = q.where('status', 'in', filter.status);
+      const rows = await q
+        .orderBy('created_at', 'desc')
+        .orderBy(sql.insertionOrder('batches'), 'desc')
+        .limit(filter.limit ?? 100)
+        .execute();
       return rows.map(batchFromRow);
     },
-    updateBatch(id, patch) {
-      const cols: string[] = [];
-      const args: unknown[] = [];
-      for (const [k, v] of Object.entries(patch)) {
-        cols.push(`${k} = ?`);
-        args.push(k === 'meta' ? JSON.stringify(v) : v);
-      }
-      cols.push('updated_at = ?');
-      db.prepare(`UPDATE batches SET ${cols.join(', ')} WHERE id = ?`).run(...args, t(), id);
-      return repo.getBatch(id)!;
+    async updateBatch(id, patch) {
+      const set: Record<string, unknown> = {};
+      // An explicit undefined clears the column, as a bound undefined always did.
+      for (const [k, v] of Object.entries(patch)) set[k] = k === 'meta' ? JSON.stringify(v) : (v ?? null);
+      await db
+        .updateTable('batches')
+        .set({ ...set, updated_at: t() })
+        .where('id', '=', id)
+        .execute();
+      return (await getBatch(db, id))!;
     },
-    listDrafts: (batchId) => (draftsOf.all(batchId) as DraftRow[]).map(draftFromRow),
-    getDraft(id) {
-      const r = oneDraft.get(id) as DraftRow | undefined;
+    listDrafts: (batchId) => listDrafts(db, batchId),
+    async getDraft(id) {
+      const r = await db.selectFrom('drafts').selectAll().where('id', '=', id).executeTakeFirst();
       return r ? draftFromRow(r) : undefined;
     },
-    noteAttempt(id) {
-      db.prepare('UPDATE drafts SET attempts = attempts + 1, updated_at = ? WHERE id = ?').run(t(), id);
+    async noteAttempt(id) {
+      await db
+        .updateTable('drafts')
+        .set((eb) => ({ attempts: eb('attempts', '+', 1), updated_at: t() }))
+        .where('id', '=', id)
+        .execute();
     },
-    noteError(id, error) {
-      db.prepare(`UPDATE drafts SET error = ?, updated_at = ? WHERE id = ? AND status != 'done'`).run(error.slice(0, 2000), t(), id);
+    async noteError(id, error) {
+      await db
+        .updateTable('drafts')
+        .set({ error: error.slice(0, 2000), updated_at: t() })
+        .where('id', '=', id)
+        .where('status', '!=', 'done')
+        .execute();
     },
-    markDone(id, d) {
-      const sets = ['status = \'done\'', 'server = @server', 'cover_id = @cover_id', 'blob_path = @blob_path', 'elapsed_ms = @elapsed_ms', 'error = NULL', 'updated_at = @t'];
-      if (d.checkpoint !== undefined) sets.push('checkpoint = @checkpoint');
-      if (d.loras !== undefined) sets.push('loras = @loras', 'lora_combo = @combo');
-      const r = db.prepare(`UPDATE drafts SET ${sets.join(', ')} WHERE id = @id AND status != 'done'`).run({
-        id,
-        server: d.server,
-        cover_id: d.cover_id,
-        blob_path: d.blob_path,
-        elapsed_ms: Math.round(d.elapsed_ms),
-        t: t(),
-        ...(d.checkpoint !== undefined ? { checkpoint: d.checkpoint } : {}),
-        ...(d.loras !== undefined ? { loras: JSON.stringify(d.loras), combo: loraComboKey(d.loras) } : {}),
-      });
-      return r.changes === 1;
+    async markDone(id, d) {
+      const r = await db
+        .updateTable('drafts')
+        .set({
+          status: 'done',
+          server: d.server,
+          cover_id: d.cover_id,
+          blob_path: d.blob_path,
+          elapsed_ms: Math.round(d.elapsed_ms),
+          error: null,
+          updated_at: t(),
+          ...(d.checkpoint !== undefined ? { checkpoint: d.checkpoint } : {}),
+          ...(d.loras !== undefined ? { loras: JSON.stringify(d.loras), lora_combo: loraComboKey(d.loras) } : {}),
+        })
+        .where('id', '=', id)
+        .where('status', '!=', 'done')
+        .executeTakeFirst();
+      return r.numUpdatedRows === 1n;
     },
-    markFailed(id, error) {
-      db.prepare(`UPDATE drafts SET status = 'failed', error = ?, updated_at = ? WHERE id = ? AND status != 'done'`).run(error, t(), id);
+    async markFailed(id, error) {
+      await db
+        .updateTable('drafts')
+        .set({ status: 'failed', error, updated_at: t() })
+        .where('id', '=', id)
+        .where('status', '!=', 'done')
+        .execute();
     },
-    recordSelection(batchId, selectedIds) {
+    async recordSelection(batchId, selectedIds) {
       const wanted = new Set(selectedIds);
-      let replaced = false;
-      db.transaction(() => {
-        const batch = repo.getBatch(batchId);
+      return atomic(async (tx) => {
+        const batch = await getBatch(tx, batchId);
         if (!batch) throw new Error(`batch ${batchId} not found`);
-        const drafts = repo.listDrafts(batchId).filter((d) => d.status === 'done');
+        const drafts = (await listDrafts(tx, batchId)).filter((d) => d.status === 'done');
         const ts = t();
-        const apply = (sign: 1 | -1, chosen: (d: DraftRecord) => boolean): void => {
+        const apply = async (sign: 1 | -1, chosen: (d: DraftRecord) => boolean): Promise<void> => {
           for (const d of drafts) {
             const s = chosen(d) ? sign : 0;
-            if (d.checkpoint) bump.run('checkpoint', '', d.checkpoint, s, sign, ts);
-            bump.run('lora_combo', batch.scope, d.lora_combo, s, sign, ts);
+            if (d.checkpoint) await bump(tx, 'checkpoint', '', d.checkpoint, s, sign, ts);
+            await bump(tx, 'lora_combo', batch.scope, d.lora_combo, s, sign, ts);
           }
         };
-        if (batch.reviewed) {
-          replaced = true;
-          apply(-1, (d) => d.selected);
+        const replaced = batch.reviewed;
+        if (replaced) await apply(-1, (d) => d.selected);
+        await apply(1, (d) => wanted.has(d.id));
+        await tx.updateTable('drafts').set({ selected: 0, updated_at: ts }).where('batch_id', '=', batchId).execute();
+        for (const id of wanted) {
+          await tx.updateTable('drafts').set({ selected: 1, updated_at: ts }).where('id', '=', id).where('batch_id', '=', batchId).execute();
         }
-        apply(1, (d) => wanted.has(d.id));
-        db.prepare('UPDATE drafts SET selected = 0, updated_at = ? WHERE batch_id = ?').run(ts, batchId);
-        const mark = db.prepare('UPDATE drafts SET selected = 1, updated_at = ? WHERE id = ? AND batch_id = ?');
-        for (const id of wanted) mark.run(ts, id, batchId);
-        db.prepare('UPDATE batches SET reviewed = 1, updated_at = ? WHERE id = ?').run(ts, batchId);
-      }).immediate();
-      return { drafts: repo.listDrafts(batchId), replaced };
+        await tx.updateTable('batches').set({ reviewed: 1, updated_at: ts }).where('id', '=', batchId).execute();
+        return { drafts: await listDrafts(tx, batchId), replaced };
+      });
     },
-    stats(kind, scope) {
-      const rows =
-        scope === undefined
-          ? db.prepare('SELECT kind, scope, arm, selected, total FROM selection_stats WHERE kind = ? ORDER BY arm, scope').all(kind)
-          : db.prepare('SELECT kind, scope, arm, selected, total FROM selection_stats WHERE kind = ? AND scope = ? ORDER BY arm').all(kind, scope);
-      return rows as SelectionStat[];
+    async stats(kind, scope) {
+      let q = db.selectFrom('selection_stats').select(['kind', 'scope', 'arm', 'selected', 'total']).where('kind', '=', kind);
+      q = scope === undefined ? q.orderBy('arm').orderBy('scope') : q.where('scope', '=', scope).orderBy('arm');
+      return (await q.execute()) as SelectionStat[];
     },
-    addStats(kind, scope, arm, selected, total) {
-      bump.run(kind, scope, arm, selected, total, t());
+    async addStats(kind, scope, arm, selected, total) {
+      await bump(db, kind, scope, arm, selected, total, t());
     },
   };
-  return repo;
 }

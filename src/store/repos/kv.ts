@@ -1,20 +1,27 @@
-import type { Db } from '../db.js';
+import { z } from 'zod';
+import type { RepoContext } from '../context.js';
+import { parseJson } from '../json.js';
 
 /** Small JSON settings and counters that are not worth a table of their own. */
 export interface KvRepo {
-  get<T>(key: string): T | undefined;
-  set(key: string, value: unknown): void;
+  /** The value is any JSON; the caller that wrote it knows its shape. */
+  get<T>(key: string): Promise<T | undefined>;
+  set(key: string, value: unknown): Promise<void>;
 }
 
-export function createKvRepo(db: Db, now: () => Date = () => new Date()): KvRepo {
-  const g = db.prepare('SELECT value FROM kv WHERE key = ?');
-  const s = db.prepare(`INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?)
-    ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`);
+export function createKvRepo({ db, now }: RepoContext): KvRepo {
   return {
-    get<T>(key: string) {
-      const r = g.get(key) as { value: string } | undefined;
-      return r ? (JSON.parse(r.value) as T) : undefined;
+    async get<T>(key: string) {
+      const r = await db.selectFrom('kv').select('value').where('key', '=', key).executeTakeFirst();
+      return r ? (parseJson(z.unknown(), r.value, { table: 'kv', column: 'value', row: key }) as T) : undefined;
     },
-    set: (key, value) => void s.run(key, JSON.stringify(value), now().toISOString()),
+    async set(key, value) {
+      const row = { key, value: JSON.stringify(value), updated_at: now().toISOString() };
+      await db
+        .insertInto('kv')
+        .values(row)
+        .onConflict((oc) => oc.column('key').doUpdateSet({ value: row.value, updated_at: row.updated_at }))
+        .execute();
+    },
   };
 }

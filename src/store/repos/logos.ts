@@ -1,4 +1,4 @@
-import type { Db } from '../db.js';
+import type { RepoContext } from '../context.js';
 
 /** A logo a user registered for a coin; it wins over the icon set. */
 export interface LogoRecord {
@@ -10,25 +10,26 @@ export interface LogoRecord {
 }
 
 export interface LogosRepo {
-  upsert(l: Omit<LogoRecord, 'registered_at'>): LogoRecord;
-  get(symbol: string): LogoRecord | undefined;
-  list(): LogoRecord[];
+  upsert(l: Omit<LogoRecord, 'registered_at'>): Promise<LogoRecord>;
+  get(symbol: string): Promise<LogoRecord | undefined>;
+  list(): Promise<LogoRecord[]>;
 }
 
-export function createLogosRepo(db: Db, now: () => Date = () => new Date()): LogosRepo {
-  const up = db.prepare(`INSERT INTO logos (symbol, blob_sha256, blob_path, mime_type, registered_at)
-    VALUES (@symbol, @blob_sha256, @blob_path, @mime_type, @registered_at)
-    ON CONFLICT(symbol) DO UPDATE SET blob_sha256 = excluded.blob_sha256, blob_path = excluded.blob_path,
-      mime_type = excluded.mime_type, registered_at = excluded.registered_at`);
-  const one = db.prepare('SELECT * FROM logos WHERE symbol = ?');
-  const all = db.prepare('SELECT * FROM logos ORDER BY symbol');
+export function createLogosRepo({ db, now }: RepoContext): LogosRepo {
   return {
-    upsert(l) {
+    async upsert(l) {
       const rec = { ...l, symbol: l.symbol.toUpperCase(), registered_at: now().toISOString() };
-      up.run(rec);
+      const row = { symbol: rec.symbol, blob_sha256: rec.blob_sha256, blob_path: rec.blob_path, mime_type: rec.mime_type, registered_at: rec.registered_at };
+      await db
+        .insertInto('logos')
+        .values(row)
+        .onConflict((oc) =>
+          oc.column('symbol').doUpdateSet({ blob_sha256: row.blob_sha256, blob_path: row.blob_path, mime_type: row.mime_type, registered_at: row.registered_at }),
+        )
+        .execute();
       return rec;
     },
-    get: (symbol) => one.get(symbol.toUpperCase()) as LogoRecord | undefined,
-    list: () => all.all() as LogoRecord[],
+    get: (symbol) => db.selectFrom('logos').selectAll().where('symbol', '=', symbol.toUpperCase()).executeTakeFirst(),
+    list: () => db.selectFrom('logos').selectAll().orderBy('symbol').execute(),
   };
 }

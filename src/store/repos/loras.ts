@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Db } from '../db.js';
+import type { Kysely, Selectable, Updateable } from 'kysely';
+import { z } from 'zod';
+import type { RepoContext } from '../context.js';
+import { jsonObject, parseJson, parseJsonOr, stringArray } from '../json.js';
+import type { Database, LoraImagesTable, LorasTable, LoraVersionsTable } from '../schema.js';
 
 export type BaseModelName = 'flux' | 'sdxl' | 'sd15';
 export type LoraStatus = 'created' | 'uploading' | 'training' | 'ready' | 'failed';
@@ -61,179 +65,251 @@ export interface LoraVersionRecord {
   created_at: string;
 }
 
-type Json = string | null;
-const j = <T>(s: Json, d: T): T => (s === null || s === undefined ? d : (JSON.parse(s) as T));
+const targets = z.record(z.string(), z.tuple([z.number(), z.number()]));
+const vocabulary = z.record(z.string(), z.string());
 
-function loraFromRow(r: Record<string, unknown>): LoraRecord {
+function loraFromRow(r: Selectable<LorasTable>): LoraRecord {
+  const at = (column: string) => ({ table: 'loras', column, row: r.id });
   return {
-    ...(r as unknown as LoraRecord),
-    coins: j(r.coins as Json, []),
-    targets: j(r.targets as Json, null),
-    vocabulary: j(r.vocabulary as Json, null),
+    ...r,
+    base_model: r.base_model as BaseModelName,
+    status: r.status as LoraStatus,
+    coins: parseJson(stringArray, r.coins, at('coins')),
+    targets: parseJsonOr(targets, r.targets, null, at('targets')),
+    vocabulary: parseJsonOr(vocabulary, r.vocabulary, null, at('vocabulary')),
   };
 }
-function imageFromRow(r: Record<string, unknown>): LoraImageRecord {
+function imageFromRow(r: Selectable<LoraImagesTable>): LoraImageRecord {
+  const at = (column: string) => ({ table: 'lora_images', column, row: r.id });
   return {
-    ...(r as unknown as LoraImageRecord),
-    tags: j(r.tags as Json, []),
-    categories: j(r.categories as Json, null),
+    ...r,
+    caption_status: r.caption_status as LoraImageRecord['caption_status'],
+    tags: parseJson(stringArray, r.tags, at('tags')),
+    categories: parseJsonOr(stringArray, r.categories, null, at('categories')),
     excluded: r.excluded === 1,
-    warnings: j(r.warnings as Json, []),
+    warnings: parseJson(stringArray, r.warnings, at('warnings')),
   };
 }
-function versionFromRow(r: Record<string, unknown>): LoraVersionRecord {
-  return { ...(r as unknown as LoraVersionRecord), inspection: j(r.inspection as Json, null), params: j(r.params as Json, {}) };
+function versionFromRow(r: Selectable<LoraVersionsTable>): LoraVersionRecord {
+  const at = (column: string) => ({ table: 'lora_versions', column, row: r.id });
+  return {
+    ...r,
+    status: r.status as LoraVersionRecord['status'],
+    inspection: parseJsonOr(jsonObject, r.inspection, null, at('inspection')),
+    params: parseJson(jsonObject, r.params, at('params')),
+  };
+}
+
+/** A patch as columns: JSON fields serialised, booleans as 0/1, and an explicit undefined clearing the column. */
+function toColumns(patch: Record<string, unknown>, json: readonly string[], flags: readonly string[] = []): Record<string, unknown> {
+  const set: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (json.includes(k)) set[k] = v === null || v === undefined ? null : JSON.stringify(v);
+    else if (flags.includes(k)) set[k] = v ? 1 : 0;
+    else set[k] = v ?? null;
+  }
+  return set;
 }
 
 export interface LorasRepo {
-  create(l: Pick<LoraRecord, 'name' | 'base_model' | 'asset_type' | 'trigger_word'> & Partial<Pick<LoraRecord, 'description' | 'coins' | 'targets' | 'vocabulary' | 'status'>>): LoraRecord;
-  get(id: string): LoraRecord | undefined;
-  getByName(name: string): LoraRecord | undefined;
+  create(l: Pick<LoraRecord, 'name' | 'base_model' | 'asset_type' | 'trigger_word'> & Partial<Pick<LoraRecord, 'description' | 'coins' | 'targets' | 'vocabulary' | 'status'>>): Promise<LoraRecord>;
+  get(id: string): Promise<LoraRecord | undefined>;
+  getByName(name: string): Promise<LoraRecord | undefined>;
   /** By id or, failing that, by name. */
-  find(idOrName: string): LoraRecord | undefined;
-  list(filter?: { base_model?: string; asset_type?: string; status?: string; coin?: string }): LoraRecord[];
-  update(id: string, patch: Partial<Omit<LoraRecord, 'id' | 'created_at' | 'updated_at'>>): LoraRecord;
-  delete(id: string): void;
+  find(idOrName: string): Promise<LoraRecord | undefined>;
+  list(filter?: { base_model?: string; asset_type?: string; status?: string; coin?: string }): Promise<LoraRecord[]>;
+  update(id: string, patch: Partial<Omit<LoraRecord, 'id' | 'created_at' | 'updated_at'>>): Promise<LoraRecord>;
+  delete(id: string): Promise<void>;
 
-  addImage(img: Omit<LoraImageRecord, 'id' | 'created_at' | 'excluded' | 'warnings' | 'categories' | 'derived_from' | 'caption_source'> & Partial<Pick<LoraImageRecord, 'id' | 'excluded' | 'warnings' | 'categories' | 'derived_from' | 'caption_source'>>): LoraImageRecord;
-  getImage(id: string): LoraImageRecord | undefined;
-  findImageByPixelHash(loraId: string, pixelHash: string): LoraImageRecord | undefined;
-  listImages(loraId: string, opts?: { includeExcluded?: boolean }): LoraImageRecord[];
-  updateImage(id: string, patch: Partial<Pick<LoraImageRecord, 'caption' | 'caption_status' | 'caption_source' | 'tags' | 'categories' | 'excluded'>>): LoraImageRecord;
-  deleteImage(id: string): void;
-  countImages(loraId: string): number;
+  addImage(img: Omit<LoraImageRecord, 'id' | 'created_at' | 'excluded' | 'warnings' | 'categories' | 'derived_from' | 'caption_source'> & Partial<Pick<LoraImageRecord, 'id' | 'excluded' | 'warnings' | 'categories' | 'derived_from' | 'caption_source'>>): Promise<LoraImageRecord>;
+  getImage(id: string): Promise<LoraImageRecord | undefined>;
+  findImageByPixelHash(loraId: string, pixelHash: string): Promise<LoraImageRecord | undefined>;
+  listImages(loraId: string, opts?: { includeExcluded?: boolean }): Promise<LoraImageRecord[]>;
+  updateImage(id: string, patch: Partial<Pick<LoraImageRecord, 'caption' | 'caption_status' | 'caption_source' | 'tags' | 'categories' | 'excluded'>>): Promise<LoraImageRecord>;
+  deleteImage(id: string): Promise<void>;
+  countImages(loraId: string): Promise<number>;
 
   /** Add the next version (max+1) atomically; two processes cannot both make v2. */
-  addVersion(v: Omit<LoraVersionRecord, 'id' | 'version' | 'created_at'>): LoraVersionRecord;
-  getVersion(loraId: string, version: number): LoraVersionRecord | undefined;
-  listVersions(loraId: string): LoraVersionRecord[];
-  updateVersion(id: string, patch: Partial<Pick<LoraVersionRecord, 'status' | 'file_sha256' | 'file_path' | 'file_bytes' | 'inspection' | 'remote_version' | 'weights_url'>>): LoraVersionRecord;
-  deleteVersion(id: string): void;
+  addVersion(v: Omit<LoraVersionRecord, 'id' | 'version' | 'created_at'>): Promise<LoraVersionRecord>;
+  getVersion(loraId: string, version: number): Promise<LoraVersionRecord | undefined>;
+  listVersions(loraId: string): Promise<LoraVersionRecord[]>;
+  updateVersion(id: string, patch: Partial<Pick<LoraVersionRecord, 'status' | 'file_sha256' | 'file_path' | 'file_bytes' | 'inspection' | 'remote_version' | 'weights_url'>>): Promise<LoraVersionRecord>;
+  deleteVersion(id: string): Promise<void>;
   /** How many version rows (any LoRA) point at this file blob. */
-  countFileRefs(fileSha256: string): number;
+  countFileRefs(fileSha256: string): Promise<number>;
 }
 
-export function createLorasRepo(db: Db, now: () => Date = () => new Date()): LorasRepo {
+export function createLorasRepo({ db, sql, now, atomic }: RepoContext): LorasRepo {
   const t = () => now().toISOString();
-  const repo: LorasRepo = {
-    create(l) {
+  const getLora = async (on: Kysely<Database>, id: string) => {
+    const r = await on.selectFrom('loras').selectAll().where('id', '=', id).executeTakeFirst();
+    return r ? loraFromRow(r) : undefined;
+  };
+  const getByName = async (name: string) => {
+    const r = await db.selectFrom('loras').selectAll().where('name', '=', name).executeTakeFirst();
+    return r ? loraFromRow(r) : undefined;
+  };
+  const getImage = async (id: string) => {
+    const r = await db.selectFrom('lora_images').selectAll().where('id', '=', id).executeTakeFirst();
+    return r ? imageFromRow(r) : undefined;
+  };
+  const versionById = async (on: Kysely<Database>, id: string) =>
+    versionFromRow(await on.selectFrom('lora_versions').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
+  return {
+    async create(l) {
       const id = `lora_${randomUUID()}`;
       const ts = t();
-      db.prepare(`INSERT INTO loras (id, name, description, base_model, asset_type, trigger_word, status, coins, targets, vocabulary,
-        active_version, default_strength, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,NULL,NULL,?,?)`).run(
-        id, l.name, l.description ?? null, l.base_model, l.asset_type, l.trigger_word, l.status ?? 'created',
-        JSON.stringify(l.coins ?? []), l.targets ? JSON.stringify(l.targets) : null, l.vocabulary ? JSON.stringify(l.vocabulary) : null, ts, ts,
-      );
-      return repo.get(id)!;
+      await db
+        .insertInto('loras')
+        .values({
+          id,
+          name: l.name,
+          description: l.description ?? null,
+          base_model: l.base_model,
+          asset_type: l.asset_type,
+          trigger_word: l.trigger_word,
+          status: l.status ?? 'created',
+          coins: JSON.stringify(l.coins ?? []),
+          targets: l.targets ? JSON.stringify(l.targets) : null,
+          vocabulary: l.vocabulary ? JSON.stringify(l.vocabulary) : null,
+          active_version: null,
+          default_strength: null,
+          created_at: ts,
+          updated_at: ts,
+        })
+        .execute();
+      return (await getLora(db, id))!;
     },
-    get(id) {
-      const r = db.prepare('SELECT * FROM loras WHERE id = ?').get(id) as Record<string, unknown> | undefined;
-      return r ? loraFromRow(r) : undefined;
-    },
-    getByName(name) {
-      const r = db.prepare('SELECT * FROM loras WHERE name = ?').get(name) as Record<string, unknown> | undefined;
-      return r ? loraFromRow(r) : undefined;
-    },
-    find: (idOrName) => repo.get(idOrName) ?? repo.getByName(idOrName),
-    list(filter = {}) {
-      const where: string[] = [];
-      const args: unknown[] = [];
+    get: (id) => getLora(db, id),
+    getByName,
+    find: async (idOrName) => (await getLora(db, idOrName)) ?? (await getByName(idOrName)),
+    async list(filter = {}) {
+      let q = db.selectFrom('loras').selectAll();
       for (const k of ['base_model', 'asset_type', 'status'] as const) {
-        if (filter[k]) {
-          where.push(`${k} = ?`);
-          args.push(filter[k]);
-        }
+        const v = filter[k];
+        if (v) q = q.where(k, '=', v);
       }
-      if (filter.coin) {
-        where.push('EXISTS (SELECT 1 FROM json_each(loras.coins) WHERE upper(json_each.value) = upper(?))');
-        args.push(filter.coin);
-      }
-      const rows = db.prepare(`SELECT * FROM loras ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY name`).all(...args) as Record<string, unknown>[];
-      return rows.map(loraFromRow);
+      if (filter.coin) q = q.where(sql.jsonArrayHasCaseless('loras', 'coins', filter.coin));
+      return (await q.orderBy('name').execute()).map(loraFromRow);
     },
-    update(id, patch) {
-      const cols: string[] = [];
-      const args: unknown[] = [];
-      for (const [k, v] of Object.entries(patch)) {
-        cols.push(`${k} = ?`);
-        args.push(k === 'coins' || k === 'targets' || k === 'vocabulary' ? (v === null ? null : JSON.stringify(v)) : v);
-      }
-      cols.push('updated_at = ?');
-      args.push(t(), id);
-      db.prepare(`UPDATE loras SET ${cols.join(', ')} WHERE id = ?`).run(...args);
-      return repo.get(id)!;
+    async update(id, patch) {
+      await db
+        .updateTable('loras')
+        .set({ ...(toColumns(patch, ['coins', 'targets', 'vocabulary']) as Updateable<LorasTable>), updated_at: t() })
+        .where('id', '=', id)
+        .execute();
+      return (await getLora(db, id))!;
     },
-    delete: (id) => void db.prepare('DELETE FROM loras WHERE id = ?').run(id),
+    async delete(id) {
+      await db.deleteFrom('loras').where('id', '=', id).execute();
+    },
 
-    addImage(img) {
+    async addImage(img) {
       const id = img.id ?? `img_${randomUUID()}`;
-      db.prepare(`INSERT INTO lora_images (id, lora_id, blob_sha256, blob_path, pixel_hash, width, height, format, source, file_name,
-        caption, caption_status, caption_source, tags, categories, derived_from, excluded, warnings, created_at)
-        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`).run(
-        id, img.lora_id, img.blob_sha256, img.blob_path, img.pixel_hash, img.width, img.height, img.format, img.source, img.file_name,
-        img.caption, img.caption_status, img.caption_source ?? null, JSON.stringify(img.tags), img.categories ? JSON.stringify(img.categories) : null,
-        img.derived_from ?? null, img.excluded ? 1 : 0, JSON.stringify(img.warnings ?? []), t(),
-      );
-      return repo.getImage(id)!;
+      await db
+        .insertInto('lora_images')
+        .values({
+          id,
+          lora_id: img.lora_id,
+          blob_sha256: img.blob_sha256,
+          blob_path: img.blob_path,
+          pixel_hash: img.pixel_hash,
+          width: img.width,
+          height: img.height,
+          format: img.format,
+          source: img.source,
+          file_name: img.file_name,
+          caption: img.caption,
+          caption_status: img.caption_status,
+          caption_source: img.caption_source ?? null,
+          tags: JSON.stringify(img.tags),
+          categories: img.categories ? JSON.stringify(img.categories) : null,
+          derived_from: img.derived_from ?? null,
+          excluded: img.excluded ? 1 : 0,
+          warnings: JSON.stringify(img.warnings ?? []),
+          created_at: t(),
+        })
+        .execute();
+      return (await getImage(id))!;
     },
-    getImage(id) {
-      const r = db.prepare('SELECT * FROM lora_images WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+    getImage,
+    async findImageByPixelHash(loraId, pixelHash) {
+      const r = await db.selectFrom('lora_images').selectAll().where('lora_id', '=', loraId).where('pixel_hash', '=', pixelHash).executeTakeFirst();
       return r ? imageFromRow(r) : undefined;
     },
-    findImageByPixelHash(loraId, pixelHash) {
-      const r = db.prepare('SELECT * FROM lora_images WHERE lora_id = ? AND pixel_hash = ?').get(loraId, pixelHash) as Record<string, unknown> | undefined;
-      return r ? imageFromRow(r) : undefined;
+    async listImages(loraId, opts = {}) {
+      let q = db.selectFrom('lora_images').selectAll().where('lora_id', '=', loraId);
+      if (!opts.includeExcluded) q = q.where('excluded', '=', 0);
+      return (await q.orderBy('created_at').orderBy(sql.insertionOrder('lora_images')).execute()).map(imageFromRow);
     },
-    listImages(loraId, opts = {}) {
-      const rows = db
-        .prepare(`SELECT * FROM lora_images WHERE lora_id = ? ${opts.includeExcluded ? '' : 'AND excluded = 0'} ORDER BY created_at, rowid`)
-        .all(loraId) as Record<string, unknown>[];
-      return rows.map(imageFromRow);
+    async updateImage(id, patch) {
+      const set = toColumns(patch, ['tags', 'categories'], ['excluded']) as Updateable<LoraImagesTable>;
+      if (Object.keys(set).length) await db.updateTable('lora_images').set(set).where('id', '=', id).execute();
+      return (await getImage(id))!;
     },
-    updateImage(id, patch) {
-      const cols: string[] = [];
-      const args: unknown[] = [];
-      for (const [k, v] of Object.entries(patch)) {
-        cols.push(`${k} = ?`);
-        args.push(k === 'tags' || k === 'categories' ? (v === null ? null : JSON.stringify(v)) : k === 'excluded' ? (v ? 1 : 0) : v);
-      }
-      if (cols.length) db.prepare(`UPDATE lora_images SET ${cols.join(', ')} WHERE id = ?`).run(...args, id);
-      return repo.getImage(id)!;
+    async deleteImage(id) {
+      await db.deleteFrom('lora_images').where('id', '=', id).execute();
     },
-    deleteImage: (id) => void db.prepare('DELETE FROM lora_images WHERE id = ?').run(id),
-    countImages: (loraId) => (db.prepare('SELECT COUNT(*) AS n FROM lora_images WHERE lora_id = ? AND excluded = 0').get(loraId) as { n: number }).n,
+    async countImages(loraId) {
+      const r = await db
+        .selectFrom('lora_images')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('lora_id', '=', loraId)
+        .where('excluded', '=', 0)
+        .executeTakeFirstOrThrow();
+      return Number(r.n);
+    },
 
-    addVersion(v) {
-      const id = `ver_${randomUUID()}`;
-      const tx = db.transaction(() => {
-        const max = (db.prepare('SELECT COALESCE(MAX(version), 0) AS m FROM lora_versions WHERE lora_id = ?').get(v.lora_id) as { m: number }).m;
-        db.prepare(`INSERT INTO lora_versions (id, lora_id, version, status, file_sha256, file_path, file_bytes, inspection, params, job_id, backend,
-          remote_version, weights_url, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`).run(
-          id, v.lora_id, max + 1, v.status, v.file_sha256, v.file_path, v.file_bytes, v.inspection ? JSON.stringify(v.inspection) : null,
-          JSON.stringify(v.params ?? {}), v.job_id, v.backend, v.remote_version, v.weights_url, t(),
-        );
-      });
-      tx.immediate();
-      return versionFromRow(db.prepare('SELECT * FROM lora_versions WHERE id = ?').get(id) as Record<string, unknown>);
-    },
-    getVersion(loraId, version) {
-      const r = db.prepare('SELECT * FROM lora_versions WHERE lora_id = ? AND version = ?').get(loraId, version) as Record<string, unknown> | undefined;
+    addVersion: (v) =>
+      atomic(async (tx) => {
+        const id = `ver_${randomUUID()}`;
+        const max = await tx
+          .selectFrom('lora_versions')
+          .select((eb) => eb.fn.coalesce(eb.fn.max('version'), eb.lit(0)).as('m'))
+          .where('lora_id', '=', v.lora_id)
+          .executeTakeFirstOrThrow();
+        await tx
+          .insertInto('lora_versions')
+          .values({
+            id,
+            lora_id: v.lora_id,
+            version: Number(max.m) + 1,
+            status: v.status,
+            file_sha256: v.file_sha256,
+            file_path: v.file_path,
+            file_bytes: v.file_bytes,
+            inspection: v.inspection ? JSON.stringify(v.inspection) : null,
+            params: JSON.stringify(v.params ?? {}),
+            job_id: v.job_id,
+            backend: v.backend,
+            remote_version: v.remote_version,
+            weights_url: v.weights_url,
+            created_at: t(),
+          })
+          .execute();
+        return versionById(tx, id);
+      }),
+    async getVersion(loraId, version) {
+      const r = await db.selectFrom('lora_versions').selectAll().where('lora_id', '=', loraId).where('version', '=', version).executeTakeFirst();
       return r ? versionFromRow(r) : undefined;
     },
-    listVersions: (loraId) =>
-      (db.prepare('SELECT * FROM lora_versions WHERE lora_id = ? ORDER BY version').all(loraId) as Record<string, unknown>[]).map(versionFromRow),
-    updateVersion(id, patch) {
-      const cols: string[] = [];
-      const args: unknown[] = [];
-      for (const [k, v] of Object.entries(patch)) {
-        cols.push(`${k} = ?`);
-        args.push(k === 'inspection' ? (v === null ? null : JSON.stringify(v)) : v);
-      }
-      if (cols.length) db.prepare(`UPDATE lora_versions SET ${cols.join(', ')} WHERE id = ?`).run(...args, id);
-      return versionFromRow(db.prepare('SELECT * FROM lora_versions WHERE id = ?').get(id) as Record<string, unknown>);
+    listVersions: async (loraId) =>
+      (await db.selectFrom('lora_versions').selectAll().where('lora_id', '=', loraId).orderBy('version').execute()).map(versionFromRow),
+    async updateVersion(id, patch) {
+      const set = toColumns(patch, ['inspection']) as Updateable<LoraVersionsTable>;
+      if (Object.keys(set).length) await db.updateTable('lora_versions').set(set).where('id', '=', id).execute();
+      return versionById(db, id);
     },
-    deleteVersion: (id) => void db.prepare('DELETE FROM lora_versions WHERE id = ?').run(id),
-    countFileRefs: (sha) => (db.prepare('SELECT COUNT(*) AS n FROM lora_versions WHERE file_sha256 = ?').get(sha) as { n: number }).n,
+    async deleteVersion(id) {
+      await db.deleteFrom('lora_versions').where('id', '=', id).execute();
+    },
+    async countFileRefs(sha) {
+      const r = await db
+        .selectFrom('lora_versions')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('file_sha256', '=', sha)
+        .executeTakeFirstOrThrow();
+      return Number(r.n);
+    },
   };
-  return repo;
 }

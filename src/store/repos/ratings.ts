@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Db } from '../db.js';
+import { sql as raw, type Kysely } from 'kysely';
+import type { DialectSql } from '../backend.js';
+import type { RepoContext } from '../context.js';
+import type { Database } from '../schema.js';
 
 /** One rating of a cover, with the facts of the cover copied in so stats survive later edits. */
 export interface RatingRecord {
@@ -49,69 +52,113 @@ export interface RatingStat {
 export type RatingGroup = 'lora' | 'coin' | 'checkpoint';
 
 export interface RatingsRepo {
-  add(r: NewRating): RatingRecord;
+  add(r: NewRating): Promise<RatingRecord>;
   /** Ratings of a cover that count: the latest of each rater, newest first. */
-  effective(coverId: string): RatingRecord[];
+  effective(coverId: string): Promise<RatingRecord[]>;
   /** Every rating made at or after `since` (ISO time), oldest first (the nightly run's "what is new"). */
-  since(since: string, limit?: number): RatingRecord[];
+  since(since: string, limit?: number): Promise<RatingRecord[]>;
   /** Put a cover in a LoRA's positive or negative set, or take it out (null). */
-  setFeedback(lora: string, coverId: string, polarity: Polarity | null, meanStars: number, loraVersion: number | null): void;
+  setFeedback(lora: string, coverId: string, polarity: Polarity | null, meanStars: number, loraVersion: number | null): Promise<void>;
   /** A LoRA's feedback set(s), newest first. */
-  feedback(lora: string, polarity?: Polarity): FeedbackEntry[];
+  feedback(lora: string, polarity?: Polarity): Promise<FeedbackEntry[]>;
   /** Figures per LoRA, coin or checkpoint; `key` filters to one. Rows without a value (no LoRA) are left out. */
-  stats(group: RatingGroup, key?: string): RatingStat[];
+  stats(group: RatingGroup, key?: string): Promise<RatingStat[]>;
 }
 
-const LATEST = `SELECT * FROM (SELECT r.*, ROW_NUMBER() OVER (PARTITION BY cover_id, rater ORDER BY created_at DESC, rowid DESC) AS rn
-  FROM ratings r) WHERE rn = 1`;
+/** Each rater's latest rating of each cover (optionally of one cover only). */
+function latestRatings(db: Kysely<Database>, dialect: DialectSql, coverId?: string) {
+  let ranked = db
+    .selectFrom('ratings')
+    .selectAll('ratings')
+    .select((eb) =>
+      eb.fn
+        .agg<number>('row_number')
+        .over((ob) => ob.partitionBy(['cover_id', 'rater']).orderBy('created_at', 'desc').orderBy(dialect.insertionOrder('ratings'), 'desc'))
+        .as('rn'),
+    );
+  if (coverId !== undefined) ranked = ranked.where('cover_id', '=', coverId);
+  return db.selectFrom(ranked.as('ranked')).selectAll().where('rn', '=', 1);
+}
 
-export function createRatingsRepo(db: Db, now: () => Date = () => new Date()): RatingsRepo {
-  const ins = db.prepare(`INSERT INTO ratings (id, cover_id, stars, comment, rater, lora, lora_version, coin, checkpoint, created_at)
-    VALUES (@id, @cover_id, @stars, @comment, @rater, @lora, @lora_version, @coin, @checkpoint, @created_at)`);
-  const eff = db.prepare(`${LATEST.replace('FROM ratings r', 'FROM ratings r WHERE cover_id = ?')} ORDER BY created_at DESC`);
-  const sinceQ = db.prepare('SELECT * FROM ratings WHERE created_at >= ? ORDER BY created_at, rowid LIMIT ?');
-  const upsertFb = db.prepare(`INSERT INTO lora_feedback (lora, cover_id, polarity, mean_stars, lora_version, updated_at)
-    VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(lora, cover_id) DO UPDATE SET polarity = excluded.polarity,
-    mean_stars = excluded.mean_stars, lora_version = excluded.lora_version, updated_at = excluded.updated_at`);
-  const delFb = db.prepare('DELETE FROM lora_feedback WHERE lora = ? AND cover_id = ?');
+export function createRatingsRepo({ db, sql, now }: RepoContext): RatingsRepo {
   const strip = (r: RatingRecord & { rn?: number }): RatingRecord => {
     const { rn: _rn, ...rest } = r;
     return rest;
   };
   return {
-    add(r) {
+    async add(r) {
       const rec: RatingRecord = { ...r, id: `rat_${randomUUID()}`, created_at: now().toISOString() };
-      ins.run(rec);
+      await db
+        .insertInto('ratings')
+        .values({
+          id: rec.id,
+          cover_id: rec.cover_id,
+          stars: rec.stars,
+          comment: rec.comment,
+          rater: rec.rater,
+          lora: rec.lora,
+          lora_version: rec.lora_version,
+          coin: rec.coin,
+          checkpoint: rec.checkpoint,
+          created_at: rec.created_at,
+        })
+        .execute();
       return rec;
     },
-    effective: (coverId) => (eff.all(coverId) as Array<RatingRecord & { rn: number }>).map(strip),
-    since: (since, limit = 10_000) => sinceQ.all(since, limit) as RatingRecord[],
-    setFeedback(lora, coverId, polarity, meanStars, loraVersion) {
-      if (polarity === null) delFb.run(lora, coverId);
-      else upsertFb.run(lora, coverId, polarity, meanStars, loraVersion, now().toISOString());
-    },
-    feedback(lora, polarity) {
-      const rows = db
-        .prepare(
-          `SELECT f.*, c.title AS title, c.blob_path AS blob_path FROM lora_feedback f JOIN covers c ON c.id = f.cover_id
-           WHERE f.lora = ? ${polarity ? 'AND f.polarity = ?' : ''} ORDER BY f.updated_at DESC, f.rowid DESC`,
+    effective: async (coverId) => (await latestRatings(db, sql, coverId).orderBy('created_at', 'desc').execute()).map(strip),
+    since: (since, limit = 10_000) =>
+      db.selectFrom('ratings').selectAll().where('created_at', '>=', since).orderBy('created_at').orderBy(sql.insertionOrder('ratings')).limit(limit).execute(),
+    async setFeedback(lora, coverId, polarity, meanStars, loraVersion) {
+      if (polarity === null) {
+        await db.deleteFrom('lora_feedback').where('lora', '=', lora).where('cover_id', '=', coverId).execute();
+        return;
+      }
+      const row = { lora, cover_id: coverId, polarity, mean_stars: meanStars, lora_version: loraVersion, updated_at: now().toISOString() };
+      await db
+        .insertInto('lora_feedback')
+        .values(row)
+        .onConflict((oc) =>
+          oc.columns(['lora', 'cover_id']).doUpdateSet({ polarity, mean_stars: meanStars, lora_version: loraVersion, updated_at: row.updated_at }),
         )
-        .all(...(polarity ? [lora, polarity] : [lora])) as FeedbackEntry[];
-      return rows;
+        .execute();
     },
-    stats(group, key) {
+    async feedback(lora, polarity) {
+      let q = db
+        .selectFrom('lora_feedback')
+        .innerJoin('covers', 'covers.id', 'lora_feedback.cover_id')
+        .selectAll('lora_feedback')
+        .select(['covers.title as title', 'covers.blob_path as blob_path'])
+        .where('lora_feedback.lora', '=', lora);
+      if (polarity) q = q.where('lora_feedback.polarity', '=', polarity);
+      const rows = await q.orderBy('lora_feedback.updated_at', 'desc').orderBy(sql.insertionOrder('lora_feedback'), 'desc').execute();
+      return rows as FeedbackEntry[];
+    },
+    async stats(group, key) {
       const col = group === 'lora' ? 'lora' : group === 'coin' ? 'coin' : 'checkpoint';
-      const rows = db
-        .prepare(
-          `WITH latest AS (${LATEST}),
-           per_cover AS (SELECT cover_id, ${col} AS k, AVG(stars) AS mean, COUNT(*) AS n FROM latest
-             WHERE ${col} IS NOT NULL ${key !== undefined ? `AND ${col} = ?` : ''} GROUP BY cover_id, ${col})
-           SELECT k AS key, SUM(n) AS ratings, COUNT(*) AS covers, SUM(mean * n) * 1.0 / SUM(n) AS mean_stars,
-             SUM(CASE WHEN mean >= 4 THEN 1 ELSE 0 END) AS positive, SUM(CASE WHEN mean < 3 THEN 1 ELSE 0 END) AS negative
-           FROM per_cover GROUP BY k ORDER BY ratings DESC, k`,
-        )
-        .all(...(key !== undefined ? [key] : [])) as RatingStat[];
-      return rows.map((r) => ({ ...r, mean_stars: Math.round(r.mean_stars * 100) / 100 }));
+      const rows = await db
+        .with('latest', () => latestRatings(db, sql))
+        .with('per_cover', (qb) => {
+          let p = qb
+            .selectFrom('latest')
+            .select((eb) => ['cover_id', eb.ref(col).as('k'), eb.fn.avg<number>('stars').as('mean'), eb.fn.countAll<number>().as('n')])
+            .where(col, 'is not', null);
+          if (key !== undefined) p = p.where(col, '=', key);
+          return p.groupBy(['cover_id', col]);
+        })
+        .selectFrom('per_cover')
+        .select((eb) => [
+          eb.ref('k').as('key'),
+          eb.fn.sum<number>('n').as('ratings'),
+          eb.fn.countAll<number>().as('covers'),
+          raw<number>`SUM(mean * n) * 1.0 / SUM(n)`.as('mean_stars'),
+          raw<number>`SUM(CASE WHEN mean >= 4 THEN 1 ELSE 0 END)`.as('positive'),
+          raw<number>`SUM(CASE WHEN mean < 3 THEN 1 ELSE 0 END)`.as('negative'),
+        ])
+        .groupBy('k')
+        .orderBy('ratings', 'desc')
+        .orderBy('k')
+        .execute();
+      return (rows as RatingStat[]).map((r) => ({ ...r, mean_stars: Math.round(r.mean_stars * 100) / 100 }));
     },
   };
 }

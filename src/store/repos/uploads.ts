@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { Db } from '../db.js';
+import type { Selectable } from 'kysely';
+import { z } from 'zod';
+import type { RepoContext } from '../context.js';
+import { parseJsonOr } from '../json.js';
+import type { UploadSlotsTable } from '../schema.js';
 
 /** A single-use upload URL's server side: which project it feeds, how big it may be, until when. */
 export interface UploadSlot {
@@ -12,35 +16,49 @@ export interface UploadSlot {
 }
 
 export interface UploadSlotsRepo {
-  create(s: { lora_id: string; max_bytes: number; ttlSeconds: number }): UploadSlot;
-  get(id: string): UploadSlot | undefined;
+  create(s: { lora_id: string; max_bytes: number; ttlSeconds: number }): Promise<UploadSlot>;
+  get(id: string): Promise<UploadSlot | undefined>;
   /** Mark the slot used; false when it was used already or has expired (only one PUT ever wins). */
-  take(id: string): boolean;
-  finish(id: string, result: unknown): void;
+  take(id: string): Promise<boolean>;
+  finish(id: string, result: unknown): Promise<void>;
 }
 
-interface Row extends Omit<UploadSlot, 'result'> {
-  result: string | null;
-}
+const parse = (r: Selectable<UploadSlotsTable>): UploadSlot => ({
+  ...r,
+  result: r.result ? parseJsonOr(z.unknown(), r.result, null, { table: 'upload_slots', column: 'result', row: r.id }) : null,
+});
 
-export function createUploadSlotsRepo(db: Db, now: () => Date = () => new Date()): UploadSlotsRepo {
-  const ins = db.prepare('INSERT INTO upload_slots (id, lora_id, max_bytes, expires_at) VALUES (?, ?, ?, ?)');
-  const one = db.prepare('SELECT * FROM upload_slots WHERE id = ?');
-  const take = db.prepare('UPDATE upload_slots SET used_at = ? WHERE id = ? AND used_at IS NULL AND expires_at >= ?');
-  const fin = db.prepare('UPDATE upload_slots SET result = ? WHERE id = ?');
-  const parse = (r: Row | undefined): UploadSlot | undefined => (r ? { ...r, result: r.result ? (JSON.parse(r.result) as unknown) : null } : undefined);
+export function createUploadSlotsRepo({ db, now }: RepoContext): UploadSlotsRepo {
   return {
-    create(s) {
+    async create(s) {
       const id = `up_${randomBytes(16).toString('base64url')}`;
       const expires = new Date(now().getTime() + s.ttlSeconds * 1000).toISOString();
-      ins.run(id, s.lora_id, s.max_bytes, expires);
-      return parse(one.get(id) as Row)!;
+      const row = await db
+        .insertInto('upload_slots')
+        .values({ id, lora_id: s.lora_id, max_bytes: s.max_bytes, expires_at: expires, used_at: null, result: null })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return parse(row);
     },
-    get: (id) => parse(one.get(id) as Row | undefined),
-    take: (id) => {
+    async get(id) {
+      const r = await db.selectFrom('upload_slots').selectAll().where('id', '=', id).executeTakeFirst();
+      return r ? parse(r) : undefined;
+    },
+    async take(id) {
       const t = now().toISOString();
-      return take.run(t, id, t).changes === 1;
+      // One statement: of two PUTs at once, the second finds used_at set and matches no row.
+      const won = await db
+        .updateTable('upload_slots')
+        .set({ used_at: t })
+        .where('id', '=', id)
+        .where('used_at', 'is', null)
+        .where('expires_at', '>=', t)
+        .returning('id')
+        .executeTakeFirst();
+      return won !== undefined;
     },
-    finish: (id, result) => void fin.run(JSON.stringify(result), id),
+    async finish(id, result) {
+      await db.updateTable('upload_slots').set({ result: JSON.stringify(result) }).where('id', '=', id).execute();
+    },
   };
 }

@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createImproveRepo } from '../../../src/agent/improve/repo.js';
 import { startSchedule } from '../../../src/agent/schedule.js';
 import { createLogger } from '../../../src/core/logger.js';
 import { runCli } from '../../../src/faces/cli/run.js';
@@ -41,8 +40,8 @@ describe('loraloop improve', () => {
       const parsed = JSON.parse(c.out.stdout) as { success: boolean; data: { dry_run: boolean; run_id: string | null } };
       expect(parsed.data).toMatchObject({ dry_run: true, run_id: null });
       const store = createStore(home);
-      expect(createImproveRepo(store.db).list(5)).toEqual([]);
-      store.close();
+      expect(await store.improve.list(5)).toEqual([]);
+      await store.close();
     } finally {
       rmSync(home, { recursive: true, force: true });
     }
@@ -98,8 +97,8 @@ describe('loraloop daemon', () => {
       expect(stderr).toMatch(/loraloop daemon: following training jobs; nightly run on "\* \* \* \* \* \*"/);
       expect(stderr).toMatch(/stopping/);
       const store = createStore(home);
-      const runs = createImproveRepo(store.db).list(50);
-      store.close();
+      const runs = await store.improve.list(50);
+      await store.close();
       expect(runs.length).toBeGreaterThanOrEqual(1);
       expect(runs.every((r) => r.status === 'succeeded')).toBe(true);
     } finally {

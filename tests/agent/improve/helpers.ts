@@ -18,6 +18,7 @@ import type { ImproveOptions } from '../../../src/agent/improve/types.js';
 import type { CommandResult } from '../../../src/core/result.js';
 import type { ReplicateEmulator } from '../../emulators/replicate.js';
 import { makeTestApp } from '../../support/app.js';
+import { storeFile } from '../../support/sqlite.js';
 
 export async function call<T = Record<string, unknown>>(app: App, tool: string, input: unknown): Promise<CommandResult<T>> {
   return (await app.tools.execute(tool, input, app.context())) as CommandResult<T>;
@@ -99,9 +100,14 @@ export async function trainedProject(app: App, name = 'sol-covers', images = 3):
 
 /** Every row of every table: a dry run must leave this unchanged. */
 export function dumpDb(app: App): Record<string, unknown[]> {
-  const db = app.services.store.db;
-  const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as Array<{ name: string }>;
-  return Object.fromEntries(tables.map((t) => [t.name, db.prepare(`SELECT * FROM "${t.name}" ORDER BY rowid`).all()]));
+  const db = storeFile(app.services.config.home);
+  const pg = db.dialect === 'postgres';
+  const tables = db
+    .prepare(pg ? `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1` : `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
+    .all() as Array<{ name: string }>;
+  // Insertion order: SQLite's rowid, PostgreSQL's seq column (schema_migrations has neither there: its id).
+  const order = (t: string) => (!pg ? 'rowid' : t === 'schema_migrations' ? 'id' : 'seq');
+  return Object.fromEntries(tables.map((t) => [t.name, db.prepare(`SELECT * FROM "${t.name}" ORDER BY ${order(t.name)}`).all()]));
 }
 
 export interface RunData {

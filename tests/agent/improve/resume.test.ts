@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createImproveRepo } from '../../../src/agent/improve/repo.js';
 import { startReplicateEmulator, type ReplicateEmulator } from '../../emulators/replicate.js';
 import { callOk, improveApp, replicateEnv, trainedProject, upload, type RunData } from './helpers.js';
+import { databaseEnvFor } from '../../support/database.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = path.resolve(here, '../../..');
@@ -32,10 +32,10 @@ afterAll(async () => {
   await emu.close();
 });
 
-async function until<T>(probe: () => T | undefined | false, ms: number, what: string): Promise<T> {
+async function until<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, ms: number, what: string): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
-    const v = probe();
+    const v = await probe();
     if (v) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
@@ -55,27 +55,27 @@ describe('a killed nightly run continues where it stopped', () => {
 
       const child = spawn(process.execPath, ['--import', 'tsx', CHILD], {
         cwd: REPO_ROOT,
-        env: { ...process.env, LORALOOP_HOME: t.home, LORALOOP_ALLOWED_ROOTS: `${t.home}:${tmpdir()}`, ...replicateEnv(emu) },
+        env: { ...process.env, ...databaseEnvFor(t.home), LORALOOP_HOME: t.home, LORALOOP_ALLOWED_ROOTS: `${t.home}:${tmpdir()}`, ...replicateEnv(emu) },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let out = '';
       child.stdout.on('data', (b: Buffer) => (out += b.toString()));
       child.stderr.on('data', (b: Buffer) => (out += b.toString()));
       const exited = new Promise<void>((r) => child.on('exit', () => r()));
-      const repo = createImproveRepo(app.services.store.db);
+      const repo = app.services.store.improve;
       // The child has started the training (the emulator has it) and recorded its job id.
-      const runId = await until(() => repo.unfinished()?.id, 30_000, `the child's run (${out})`);
-      await until(() => emu.state.trainings.length > before && repo.step<{ job_id?: string }>(runId, loraId, 'train')?.data.job_id, 30_000, 'the training to be submitted');
-      const curated = repo.step(runId, loraId, 'curate');
+      const runId = await until(async () => (await repo.unfinished())?.id, 30_000, `the child's run (${out})`);
+      await until(async () => emu.state.trainings.length > before && (await repo.step<{ job_id?: string }>(runId, loraId, 'train'))?.data.job_id, 30_000, 'the training to be submitted');
+      const curated = await repo.step(runId, loraId, 'curate');
       child.kill('SIGKILL');
       await exited;
       expect(out).not.toMatch(/DONE/);
-      const jobId = repo.step<{ job_id: string }>(runId, loraId, 'train')?.data.job_id;
+      const jobId = (await repo.step<{ job_id: string }>(runId, loraId, 'train'))?.data.job_id;
 
       // The next run takes over once the dead process's lease lapses, and lets the training finish.
       stepping(true);
-      await until(() => {
-        const h = app.services.store.leases.holder('improve_run');
+      await until(async () => {
+        const h = await app.services.store.leases.holder('improve_run');
         return !h || Date.parse(h.expires_at) < Date.now();
       }, 10_000, 'the lease to lapse');
       const run = await callOk<RunData>(app, 'improve_run', {});
@@ -85,9 +85,9 @@ describe('a killed nightly run continues where it stopped', () => {
       expect(sol).toMatchObject({ outcome: 'promoted', job_id: jobId, candidate_version: 2 });
       // One training for the whole run, and the finished step was not redone.
       expect(emu.state.trainings.length - before).toBe(1);
-      expect(repo.step(runId, loraId, 'curate')?.finished_at).toBe(curated?.finished_at);
-      expect(app.services.store.loras.get(loraId)?.active_version).toBe(2);
-      expect(repo.get(runId)?.status).toBe('succeeded');
+      expect((await repo.step(runId, loraId, 'curate'))?.finished_at).toBe(curated?.finished_at);
+      expect((await app.services.store.loras.get(loraId))?.active_version).toBe(2);
+      expect((await repo.get(runId))?.status).toBe('succeeded');
     } finally {
       stepping(false);
       await t.dispose();

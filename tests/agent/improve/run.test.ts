@@ -12,6 +12,7 @@ import { trainedSetKey } from '../../../src/agent/improve/curate.js';
 import { createToolEvaluator } from '../../../src/agent/improve/evaluate.js';
 import { startReplicateEmulator, type ReplicateEmulator } from '../../emulators/replicate.js';
 import { call, callOk, dumpDb, improveApp, trainedProject, upload, type Degrade, type RunData } from './helpers.js';
+import { dataOf, errorOf } from '../../support/result.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../shared/fixtures/images');
 
@@ -71,7 +72,7 @@ describe('improve_run (nightly) against the Replicate emulator', () => {
 
     const r = await call<RunData>(app, 'improve_run', {});
     expect(r.success, r.reasoning).toBe(true);
-    const run = r.data;
+    const run = dataOf(r);
     expect(run.feeds).toEqual([{ source: feedUrl, added: 2, would_add: 0, error: null }]);
     expect(run.new_ratings).toBe(2);
     const sol = run.loras.find((l) => l.lora_id === loraId);
@@ -85,17 +86,17 @@ describe('improve_run (nightly) against the Replicate emulator', () => {
     // The training got the new set: 3 + 2 + 2 + 1 images.
     expect(emu.state.trainings.at(-1)?.sim.imageCount).toBe(8);
     // Promoted, with v1 kept for rollback.
-    const lora = app.services.store.loras.get(loraId);
+    const lora = await app.services.store.loras.get(loraId);
     expect(lora?.active_version).toBe(2);
-    expect(app.services.store.loras.listVersions(loraId).map((v) => [v.version, v.status])).toEqual([
+    expect((await app.services.store.loras.listVersions(loraId)).map((v) => [v.version, v.status])).toEqual([
       [1, 'ready'],
       [2, 'ready'],
     ]);
     // The well-rated cover is a training image now; the badly rated one is not.
-    const sources = app.services.store.loras.listImages(loraId).map((i) => i.source);
-    expect(sources).toContain(app.services.store.covers.get(covers.good)?.blob_path);
-    expect(sources).not.toContain(app.services.store.covers.get(covers.bad)?.blob_path);
-    expect(app.services.store.kv.get<string[]>(trainedSetKey(loraId))).toHaveLength(8);
+    const sources = (await app.services.store.loras.listImages(loraId)).map((i) => i.source);
+    expect(sources).toContain((await app.services.store.covers.get(covers.good))?.blob_path);
+    expect(sources).not.toContain((await app.services.store.covers.get(covers.bad))?.blob_path);
+    expect(await app.services.store.kv.get<string[]>(trainedSetKey(loraId))).toHaveLength(8);
     // The report shows both versions side by side with the scores and the decision.
     expect(run.report_path && existsSync(run.report_path)).toBe(true);
     const html = readFileSync(run.report_path ?? '', 'utf8');
@@ -132,8 +133,8 @@ describe('improve_run (nightly) against the Replicate emulator', () => {
     expect(sol?.verdict?.delta).toBeLessThan(0);
     // The candidate's blurred covers failed the critic's sharpness check.
     expect(sol?.samples.filter((s) => s.role === 'candidate').every((s) => s.score < 1)).toBe(true);
-    expect(app.services.store.loras.get(loraId)?.active_version).toBe(1);
-    expect(app.services.store.loras.getVersion(loraId, 2)?.status).toBe('rejected');
+    expect((await app.services.store.loras.get(loraId))?.active_version).toBe(1);
+    expect((await app.services.store.loras.getVersion(loraId, 2))?.status).toBe('rejected');
     // "Activate the latest ready version" does not pick the rejected candidate.
     const act = await callOk<{ active_version: number }>(app, 'lora_activate', { lora_id: loraId });
     expect(act.active_version).toBe(1);
@@ -154,8 +155,8 @@ describe('improve_run (nightly) against the Replicate emulator', () => {
     expect(sol?.reason).toMatch(/did not use the candidate version for 3 of 3 covers/);
     // Real covers, judged by the real critic (by cover id).
     expect(sol?.samples.every((x) => x.score > 0 && x.path !== null)).toBe(true);
-    expect(app.services.store.loras.get(loraId)?.active_version).toBe(1);
-    expect(app.services.store.loras.getVersion(loraId, 2)?.status).toBe('candidate');
+    expect((await app.services.store.loras.get(loraId))?.active_version).toBe(1);
+    expect((await app.services.store.loras.getVersion(loraId, 2))?.status).toBe('candidate');
   }, 120_000);
 
   it('with the production evaluator on Replicate, the candidate is drawn with its own version before any promotion', async () => {
@@ -171,7 +172,7 @@ describe('improve_run (nightly) against the Replicate emulator', () => {
     expect(sol?.verdict?.evaluated).toBe(true);
     expect(sol?.samples.filter((x) => x.role === 'candidate').every((x) => x.applied)).toBe(true);
     // Every sample was a real prediction on the emulator, the candidate's with version 2's weights.
-    const v2 = app.services.store.loras.getVersion(loraId, 2)!;
+    const v2 = (await app.services.store.loras.getVersion(loraId, 2))!;
     const made = emu.state.predictions.slice(before);
     expect(made.length).toBe(sol!.samples.length);
     const v2hash = (v2.remote_version ?? '').split(':').pop();
@@ -191,7 +192,7 @@ describe('improve_run (nightly) against the Replicate emulator', () => {
     const refused = [a, b].filter((r) => !r.success);
     expect(ok).toHaveLength(1);
     expect(refused).toHaveLength(1);
-    expect((refused[0]?.data as unknown as { error: { code: string } }).error.code).toBe('LEASE_HELD');
+    expect(errorOf(refused[0]!).code).toBe('LEASE_HELD');
     expect(refused[0]?.reasoning).toMatch(/Another nightly run is in progress/);
     expect(emu.state.trainings.length - before).toBe(1);
     expect((ok[0]?.data as RunData).loras[0]?.outcome).toBe('promoted');
@@ -208,11 +209,11 @@ describe('improve_run (nightly) against the Replicate emulator', () => {
     const snapshot = dumpDb(app);
     const r = await call<RunData>(app, 'improve_run', { dry_run: true });
     expect(r.success, r.reasoning).toBe(true);
-    expect(r.data).toMatchObject({ dry_run: true, run_id: null, report_path: null });
-    expect(r.data.feeds[0]).toMatchObject({ added: 0, would_add: 2 });
+    expect(dataOf(r)).toMatchObject({ dry_run: true, run_id: null, report_path: null });
+    expect(dataOf(r).feeds[0]).toMatchObject({ added: 0, would_add: 2 });
     // 2 uploads + 1 well-rated cover + 2 feed images it would collect.
-    expect(r.data.loras[0]).toMatchObject({ outcome: 'planned', positives_added: 1, change: { changed: 5, threshold: 5 } });
-    expect(r.data.loras[0]?.reason).toMatch(/would retrain on replicate/);
+    expect(dataOf(r).loras[0]).toMatchObject({ outcome: 'planned', positives_added: 1, change: { changed: 5, threshold: 5 } });
+    expect(dataOf(r).loras[0]?.reason).toMatch(/would retrain on replicate/);
     expect(r.reasoning).toMatch(/^Dry run \(nothing changed\)/);
     expect(dumpDb(app)).toEqual(snapshot);
     expect(emu.state.trainings.length).toBe(before);

@@ -9,6 +9,7 @@ import { createCoinSecondOpinion, parseSecondOpinion } from '../../../src/cover/
 import { emptyLoraResolver } from '../../../src/cover/lora-resolver.js';
 import { routeCoverChecked } from '../../../src/cover/route.js';
 import { startOpenAIEmulator, type OpenAIEmulator } from '../../emulators/openai.js';
+import { dataOf } from '../../support/result.js';
 
 const detector = createCoinDetector(loadCoinCatalogue());
 let emulator: OpenAIEmulator;
@@ -83,11 +84,11 @@ describe('cover_route with a model configured', () => {
     const t = makeTestApp({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: emulator.baseUrl, LORALOOP_LLM_MODEL: 'judge-1' });
     try {
       const sure = await t.app.tools.execute('cover_route', { title: 'Bitcoin Hits $100K as ETF Inflows Surge' }, t.app.context());
-      expect((sure.data as { coins: Array<{ symbol: string }> }).coins.map((c) => c.symbol)).toEqual(['BTC']);
+      expect(dataOf<{ coins: Array<{ symbol: string }> }>(sure).coins.map((c) => c.symbol)).toEqual(['BTC']);
       expect(emulator.requests).toHaveLength(0);
       emulator.push({ content: '{"coins": ["ONE"]}' });
       const r = await t.app.tools.execute('cover_route', { title: 'Harmony Announces New Partnership With Visa' }, t.app.context());
-      expect((r.data as { coins: Array<{ symbol: string }> }).coins.map((c) => c.symbol)).toEqual(['ONE']);
+      expect(dataOf<{ coins: Array<{ symbol: string }> }>(r).coins.map((c) => c.symbol)).toEqual(['ONE']);
       expect(r.reasoning).toMatch(/second opinion .*confirmed ONE/);
       expect(emulator.requests).toHaveLength(1);
     } finally {

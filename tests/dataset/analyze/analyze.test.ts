@@ -7,6 +7,7 @@ import type { App } from '../../../src/app.js';
 import type { ProgressUpdate } from '../../../src/tools/types.js';
 import { makeTestApp } from '../../support/app.js';
 import { makeProject, syntheticImage, type SeedImage } from '../helpers.js';
+import { dataOf, errorOf } from '../../support/result.js';
 
 const FIXTURES = new URL('../../../../shared/fixtures/images/', import.meta.url).pathname;
 
@@ -37,7 +38,7 @@ describe('dataset_analyze on a folder of real files', () => {
     const ctx = { ...app.context(), progress: (p: ProgressUpdate) => progress.push(p) };
     const r = await app.tools.execute('dataset_analyze', { dir: FIXTURES }, ctx);
     expect(r.success).toBe(true);
-    const d = r.data as Analysis;
+    const d = dataOf<Analysis>(r);
     expect(d.images).toBe(33);
     expect(d.broken).toBe(5);
     expect(d.analyzed).toBe(28);
@@ -76,7 +77,7 @@ describe('dataset_analyze on a folder of real files', () => {
     writeFileSync(join(dir, 'q30.jpg'), await sharp(png).jpeg({ quality: 30 }).toBuffer());
     writeFileSync(join(dir, 'q92.jpg'), await sharp(png).jpeg({ quality: 92 }).toBuffer());
     writeFileSync(join(dir, 'q92.txt'), 'zxq, full-body, standing');
-    const d = (await app.tools.execute('dataset_analyze', { dir, base_model: 'sd15' }, app.context())).data as Analysis;
+    const d = dataOf(await app.tools.execute('dataset_analyze', { dir, base_model: 'sd15' }, app.context())) as Analysis;
     expect(d.issues.filter((i) => i.kind === 'jpeg_artifacts').map((i) => i.file)).toEqual(['q30.jpg']);
     // The sidecar caption is read: one full-body image.
     expect(d.categories['full-body']?.count).toBe(1);
@@ -90,15 +91,15 @@ describe('dataset_analyze on a folder of real files', () => {
     const ctx = { ...app.context('test', ac.signal), progress: () => ac.abort() };
     const r = await app.tools.execute('dataset_analyze', { dir: FIXTURES }, ctx);
     expect(r.success).toBe(false);
-    expect(r.data).toMatchObject({ error: { code: 'CANCELED' } });
+    expect(errorOf(r)).toMatchObject({ code: 'CANCELED' });
   });
 
   it('refuses a folder outside the allowed roots and wants exactly one of lora_id and dir', async () => {
     const r = await app.tools.execute('dataset_analyze', { dir: '/etc' }, app.context());
     expect(r.success).toBe(false);
-    expect(r.data).toMatchObject({ error: { code: 'PATH_NOT_ALLOWED' } });
+    expect(errorOf(r)).toMatchObject({ code: 'PATH_NOT_ALLOWED' });
     const both = await app.tools.execute('dataset_analyze', { dir: FIXTURES, lora_id: 'x' }, app.context());
-    expect(both.data).toMatchObject({ error: { code: 'INVALID_INPUT' } });
+    expect(errorOf(both)).toMatchObject({ code: 'INVALID_INPUT' });
   });
 });
 
@@ -119,7 +120,7 @@ describe('dataset_analyze on a project', () => {
     const p = await makeProject(app, join(home, 'in'), { name: 'hero' }, set());
     const r = await app.tools.execute('dataset_analyze', { lora_id: 'hero' }, app.context());
     expect(r.success).toBe(true);
-    const d = r.data as Analysis;
+    const d = dataOf<Analysis>(r);
     // Every image's tags or caption name its framing: the people detector is not asked about any of them.
     expect(d).toMatchObject({ images: 20, analyzed: 20, broken: 0, volume_level: 'good', unclassified: 0, typed_from_pixels: 0 });
     expect(d.categories['close-up']).toEqual({ count: 12, share: 60, target: [30, 40] });
@@ -141,11 +142,11 @@ describe('dataset_analyze on a project', () => {
   it('uses targets given per call, and stores them on the project when asked', async () => {
     await makeProject(app, join(home, 'in'), { name: 'hero' }, set());
     const targets = { 'close-up': [50, 70] as [number, number] };
-    const d = (await app.tools.execute('dataset_analyze', { lora_id: 'hero', targets, save_targets: true }, app.context())).data as Analysis;
+    const d = dataOf(await app.tools.execute('dataset_analyze', { lora_id: 'hero', targets, save_targets: true }, app.context())) as Analysis;
     expect(d.gaps).toEqual([]);
     expect(d.categories['close-up']?.target).toEqual([50, 70]);
     expect(d.categories['full-body']?.target).toBeNull();
-    const again = (await app.tools.execute('dataset_analyze', { lora_id: 'hero' }, app.context())).data as Analysis;
+    const again = dataOf(await app.tools.execute('dataset_analyze', { lora_id: 'hero' }, app.context())) as Analysis;
     expect(again.categories['close-up']?.target).toEqual([50, 70]);
   });
 
@@ -154,7 +155,7 @@ describe('dataset_analyze on a project', () => {
       ...Array.from({ length: 5 }, (_, i) => ({ name: `solana-${i}.png`, seed: 30 + i, width: 1024, height: 1024, background: '#f28c28' })),
       { name: 'eth-gold.png', seed: 40, width: 1024, height: 1024, background: '#1e3a8a' },
     ]);
-    const d = (await app.tools.execute('dataset_analyze', { lora_id: 'coins' }, app.context())).data as Analysis;
+    const d = dataOf(await app.tools.execute('dataset_analyze', { lora_id: 'coins' }, app.context())) as Analysis;
     expect(d.categories['coin:SOL']).toMatchObject({ count: 5, target: [25, 100] });
     expect(d.categories['coin:ETH']).toMatchObject({ count: 1, target: [25, 100] });
     expect(Object.keys(d.categories).some((c) => c.startsWith('palette:'))).toBe(true);
@@ -176,8 +177,8 @@ describe('dataset_analyze on a project', () => {
       app.context(),
     );
     expect(up.success).toBe(true);
-    const d = (await app.tools.execute('dataset_analyze', { lora_id: 'q' }, app.context())).data as Analysis;
-    const ids = app.services.store.loras.listImages((app.services.store.loras.find('q')!).id);
+    const d = dataOf(await app.tools.execute('dataset_analyze', { lora_id: 'q' }, app.context())) as Analysis;
+    const ids = await app.services.store.loras.listImages(((await app.services.store.loras.find('q'))!).id);
     const idOf = (name: string): string => ids.find((i) => i.file_name === name)!.id;
     expect(d.duplicates).toEqual([[idOf('a.png'), idOf('a-resized.jpg')]]);
     expect(d.issues.filter((i) => i.image_id === idOf('tiny.png')).map((i) => i.kind)).toContain('low_resolution');

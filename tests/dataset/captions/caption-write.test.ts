@@ -5,6 +5,7 @@ import type { App } from '../../../src/app.js';
 import { startOpenAIEmulator, type OpenAIEmulator } from '../../emulators/openai.js';
 import { makeTestApp } from '../../support/app.js';
 import { makeProject } from '../helpers.js';
+import { dataOf, errorOf } from '../../support/result.js';
 
 interface WriteData {
   captioner: string;
@@ -30,7 +31,7 @@ describe('caption_write with the local captioner', () => {
     ]);
     const r = await app.tools.execute('caption_write', { lora_id: p.lora_id }, app.context());
     expect(r.success).toBe(true);
-    const d = r.data as WriteData;
+    const d = dataOf<WriteData>(r);
     expect(d.captioner).toBe('local');
     expect(d.captioned).toBe(2);
     const [sol, other] = d.results;
@@ -42,11 +43,11 @@ describe('caption_write with the local captioner', () => {
     expect(other?.caption).not.toMatch(/Solana/);
     expect(r.reasoning).toMatch(/basic/);
     // Stored, and no longer pending.
-    const stored = app.services.store.loras.getImage(sol!.image_id);
+    const stored = await app.services.store.loras.getImage(sol!.image_id);
     expect(stored).toMatchObject({ caption: sol?.caption, caption_status: 'ok', caption_source: 'local' });
     // A second run has nothing left to do unless asked.
     const again = await app.tools.execute('caption_write', { lora_id: p.lora_id }, app.context());
-    expect((again.data as WriteData).skipped).toBe(2);
+    expect(dataOf<WriteData>(again).skipped).toBe(2);
     expect(again.reasoning).toMatch(/overwrite/);
   });
 
@@ -54,7 +55,7 @@ describe('caption_write with the local captioner', () => {
     const p = await makeProject(app, join(home, 'in'), { name: 'x' }, [{ name: 'a.png', seed: 3, width: 300, height: 300 }]);
     const r = await app.tools.execute('caption_write', { lora_id: p.lora_id, captioner: 'vision' }, app.context());
     expect(r.success).toBe(false);
-    expect(r.data).toMatchObject({ error: { code: 'NOT_CONFIGURED' } });
+    expect(errorOf(r)).toMatchObject({ code: 'NOT_CONFIGURED' });
     expect(r.reasoning).toContain('OPENAI_API_KEY');
   });
 });
@@ -83,16 +84,16 @@ describe('caption_write with a vision model (openai SDK against the emulator)', 
     });
     const r = await app.tools.execute('caption_write', { lora_id: p.lora_id, vocabulary: { backdrop: 'background' } }, app.context());
     expect(r.success).toBe(true);
-    const d = r.data as WriteData;
+    const d = dataOf<WriteData>(r);
     expect(d).toMatchObject({ captioner: 'vision', model: 'emu-vision', captioned: 1 });
     expect(d.results[0]?.caption).toBe(
       'flaticonz, A flat design clipboard icon with three checkmarks, orange and white color scheme, minimal vector style, solid light gray background, clean edges, professional UI icon',
     );
     expect(d.vocabulary_replacements).toBe(3);
     expect(d.results[0]?.categories).toEqual(['close-up']);
-    expect(app.services.store.loras.getImage(p.image_ids[0]!)).toMatchObject({ caption_source: 'vision', categories: ['close-up'] });
+    expect(await app.services.store.loras.getImage(p.image_ids[0]!)).toMatchObject({ caption_source: 'vision', categories: ['close-up'] });
     // The project keeps the vocabulary.
-    expect(app.services.store.loras.get(p.lora_id)?.vocabulary).toEqual({ backdrop: 'background' });
+    expect((await app.services.store.loras.get(p.lora_id))?.vocabulary).toEqual({ backdrop: 'background' });
 
     const req = emu.requests[0]!;
     expect(req.model).toBe('emu-vision');
@@ -116,7 +117,7 @@ describe('caption_write with a vision model (openai SDK against the emulator)', 
     emu.push({ status: 400, error: { message: 'image too complex', type: 'invalid_request_error' } }, { content: 'full-body, standing in a busy street, red jacket' });
     const r = await app.tools.execute('caption_write', { lora_id: p.lora_id, captioner: 'vision' }, app.context());
     expect(r.success).toBe(true);
-    const d = r.data as WriteData;
+    const d = dataOf<WriteData>(r);
     expect(d.captioned).toBe(1);
     expect(d.failed).toBe(1);
     expect(d.results.find((x) => !x.ok)?.error).toMatch(/HTTP 400/);
@@ -133,9 +134,9 @@ describe('caption_write with a vision model (openai SDK against the emulator)', 
     ]);
     const r = await app.tools.execute('caption_write', { lora_id: p.lora_id }, app.context());
     expect(r.success).toBe(false);
-    expect(r.data).toMatchObject({ error: { code: 'NOT_CONFIGURED' } });
+    expect(errorOf(r)).toMatchObject({ code: 'NOT_CONFIGURED' });
     expect(r.reasoning).toContain('OPENAI_API_KEY');
     expect(emu.requests.length).toBe(0); // the emulator refuses before recording
-    expect(app.services.store.loras.listImages(p.lora_id).every((i) => i.caption_status === 'pending')).toBe(true);
+    expect((await app.services.store.loras.listImages(p.lora_id)).every((i) => i.caption_status === 'pending')).toBe(true);
   });
 });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { App } from '../../../src/app.js';
 import { makeTestApp } from '../../support/app.js';
+import { dataOf } from '../../support/result.js';
 
 const PEOPLE = new URL('../../fixtures/people/', import.meta.url).pathname;
 
@@ -24,20 +25,20 @@ describe('local captions from the pixels of real photos', () => {
     const photos = ['tfjs-portrait-woman.jpg', 'coco-yoga.jpg', 'wh-obama-biden-room.jpg', 'coco-person-bench.jpg', 'wh-biden-standing.jpg'];
     for (const f of photos) copyFileSync(join(PEOPLE, f), join(dir, f));
     const created = await app.tools.execute('lora_create', { name: 'hero', base_model: 'sd15', asset_type: 'character', trigger_word: 'zxq person' }, app.context());
-    const loraId = (created.data as { lora_id: string }).lora_id;
+    const loraId = dataOf<{ lora_id: string }>(created).lora_id;
     // The last one's tag names its framing: the tag wins and the detector is not asked about it.
     const images = photos.map((f) => ({ path: join(dir, f), ...(f === 'wh-biden-standing.jpg' ? { tags: ['cowboy shot'] } : {}) }));
     const up = await app.tools.execute('lora_upload_images', { lora_id: loraId, images }, app.context());
     expect(up.success, up.reasoning).toBe(true);
 
     const before = await app.tools.execute('dataset_analyze', { lora_id: loraId }, app.context());
-    expect(before.data).toMatchObject({ unclassified: 0, typed_from_pixels: 4 });
+    expect(dataOf(before)).toMatchObject({ unclassified: 0, typed_from_pixels: 4 });
     expect(before.reasoning).toMatch(/4 images without framing words .* were typed from the pixels/);
 
     const r = await app.tools.execute('caption_write', { lora_id: loraId, captioner: 'local' }, app.context());
     expect(r.success, r.reasoning).toBe(true);
     const byFile = new Map(
-      app.services.store.loras.listImages(loraId).map((i) => [i.file_name, { caption: i.caption ?? '', categories: i.categories ?? [] }]),
+      (await app.services.store.loras.listImages(loraId)).map((i) => [i.file_name, { caption: i.caption ?? '', categories: i.categories ?? [] }]),
     );
     expect(byFile.get('tfjs-portrait-woman.jpg')?.caption).toMatch(/^zxq person, close-up, one person, face cent(r|er)ed, plain background/);
     expect(byFile.get('tfjs-portrait-woman.jpg')?.categories).toEqual(['close-up']);
@@ -51,7 +52,7 @@ describe('local captions from the pixels of real photos', () => {
     const out = join(home, 'kohya');
     const ex = await app.tools.execute('dataset_export', { lora_id: loraId, target: 'kohya', out }, app.context());
     expect(ex.success, ex.reasoning).toBe(true);
-    const subsets = (ex.data as { subsets: Array<{ name: string; images: number }> }).subsets.map((s) => s.name).sort();
+    const subsets = dataOf<{ subsets: Array<{ name: string; images: number }> }>(ex).subsets.map((s) => s.name).sort();
     expect(subsets).toEqual(expect.arrayContaining(['close-up', 'far-wide', 'full-body', 'medium-shot']));
   }, 60_000);
 });

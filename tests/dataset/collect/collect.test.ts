@@ -13,6 +13,8 @@ import type { App } from '../../../src/app.js';
 import type { CommandResult } from '../../../src/core/result.js';
 import { startOpenAIEmulator } from '../../emulators/openai.js';
 import { makeTestApp } from '../../support/app.js';
+import { storeFile } from '../../support/sqlite.js';
+import { errorOf } from '../../support/result.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../shared/fixtures/images');
 
@@ -133,8 +135,8 @@ describe('dataset_collect from a feed', () => {
     expect(first.coins_without_project).toEqual(['DOGE']);
     expect(first.captioner).toBe('title');
     // Images reached the right projects, captioned with the trigger word first and the title.
-    const solImages = a.services.store.loras.listImages(sol);
-    const ethImages = a.services.store.loras.listImages(eth);
+    const solImages = await a.services.store.loras.listImages(sol);
+    const ethImages = await a.services.store.loras.listImages(eth);
     expect(solImages).toHaveLength(2);
     expect(ethImages).toHaveLength(1);
     expect(solImages[0]?.caption).toMatch(/^sks solana, Solana news image, for the article "Solana ETF inflows hit \$1B"$/);
@@ -155,7 +157,7 @@ describe('dataset_collect from a feed', () => {
     expect(st2['Solana outage: a post-mortem']).toBe('failed');
     expect(st2['Dogecoin jumps 12% after a celebrity post']).toBe('no_project');
     expect(hits.filter((h) => h.startsWith('/img/'))).toEqual(['/img/corrupt-header.jpg']);
-    expect(a.services.store.loras.countImages(sol)).toBe(2);
+    expect(await a.services.store.loras.countImages(sol)).toBe(2);
 
     // A project for DOGE created later receives its image on the next collection.
     const doge = await project(a, 'doge-covers', ['DOGE'], 'sks doge');
@@ -179,7 +181,7 @@ describe('dataset_collect from a feed', () => {
     expect([atom.format, json.format]).toEqual(['atom', 'json']);
     expect(atom.results[0]).toMatchObject({ status: 'added', lora_id: brand });
     expect(json.results[0]).toMatchObject({ status: 'added', coin: 'ADA', lora_id: brand });
-    expect(a.services.store.loras.countImages(brand)).toBe(2);
+    expect(await a.services.store.loras.countImages(brand)).toBe(2);
   });
 
   it('dry run says what it would add and changes nothing', async () => {
@@ -189,7 +191,7 @@ describe('dataset_collect from a feed', () => {
     const r = await callOk<CollectData>(a, 'dataset_collect', { feed_url: `${base}/dry.xml`, dry_run: true });
     expect(r.results[0]?.status).toBe('would_add');
     expect(hits.filter((h) => h.startsWith('/img/'))).toEqual([]);
-    const n = a.services.store.db.prepare('SELECT COUNT(*) AS n FROM collected_items').get() as { n: number };
+    const n = storeFile(a.services.config.home).prepare('SELECT COUNT(*) AS n FROM collected_items').get() as { n: number };
     expect(n.n).toBe(0);
   });
 
@@ -198,7 +200,7 @@ describe('dataset_collect from a feed', () => {
     disposers.push(t.dispose);
     const r = await call(t.app, 'dataset_collect', { feed_url: `${base}/feed.xml` });
     expect(r.success).toBe(false);
-    expect((r.data as { error: { code: string } }).error.code).toBe('URL_NOT_ALLOWED');
+    expect(errorOf(r).code).toBe('URL_NOT_ALLOWED');
     expect(hits).toEqual([]);
     const a = app();
     routes.set('/page.html', ['text/html', '<html><body>hello</body></html>']);
@@ -219,7 +221,7 @@ describe('dataset_collect with a vision model', () => {
       oa.push({ content: '{"caption": "a wide mountain landscape at dusk with a lake in the foreground", "categories": ["far/wide"]}' });
       const r = await callOk<CollectData>(t.app, 'dataset_collect', { feed_url: `${base}/vision.xml` });
       expect(r.captioner).toBe('vision');
-      const [img] = t.app.services.store.loras.listImages(sol);
+      const [img] = await t.app.services.store.loras.listImages(sol);
       expect(img).toMatchObject({ caption_source: 'vision' });
       expect(img?.caption).toMatch(/^sks solana, a wide mountain landscape at dusk/);
       // The coin from the title went along as a tag, so the captioner keeps it.
@@ -247,7 +249,7 @@ describe('dataset_collect from a folder', () => {
       ['', 'no_image'],
     ]);
     expect(r.results[2]?.detail).toMatch(/Landscape_2\.jpg has no title/);
-    expect(a.services.store.loras.countImages(sol)).toBe(1);
+    expect(await a.services.store.loras.countImages(sol)).toBe(1);
     const again = await callOk<CollectData>(a, 'dataset_collect', { dir });
     expect(again.results[0]?.status).toBe('seen');
   });
@@ -258,6 +260,6 @@ describe('dataset_collect from a folder', () => {
     writeFileSync(path.join(dir, 'titles.json'), JSON.stringify({ '../etc/passwd': 'Solana' }));
     const r = await call(a, 'dataset_collect', { dir });
     expect(r.success).toBe(false);
-    expect((r.data as { error: { code: string } }).error.code).toBe('PATH_NOT_ALLOWED');
+    expect(errorOf(r).code).toBe('PATH_NOT_ALLOWED');
   });
 });

@@ -39,6 +39,26 @@ describe('xml reader', () => {
     expect(() => parseXml('<a><![CDATA[x</a>')).toThrow(/unclosed CDATA/);
   });
 
+  it('reads what sloppy feeds serve: a blank line before the declaration, lone ampersands, HTML entities', () => {
+    const root = parseXml(`
+<?xml version="1.0" encoding="UTF-8"?>
+<rss><channel><item>
+  <title>AT&T and R&D; Solana&nbsp;ETF &mdash; &unknown; <![CDATA[&amp; stays]]></title>
+  <link>https://news.example/a?x=1&y=2</link>
+  <!-- a comment with & in it -->
+  <enclosure url="https://img.example/a.jpg?w=1&h=2" type="image/jpeg"/>
+</item></channel></rss>`);
+    const item = root.children[0]?.children[0];
+    expect(item?.children[0]?.text).toBe('AT&T and R&D; Solana\u00a0ETF \u2014 &unknown; &amp; stays');
+    expect(item?.children[1]?.text).toBe('https://news.example/a?x=1&y=2');
+    expect(item?.children[2]?.attrs.url).toBe('https://img.example/a.jpg?w=1&h=2');
+  });
+
+  it('names the line of a mismatched close tag deep in a feed', () => {
+    const feed = '<rss>\n<channel>\n<item>\n<title>One</title>\n<link>https://a.example/</item>\n</channel>\n</rss>';
+    expect(() => parseXml(feed)).toThrow('The feed is not well-formed XML: </item> closes <link> (line 5).');
+  });
+
   it('refuses documents nested too deep', () => {
     expect(() => parseXml('<a>'.repeat(100) + '</a>'.repeat(100))).toThrow(/deeper than 64/);
   });

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../../src/app.js';
 import { makeTestApp } from '../../support/app.js';
 import { makeProject } from '../helpers.js';
+import { dataOf, errorOf } from '../../support/result.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -51,7 +52,7 @@ describe('dataset_report', () => {
     const out = join(home, 'reports', 'hero.html');
     const r = await app.tools.execute('dataset_report', { lora_id: loraId, out }, app.context());
     expect(r.success).toBe(true);
-    const d = r.data as { html_path: string; contact_sheet_path: string; thumbnails: number; sheet_images: number; duplicate_groups: number };
+    const d = dataOf(r) as { html_path: string; contact_sheet_path: string; thumbnails: number; sheet_images: number; duplicate_groups: number };
     expect(d.html_path).toBe(out);
     expect(d).toMatchObject({ thumbnails: 9, sheet_images: 9, duplicate_groups: 1 });
 
@@ -106,6 +107,6 @@ describe('dataset_report', () => {
 
   it('refuses an output path outside the allowed roots', async () => {
     const r = await app.tools.execute('dataset_report', { lora_id: loraId, out: '/etc/report.html' }, app.context());
-    expect(r.data).toMatchObject({ error: { code: 'PATH_NOT_ALLOWED' } });
+    expect(errorOf(r)).toMatchObject({ code: 'PATH_NOT_ALLOWED' });
   });
 });

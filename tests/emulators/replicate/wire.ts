@@ -3,6 +3,7 @@
  * log lines, the weights tar, and the trainer's input validation answered like Replicate's 422.
  */
 import { randomBytes } from 'node:crypto';
+import { packTar } from 'modern-tar';
 import { buildAiToolkitFluxLora } from '../../support/safetensors.js';
 import type { JobStatus, WebhookEvent } from './types.js';
 
@@ -92,37 +93,17 @@ export function lossAt(frac: number, seed: number): number {
   return 0.45 - 0.2 * frac + 0.02 * Math.sin(seed + frac * 17);
 }
 
-/** A minimal ustar archive (directories and regular files). */
-export function buildTar(entries: Array<{ name: string; data?: Buffer }>, mtimeSeconds: number): Buffer {
-  const blocks: Buffer[] = [];
-  const octal = (n: number, len: number) => n.toString(8).padStart(len - 1, '0') + '\0';
-  for (const e of entries) {
-    const isDir = e.data === undefined;
-    const h = Buffer.alloc(512, 0);
-    h.write(e.name, 0, 100, 'utf8');
-    h.write(octal(isDir ? 0o755 : 0o644, 8), 100, 'ascii');
-    h.write(octal(0, 8), 108, 'ascii');
-    h.write(octal(0, 8), 116, 'ascii');
-    h.write(octal(isDir ? 0 : (e.data?.length ?? 0), 12), 124, 'ascii');
-    h.write(octal(mtimeSeconds, 12), 136, 'ascii');
-    h.write('        ', 148, 'ascii');
-    h.write(isDir ? '5' : '0', 156, 'ascii');
-    h.write('ustar\0', 257, 'ascii');
-    h.write('00', 263, 'ascii');
-    h.write('root', 265, 'ascii');
-    h.write('root', 297, 'ascii');
-    let sum = 0;
-    for (const b of h) sum += b;
-    h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'ascii');
-    blocks.push(h);
-    if (!isDir && e.data) {
-      blocks.push(e.data);
-      const pad = (512 - (e.data.length % 512)) % 512;
-      if (pad) blocks.push(Buffer.alloc(pad, 0));
-    }
-  }
-  blocks.push(Buffer.alloc(1024, 0));
-  return Buffer.concat(blocks);
+/** The weights archive, ustar like Python's tarfile writes it: directories and regular files owned by root. */
+export async function buildTar(entries: Array<{ name: string; data?: Buffer }>, mtimeSeconds: number): Promise<Buffer> {
+  const common = { mtime: new Date(mtimeSeconds * 1000), uname: 'root', gname: 'root' };
+  const tar = await packTar(
+    entries.map((e) =>
+      e.data === undefined
+        ? { header: { ...common, name: e.name, type: 'directory' as const, size: 0, mode: 0o755 } }
+        : { header: { ...common, name: e.name, size: e.data.length, mode: 0o644 }, body: e.data },
+    ),
+  );
+  return Buffer.from(tar.buffer, tar.byteOffset, tar.byteLength);
 }
 
 /** ai-toolkit's FLUX LoRA as Replicate's trainer saves it (PEFT names, float16, job name flux_train_replicate). */

@@ -22,6 +22,7 @@ import {
   type SlackUpload,
 } from '../../emulators/slack.js';
 import { makeTestApp } from '../../support/app.js';
+import { dataOf } from '../../support/result.js';
 
 // Neither looks like a token pattern the logger redacts on its own: a leak would show in the log lines.
 const SECRET = 'signing-secret-for-tests-7f3a9c';
@@ -116,7 +117,7 @@ describe('Slack bot over the HTTP receiver', () => {
     expect(bytes.subarray(0, 8).equals(PNG_MAGIC)).toBe(true);
     expect(bytes.length).toBe(upload!.length);
     // The bytes in Slack are exactly the stored cover.
-    const record = testApp.app.services.store.covers.get(coverIdOf(upload!));
+    const record = await testApp.app.services.store.covers.get(coverIdOf(upload!));
     expect(record?.blob_sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
     expect(upload!.initial_comment).toMatch(/^Coin: Solana \(SOL\) · (LoRA .+|no LoRA) · [\w-]+ palette (#[0-9a-f]{6} ?)+.* · score [01]\.\d\d\b/i);
     expect(upload!.initial_comment).not.toContain('\n');
@@ -169,14 +170,14 @@ describe('Slack bot over the HTTP receiver', () => {
     await slack.idle();
     const second = uploadsIn('CAGAIN', ts)[1]!;
     expect(second).toBeDefined();
-    const [a, b] = [first, second].map((u) => testApp.app.services.store.covers.get(coverIdOf(u))!);
+    const [a, b] = await Promise.all([first, second].map(async (u) => (await testApp.app.services.store.covers.get(coverIdOf(u)))!));
     expect(b!.id).not.toBe(a!.id);
     expect(b!.title).toBe(a!.title);
     expect(b!.seed).not.toBe(a!.seed);
 
     await signed(blockActionBody({ action_id: ACTION_STYLE, value: value(ACTION_STYLE) }, { channel: 'CAGAIN', message_ts: buttons.ts, thread_ts: ts }), 'application/x-www-form-urlencoded');
     await slack.idle();
-    const third = testApp.app.services.store.covers.get(coverIdOf(uploadsIn('CAGAIN', ts)[2]!))!;
+    const third = (await testApp.app.services.store.covers.get(coverIdOf(uploadsIn('CAGAIN', ts)[2]!)))!;
     expect(third.title).toBe(a!.title);
     expect(third.style).not.toBe(a!.style);
   });
@@ -195,7 +196,7 @@ describe('Slack bot over the HTTP receiver', () => {
     // The rating is in the same store cover_rate writes: a second rater's 2 stars average with the Slack 4.
     const coverId = coverIdOf(uploadsIn('CRATE', ts)[0]!);
     const second = await testApp.app.tools.execute('cover_rate', { cover_id: coverId, stars: 2, rater: 'test' }, testApp.app.context());
-    expect(second.data).toMatchObject({ raters: 2, mean_stars: 3 });
+    expect(dataOf(second)).toMatchObject({ raters: 2, mean_stars: 3 });
   });
 
   it('answers a message it does not understand with the help text, and the slash command privately', async () => {

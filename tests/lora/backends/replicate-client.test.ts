@@ -43,6 +43,12 @@ describe('parseTrainingProgress', () => {
       loss: Number.NaN,
     });
     expect(parseTrainingProgress(`${bar(10, 100, '00:07<01:03, 1.4it/s')}\rflux_train_replicate:  20%|██  | 20/100 [00:14<00:5`)).toMatchObject({ step: 20, loss: null });
+    // Cursor hiding and erase-line codes as tqdm writes them to a terminal, a window title (OSC) before the bar.
+    expect(parseTrainingProgress('\x1b]0;training\x07\x1b[?25l\rflux_train_replicate:  30%|███ | 30/100 [00:20<00:47, 1.5it/s, lr: 4.0e-04 loss: 3.1e-01]\x1b[K')).toMatchObject({
+      step: 30,
+      loss: 0.31,
+      lr: 0.0004,
+    });
   });
 });
 

@@ -54,9 +54,9 @@ export async function seedProject(
 }
 
 /** Wait until `check` is true (polling), or throw after `ms`. */
-export async function until(check: () => boolean, ms = 20_000, what = 'condition'): Promise<void> {
+export async function until(check: () => boolean | Promise<boolean>, ms = 20_000, what = 'condition'): Promise<void> {
   const end = Date.now() + ms;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }

@@ -109,7 +109,7 @@ describe("loraloop's kohya runner with a trainer that replays real sd-scripts", 
     // `saving checkpoint:` is printed before the file is written; the size shown is the finished file's.
     expect(kept?.bytes).toBe(kept ? statSync(kept.path).size : -1);
 
-    const v = app.services.store.loras.listVersions(loraId)[0];
+    const v = (await app.services.store.loras.listVersions(loraId))[0];
     const inspection = v?.inspection as { architecture: string; rank: number; metadata: Record<string, string> } | undefined;
     const real = sd15.header('seed');
     expect(inspection?.architecture).toBe('sd1');
@@ -135,13 +135,13 @@ describe("loraloop's kohya runner with a trainer that replays real sd-scripts", 
     });
     const st = await waitStatus(app, train.job_id);
     expect(st).toMatchObject({ status: 'ready', version: 1, error: null });
-    const job = getTrainingJob(app.services, train.job_id);
+    const job = await getTrainingJob(app.services, train.job_id);
     const finals = job?.state.kohya?.stage_finals ?? [];
     expect(finals.map((f) => path.basename(f))).toEqual(['real-staged-s1.safetensors', 'real-staged-s2.safetensors']);
     // The replayed trainer refuses a --network_weights file that is missing or not the recorded network.
     expect(job?.state.kohya?.args).toContain(`--network_weights=${finals[0]}`);
     expect(st.epoch_files.map((e) => [e.stage, e.epoch])).toEqual([[0, 2], [1, 2]]);
-    const v = app.services.store.loras.listVersions(loraId)[0];
+    const v = (await app.services.store.loras.listVersions(loraId))[0];
     expect((v?.inspection as { architecture: string } | undefined)?.architecture).toBe('sd1');
   });
 
@@ -153,6 +153,6 @@ describe("loraloop's kohya runner with a trainer that replays real sd-scripts", 
     expect(st.status).toBe('failed');
     expect(st.error).toMatch(/^avr_loss became nan at step 6\/12 \(epoch 2\/3\)/);
     expect(st.loss_text).toBe('nan');
-    expect(app.services.store.loras.listVersions(loraId)).toHaveLength(0);
+    expect(await app.services.store.loras.listVersions(loraId)).toHaveLength(0);
   });
 });

@@ -9,6 +9,7 @@ import { cancelTrainingRecord } from '../../../src/lora/training/outcome.js';
 import type { ProgressUpdate } from '../../../src/tools/types.js';
 import { makeTestApp } from '../../support/app.js';
 import { callOk, KOHYA_STANDIN_CMD, seedProject, until } from './helpers.js';
+import { dataOf } from '../../support/result.js';
 
 interface EpochFile { stage: number; epoch: number; path: string; bytes: number | null }
 interface JobViewLite { job_id: string; status: string; version: number | null; variant: string | null }
@@ -66,21 +67,21 @@ describe('kohya training (sd-scripts stand-in as LORALOOP_KOHYA_CMD)', () => {
     for (const e of st.epoch_files) expect(existsSync(e.path)).toBe(true);
     expect(updates.some((u) => u.progress > 0 && u.progress < 100)).toBe(true);
 
-    const job = getTrainingJob(app.services, train.job_id);
+    const job = await getTrainingJob(app.services, train.job_id);
     const args = job?.state.kohya?.args ?? [];
     expect(args).toEqual(expect.arrayContaining(['--caption_extension=.txt', '--learning_rate=0.00008', '--network_module=networks.lora', '--network_dim=8', '--network_alpha=32', '--max_train_epochs=3', '--lr_scheduler=cosine_with_restarts', '--min_snr_gamma=5', '--gradient_checkpointing']));
     const cfgArg = args.find((a) => a.startsWith('--dataset_config='))?.split('=')[1] ?? '';
     const cfg = parse(readFileSync(cfgArg, 'utf8')) as { general: Record<string, unknown> };
     expect(cfg.general).toMatchObject({ caption_extension: '.txt', keep_tokens: 1, flip_aug: false, color_aug: false });
 
-    const v = app.services.store.loras.listVersions(loraId)[0];
+    const v = (await app.services.store.loras.listVersions(loraId))[0];
     expect(v).toMatchObject({ version: 1, backend: 'kohya', status: 'ready' });
     const meta = (v?.inspection as { metadata: Record<string, string>; architecture: string; rank: number }).metadata;
     expect((v?.inspection as { architecture: string }).architecture).toBe('sd1');
     expect(meta).toMatchObject({ ss_network_dim: '8', ss_network_alpha: '32', ss_learning_rate: '8e-05', ss_num_epochs: '3', ss_flip_aug: 'false' });
     // The captions the trainer read (.txt, trigger first) are in ss_tag_frequency.
     expect(meta['ss_tag_frequency']).toContain('"sks brand":3');
-    expect(app.services.store.loras.get(loraId)).toMatchObject({ status: 'ready', active_version: 1 });
+    expect(await app.services.store.loras.get(loraId)).toMatchObject({ status: 'ready', active_version: 1 });
   });
 
   it('fails at once when avr_loss goes nan, and stops the trainer', async () => {
@@ -103,9 +104,9 @@ describe('kohya training (sd-scripts stand-in as LORALOOP_KOHYA_CMD)', () => {
         return true;
       }
     }, 10_000, 'the stand-in to be killed');
-    const out = getTrainingJob(app.services, train.job_id)?.state.kohya?.args?.find((a) => a.startsWith('--output_dir='))?.split('=')[1] ?? '';
+    const out = (await getTrainingJob(app.services, train.job_id))?.state.kohya?.args?.find((a) => a.startsWith('--output_dir='))?.split('=')[1] ?? '';
     expect(existsSync(path.join(out, 'nan-sd15.safetensors'))).toBe(false);
-    expect(app.services.store.loras.listVersions(loraId)).toHaveLength(0);
+    expect(await app.services.store.loras.listVersions(loraId)).toHaveLength(0);
   });
 
   it("keeps the trainer's traceback as the error of a crashed run", async () => {
@@ -131,7 +132,7 @@ describe('kohya training (sd-scripts stand-in as LORALOOP_KOHYA_CMD)', () => {
     });
     const st = await waitStatus(app, { job_id: train.job_id });
     expect(st.status).toBe('ready');
-    const job = getTrainingJob(app.services, train.job_id);
+    const job = await getTrainingJob(app.services, train.job_id);
     const finals = job?.state.kohya?.stage_finals ?? [];
     expect(finals).toHaveLength(2);
     const args = job?.state.kohya?.args ?? [];
@@ -141,7 +142,7 @@ describe('kohya training (sd-scripts stand-in as LORALOOP_KOHYA_CMD)', () => {
     };
     const repeats = Object.fromEntries(cfg.datasets[0]?.subsets.map((s) => [path.basename(s.image_dir), s.num_repeats]) ?? []);
     expect(repeats).toEqual({ closeup: 3, wide: 1 });
-    const meta = (app.services.store.loras.listVersions(loraId)[0]?.inspection as { metadata: Record<string, string> }).metadata;
+    const meta = ((await app.services.store.loras.listVersions(loraId))[0]?.inspection as { metadata: Record<string, string> }).metadata;
     expect(meta['ss_training_comment']).toBe(`resumed from network_weights=${finals[0]}`);
     expect(st.epoch_files.map((e) => [e.stage, e.epoch])).toEqual([[1, 1]]);
   });
@@ -162,9 +163,9 @@ describe('kohya training (sd-scripts stand-in as LORALOOP_KOHYA_CMD)', () => {
       expect.objectContaining({ variant: 'rank16', status: 'ready', differs: { learning_rate: 5e-5, network_dim: 16 } }),
       expect.objectContaining({ variant: 'rank4', status: 'ready', differs: { learning_rate: 1e-4, network_dim: 4 } }),
     ]);
-    const versions = app.services.store.loras.listVersions(loraId);
+    const versions = await app.services.store.loras.listVersions(loraId);
     expect(versions.map((v) => v.status)).toEqual(['candidate', 'candidate']);
-    expect(app.services.store.loras.get(loraId)?.active_version).toBeNull();
+    expect((await app.services.store.loras.get(loraId))?.active_version).toBeNull();
   });
 
   it('cancels a running kohya job by stopping the trainer', async () => {
@@ -172,11 +173,11 @@ describe('kohya training (sd-scripts stand-in as LORALOOP_KOHYA_CMD)', () => {
     const loraId = await seedProject(app, { name: 'cancel-sd15', base_model: 'sd15', images: 2 });
     const train = await callOk<{ job_id: string }>(app, 'lora_train', { lora_id: loraId, backend: 'kohya', params: { epochs: 20 } });
     app.services.trainingRunner().start();
-    await until(() => (getTrainingJob(app.services, train.job_id)?.state.step ?? 0) >= 1, 20_000, 'steps');
+    await until(async () => ((await getTrainingJob(app.services, train.job_id))?.state.step ?? 0) >= 1, 20_000, 'steps');
     const c = await callOk<{ canceled: Array<{ remote_canceled: boolean }> }>(app, 'lora_cancel', { lora_id: loraId });
     expect(c.canceled).toEqual([expect.objectContaining({ remote_canceled: true })]);
     await until(() => !app.services.trainingRunner().isFollowing(train.job_id), 10_000, 'the run to stop');
-    const job = getTrainingJob(app.services, train.job_id);
+    const job = await getTrainingJob(app.services, train.job_id);
     expect(job?.status).toBe('canceled');
     const pid = job?.state.kohya?.pid ?? 0;
     expect(() => process.kill(pid, 0)).toThrow();
@@ -187,11 +188,11 @@ describe('kohya training (sd-scripts stand-in as LORALOOP_KOHYA_CMD)', () => {
     const loraId = await seedProject(app, { name: 'xcancel-sd15', base_model: 'sd15', images: 2 });
     const train = await callOk<{ job_id: string }>(app, 'lora_train', { lora_id: loraId, backend: 'kohya', params: { epochs: 20 } });
     app.services.trainingRunner().start();
-    await until(() => (getTrainingJob(app.services, train.job_id)?.state.step ?? 0) >= 1, 20_000, 'steps');
+    await until(async () => ((await getTrainingJob(app.services, train.job_id))?.state.step ?? 0) >= 1, 20_000, 'steps');
     // What lora_cancel in another process does: it cannot reach our child, it marks the record.
-    cancelTrainingRecord(app.services, train.job_id, 'Canceled with lora_cancel.');
+    await cancelTrainingRecord(app.services, train.job_id, 'Canceled with lora_cancel.');
     await until(() => !app.services.trainingRunner().isFollowing(train.job_id), 10_000, 'the run to stop');
-    const job = getTrainingJob(app.services, train.job_id);
+    const job = await getTrainingJob(app.services, train.job_id);
     expect(job).toMatchObject({ status: 'canceled', error: 'Canceled with lora_cancel.' });
     expect(() => process.kill(job?.state.kohya?.pid ?? 0, 0)).toThrow();
   });
@@ -204,9 +205,9 @@ describe('lora_status from a one-shot CLI call', () => {
     const train = await callOk<{ job_id: string }>(app, 'lora_train', { lora_id: loraId, backend: 'kohya' });
     const r = await app.tools.execute('lora_status', { job_id: train.job_id, wait_seconds: 30 }, app.context('cli'));
     expect(r.success).toBe(true);
-    expect(r.data).toMatchObject({ status: 'queued', done: false });
+    expect(dataOf(r)).toMatchObject({ status: 'queued', done: false });
     expect(r.reasoning).toMatch(/start the MCP server or the daemon/);
     expect(app.services.trainingRunner().running).toBe(false);
-    expect(getTrainingJob(app.services, train.job_id)?.state.kohya?.launched_at).toBeUndefined();
+    expect((await getTrainingJob(app.services, train.job_id))?.state.kohya?.launched_at).toBeUndefined();
   });
 });

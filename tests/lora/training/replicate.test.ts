@@ -10,6 +10,7 @@ import type { ProgressUpdate } from '../../../src/tools/types.js';
 import { startReplicateEmulator, type ReplicateEmulator } from '../../emulators/replicate.js';
 import { makeTestApp } from '../../support/app.js';
 import { call, callOk, seedProject, until } from './helpers.js';
+import { errorOf } from '../../support/result.js';
 
 interface StatusData {
   status: string;
@@ -90,14 +91,14 @@ describe('Replicate training (official client against the emulator)', () => {
     expect(captions).toHaveLength(3);
     for (const c of captions) expect(c.startsWith('sks solana')).toBe(true);
 
-    const versions = app.services.store.loras.listVersions(loraId);
+    const versions = await app.services.store.loras.listVersions(loraId);
     expect(versions).toHaveLength(1);
     const v = versions[0];
     expect(v?.remote_version).toBe((remote?.output as { version: string }).version);
     expect(v?.backend).toBe('replicate');
     expect(v?.inspection).toMatchObject({ architecture: 'flux1' });
     expect(v?.file_path).toMatch(/\.safetensors$/);
-    expect(app.services.store.loras.get(loraId)).toMatchObject({ status: 'ready', active_version: 1 });
+    expect(await app.services.store.loras.get(loraId)).toMatchObject({ status: 'ready', active_version: 1 });
   });
 
   it('waits out a 429 with Retry-After while polling', async () => {
@@ -124,8 +125,8 @@ describe('Replicate training (official client against the emulator)', () => {
     const st = await waitStatus(app, train.job_id);
     expect(st.status).toBe('failed');
     expect(st.error).toBe('CUDA out of memory. Tried to allocate 8.00 GiB');
-    expect(app.services.store.loras.listVersions(loraId)).toHaveLength(0);
-    expect(app.services.store.loras.get(loraId)?.status).toBe('failed');
+    expect(await app.services.store.loras.listVersions(loraId)).toHaveLength(0);
+    expect((await app.services.store.loras.get(loraId))?.status).toBe('failed');
   });
 
   it('cancels a running training remotely', async () => {
@@ -134,8 +135,8 @@ describe('Replicate training (official client against the emulator)', () => {
     emu.plan('training', { progressTicks: 100_000 });
     const train = await callOk<{ job_id: string }>(app, 'lora_train', { lora_id: loraId, backend: 'replicate' });
     app.services.trainingRunner().start();
-    await until(() => getTrainingJob(app.services, train.job_id)?.status === 'training', 15_000, 'training to run');
-    const remoteId = getTrainingJob(app.services, train.job_id)?.remote_id;
+    await until(async () => (await getTrainingJob(app.services, train.job_id))?.status === 'training', 15_000, 'training to run');
+    const remoteId = (await getTrainingJob(app.services, train.job_id))?.remote_id;
     const c = await callOk<{ canceled: Array<{ job_id: string; remote_canceled: boolean }> }>(app, 'lora_cancel', { job_id: train.job_id });
     expect(c.canceled).toEqual([{ job_id: train.job_id, previous_status: 'training', remote_canceled: true }]);
     expect(emu.state.trainings.find((t) => t.id === remoteId)?.status).toBe('canceled');
@@ -161,7 +162,7 @@ describe('Replicate training (official client against the emulator)', () => {
     expect(r.reasoning).toMatch(/lora_rank/);
     expect(r.reasoning).toMatch(/variants\[1\]\.params\.optimizer/);
     expect(emu.state.requests.length).toBe(seen);
-    expect(app.services.store.jobs.list({ kind: 'lora_training' })).toHaveLength(0);
+    expect(await app.services.store.jobs.list({ kind: 'lora_training' })).toHaveLength(0);
     const stages = await call(app, 'lora_train', { lora_id: loraId, backend: 'replicate', stages: [{ mix: {}, learning_rate: 1e-4, epochs: 2 }] });
     expect(stages.reasoning).toMatch(/Stages need the kohya backend/);
   });
@@ -176,7 +177,7 @@ describe('Replicate training (official client against the emulator)', () => {
     expect(st.status).toBe('ready');
     expect(emu.state.trainings.length - before).toBe(1);
     expect(creates().filter((r) => r.status === 'cut')).toHaveLength(1);
-    expect(getTrainingJob(app.services, train.job_id)?.remote_id).toBe(emu.state.trainings.at(-1)?.id);
+    expect((await getTrainingJob(app.services, train.job_id))?.remote_id).toBe(emu.state.trainings.at(-1)?.id);
   });
 
   it('follows webhooks (signed, idempotent, nothing after the end) and registers on the completed event', async () => {
@@ -202,17 +203,17 @@ describe('Replicate training (official client against the emulator)', () => {
     emu.plan('training', { progressTicks: 2 });
     const train = await callOk<{ job_id: string }>(app, 'lora_train', { lora_id: loraId, backend: 'replicate' });
     app.services.trainingRunner().start();
-    await until(() => getTrainingJob(app.services, train.job_id)?.remote_id != null, 15_000, 'the training to be created');
+    await until(async () => (await getTrainingJob(app.services, train.job_id))?.remote_id != null, 15_000, 'the training to be created');
     const remote = emu.state.trainings.at(-1);
     expect(remote?.webhook).toBe(`${hookUrl}?job_id=${train.job_id}`);
     emu.step(remote?.id, 1);
     await emu.webhooksIdle();
-    expect(getTrainingJob(app.services, train.job_id)?.status).toBe('training');
+    expect((await getTrainingJob(app.services, train.job_id))?.status).toBe('training');
     emu.step(remote?.id, 10);
     await emu.webhooksIdle();
-    await until(() => getTrainingJob(app.services, train.job_id)?.status === 'ready', 15_000, 'ready after the completed webhook');
+    await until(async () => (await getTrainingJob(app.services, train.job_id))?.status === 'ready', 15_000, 'ready after the completed webhook');
     expect(answers.every((s) => s === 200)).toBe(true);
-    expect(app.services.store.loras.listVersions(loraId)).toHaveLength(1);
+    expect(await app.services.store.loras.listVersions(loraId)).toHaveLength(1);
 
     // A replayed terminal delivery changes nothing; a tampered or stale one is refused.
     const last = emu.state.webhooks.at(-1);
@@ -223,8 +224,8 @@ describe('Replicate training (official client against the emulator)', () => {
     const processing = body.replace('"status":"succeeded"', '"status":"processing"');
     expect((await handleReplicateWebhook(app.services, processing, headers(body, ts))).status).toBe(401);
     expect((await handleReplicateWebhook(app.services, body, headers(body, ts - 3600))).status).toBe(401);
-    expect(app.services.store.loras.listVersions(loraId)).toHaveLength(1);
-    expect(getTrainingJob(app.services, train.job_id)?.status).toBe('ready');
+    expect(await app.services.store.loras.listVersions(loraId)).toHaveLength(1);
+    expect((await getTrainingJob(app.services, train.job_id))?.status).toBe('ready');
   });
 });
 
@@ -253,7 +254,7 @@ describe('no training backend configured', () => {
     const loraId = await seedProject(t.app, { name: 'nobackend', base_model: 'flux', images: 1 });
     const r = await call(t.app, 'lora_train', { lora_id: loraId, backend: 'replicate' });
     expect(r.success).toBe(false);
-    expect(r.data).toMatchObject({ error: { code: 'NOT_CONFIGURED' } });
+    expect(errorOf(r)).toMatchObject({ code: 'NOT_CONFIGURED' });
     expect(r.reasoning).toMatch(/REPLICATE_API_TOKEN/);
     expect(r.reasoning).toMatch(/LORALOOP_REPLICATE_DESTINATION/);
     expect(r.reasoning).toMatch(/dataset_export/);

@@ -5,6 +5,7 @@ import { getTrainingJob } from '../../../src/lora/training/job.js';
 import { startReplicateEmulator, type ReplicateEmulator } from '../../emulators/replicate.js';
 import { makeTestApp } from '../../support/app.js';
 import { KOHYA_STANDIN_CMD, REPO_ROOT, seedProject, until } from './helpers.js';
+import { databaseEnvFor } from '../../support/database.js';
 
 const CHILD = path.join(REPO_ROOT, 'tests/lora/training/train-child.ts');
 
@@ -50,7 +51,7 @@ describe('a training job outlives its process (SIGKILL mid-training, then restar
     const t = makeTestApp(env);
     try {
       const loraId = await seedProject(t.app, { name: 'kill-flux', base_model: 'flux', images: 2 });
-      const childEnv = { ...env, LORALOOP_HOME: t.home, LORALOOP_ALLOWED_ROOTS: t.home, CHILD_TRAIN_INPUT: JSON.stringify({ lora_id: loraId, backend: 'replicate', params: { steps: 400 } }) };
+      const childEnv = { ...env, ...databaseEnvFor(t.home), LORALOOP_HOME: t.home, LORALOOP_ALLOWED_ROOTS: t.home, CHILD_TRAIN_INPUT: JSON.stringify({ lora_id: loraId, backend: 'replicate', params: { steps: 400 } }) };
       const first = startChild('train', childEnv);
       await until(() => lineWith(first.lines, 'JOB') !== undefined, 30_000, 'the job id');
       const jobId = lineWith(first.lines, 'JOB') as string;
@@ -58,7 +59,7 @@ describe('a training job outlives its process (SIGKILL mid-training, then restar
       await until(() => /flux_train_replicate:\s+\d+%\|[^|]*\|\s*[1-9]\d*\//.test(emu.state.trainings[0]?.logs ?? ''), 30_000, 'training progress');
       first.child.kill('SIGKILL');
       await first.exited;
-      const mid = getTrainingJob(t.app.services, jobId);
+      const mid = await getTrainingJob(t.app.services, jobId);
       expect(mid?.status).toBe('training');
       expect(mid?.remote_id).toBe(emu.state.trainings[0]?.id);
       expect(emu.state.trainings[0]?.status).toBe('processing');
@@ -70,7 +71,7 @@ describe('a training job outlives its process (SIGKILL mid-training, then restar
       expect(done).toMatchObject({ status: 'ready', version: 1, remote_id: emu.state.trainings[0]?.id });
       expect(emu.state.trainings).toHaveLength(1);
       expect(emu.state.requests.filter((r) => r.method === 'POST' && /\/trainings$/.test(r.path))).toHaveLength(1);
-      expect(t.app.services.store.loras.listVersions(loraId).map((v) => v.version)).toEqual([1]);
+      expect((await t.app.services.store.loras.listVersions(loraId)).map((v) => v.version)).toEqual([1]);
     } finally {
       await t.dispose();
     }
@@ -84,11 +85,11 @@ describe('a training job outlives its process (SIGKILL mid-training, then restar
     const t = makeTestApp(env);
     try {
       const loraId = await seedProject(t.app, { name: 'kill-sd15', base_model: 'sd15', images: 2 });
-      const childEnv = { ...env, LORALOOP_HOME: t.home, LORALOOP_ALLOWED_ROOTS: t.home, CHILD_TRAIN_INPUT: JSON.stringify({ lora_id: loraId, backend: 'kohya', params: { epochs: 3, save_every_n_epochs: 5 } }) };
+      const childEnv = { ...env, ...databaseEnvFor(t.home), LORALOOP_HOME: t.home, LORALOOP_ALLOWED_ROOTS: t.home, CHILD_TRAIN_INPUT: JSON.stringify({ lora_id: loraId, backend: 'kohya', params: { epochs: 3, save_every_n_epochs: 5 } }) };
       const first = startChild('train', childEnv);
       await until(() => lineWith(first.lines, 'JOB') !== undefined, 30_000, 'the job id');
       const jobId = lineWith(first.lines, 'JOB') as string;
-      await until(() => (getTrainingJob(t.app.services, jobId)?.state.step ?? 0) >= 1, 30_000, 'kohya steps');
+      await until(async () => ((await getTrainingJob(t.app.services, jobId))?.state.step ?? 0) >= 1, 30_000, 'kohya steps');
       first.child.kill('SIGKILL');
       await first.exited;
       const second = startChild('follow', { ...childEnv, CHILD_JOB_ID: jobId });
@@ -96,7 +97,7 @@ describe('a training job outlives its process (SIGKILL mid-training, then restar
       await second.exited;
       const done = JSON.parse(lineWith(second.lines, 'DONE') as string) as { status: string; version: number; attempt: number };
       expect(done).toMatchObject({ status: 'ready', version: 1, attempt: 0 });
-      const job = getTrainingJob(t.app.services, jobId);
+      const job = await getTrainingJob(t.app.services, jobId);
       expect(job?.state.kohya?.args?.find((a) => a.startsWith('--output_dir='))).toMatch(/output-2$/);
     } finally {
       await t.dispose();

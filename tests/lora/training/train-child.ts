@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   const jobId = process.env['CHILD_JOB_ID'] ?? '';
   runner.start();
   for (;;) {
-    const job = getTrainingJob(app.services, jobId);
+    const job = await getTrainingJob(app.services, jobId);
     if (job && isTerminalTraining(job.status)) {
       process.stdout.write(`DONE ${JSON.stringify({ status: job.status, error: job.error, version: job.state.version, remote_id: job.remote_id, attempt: job.state.kohya?.attempt ?? null })}\n`);
       break;

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildKohyaArgs, errorTextFromTail, splitCommandLine } from '../../../src/lora/backends/kohya.js';
 import { createKohyaOutputParser, parseKohyaLine, type KohyaEvent } from '../../../src/lora/backends/kohya-output.js';
@@ -97,6 +98,19 @@ describe('kohya output parser', () => {
     expect(events).toContainEqual({ type: 'model_saved' });
   });
 
+  it('reads rich log records whose source column is a terminal hyperlink (OSC 8) and bars with cursor codes', () => {
+    const link = (text: string) => `\x1b]8;id=1;file:///sd-scripts/train_network.py\x1b\\${text}\x1b]8;;\x1b\\`;
+    const p = createKohyaOutputParser();
+    const events = [
+      ...p.push(`2026-12-04 12:46:07 \x1b[34mINFO    \x1b[0m saving checkpoint: /out/sol-000002.safetensors      ${link('train_network.py:1090')}\n`),
+      ...p.push(`                    \x1b[34mINFO    \x1b[0m model saved.                                           ${link('train_network.py:1729')}\n`),
+      ...p.push('\x1b[?25l\rsteps:  50%|█████     | 5/10 [00:05<00:05,  1.00it/s, avr_loss=0.12]\x1b[K\n'),
+    ];
+    expect(events).toContainEqual({ type: 'checkpoint_saved', path: '/out/sol-000002.safetensors' });
+    expect(events).toContainEqual({ type: 'model_saved' });
+    expect(events.find((e) => e.type === 'steps')).toMatchObject({ step: 5, total: 10, loss: 0.12 });
+  });
+
   it('reports a finished bar before the next redraw arrives', () => {
     const p = createKohyaOutputParser();
     const ev = p.push('\rsteps:   1%|▋ | 41/3280 [00:50<1:06:54,  1.24s/it, avr_loss=inf]');
@@ -117,7 +131,7 @@ describe('tar reader', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'loraloop-tar-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('takes lora.safetensors out of a GNU tar with long names, gzip or not', () => {
+  it('takes lora.safetensors out of a GNU tar with long names, gzip or not', async () => {
     const root = path.join(dir, 'src');
     const deep = path.join(root, 'output', 'flux_train_replicate', 'x'.repeat(120));
     mkdirSync(deep, { recursive: true });
@@ -127,13 +141,27 @@ describe('tar reader', () => {
     const tarFile = path.join(dir, 'w.tar');
     execFileSync('tar', ['-cf', tarFile, '-C', root, 'output']);
     const plain = readFileSync(tarFile);
-    const names = readTar(plain).map((e) => e.name);
+    const names = (await readTar(plain)).map((e) => e.name);
     expect(names).toContain(`output/flux_train_replicate/${'x'.repeat(120)}/caption.txt`);
-    expect(extractLoraFromTar(plain).data.equals(payload)).toBe(true);
+    expect((await extractLoraFromTar(plain)).data.equals(payload)).toBe(true);
     execFileSync('tar', ['-czf', `${tarFile}.gz`, '-C', root, 'output']);
-    expect(extractLoraFromTar(readFileSync(`${tarFile}.gz`)).name).toBe('output/flux_train_replicate/lora.safetensors');
+    expect((await extractLoraFromTar(readFileSync(`${tarFile}.gz`))).name).toBe('output/flux_train_replicate/lora.safetensors');
     const broken = Buffer.from(plain);
     broken[100] = 0x41; // inside the first header: checksum no longer matches
-    expect(() => readTar(broken)).toThrow(/checksum/);
+    await expect(readTar(broken)).rejects.toThrow(/checksum/);
+  });
+
+  it('refuses a truncated download and broken gzip data instead of returning part of the LoRA', async () => {
+    const root = path.join(dir, 'cut');
+    mkdirSync(path.join(root, 'output'), { recursive: true });
+    writeFileSync(path.join(root, 'output', 'lora.safetensors'), Buffer.alloc(5000, 3));
+    const tarFile = path.join(dir, 'cut.tar');
+    execFileSync('tar', ['-cf', tarFile, '-C', root, 'output']);
+    const whole = readFileSync(tarFile);
+    expect((await extractLoraFromTar(whole)).size).toBe(5000);
+    const cut = whole.subarray(0, 512 * 2 + 3000); // the directory header, the file header and part of its data
+    await expect(extractLoraFromTar(cut)).rejects.toThrow(/The weights archive is not a valid tar file: .*truncated/);
+    const gz = gzipSync(whole);
+    await expect(extractLoraFromTar(gz.subarray(0, gz.length - 40))).rejects.toThrow(/not a valid tar file: gzip data could not be decompressed/);
   });
 });

@@ -17,7 +17,6 @@ export const NodeInfoSchema = z.looseObject({
   output_node: z.boolean().optional(),
   name: z.string().optional(),
 });
-export type NodeInfo = z.infer<typeof NodeInfoSchema>;
 
 /** `/object_info` answer: class name -> NodeInfo (an unknown class under `/object_info/{cls}` gives `{}`). */
 export const ObjectInfoSchema = z.record(z.string(), NodeInfoSchema);

@@ -48,7 +48,6 @@ export const ExecutionErrorSchema = z.looseObject({
   exception_message: z.string().optional(),
   exception_type: z.string().optional(),
 });
-export type ExecutionErrorData = z.infer<typeof ExecutionErrorSchema>;
 
 /** `execution_interrupted` data. */
 export const ExecutionInterruptedSchema = z.looseObject({

@@ -1,4 +1,4 @@
-import type { Migration } from './types.js';
+import type { Migration } from '../types.js';
 
 /**
  * Remote clients (issue 10): artifacts that tools made or named, addressed by `loraloop://` URIs and signed

@@ -1,4 +1,4 @@
-import type { Migration } from './types.js';
+import type { Migration } from '../types.js';
 
 /**
  * The loop: ratings of covers, the positive/negative feedback sets of each LoRA they make, stored

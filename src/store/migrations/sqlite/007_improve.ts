@@ -1,4 +1,4 @@
-import type { Migration } from './types.js';
+import type { Migration } from '../types.js';
 
 /**
  * The nightly improvement run (issue 6): runs, their persisted steps (so a killed run continues where it

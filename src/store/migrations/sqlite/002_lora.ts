@@ -1,4 +1,4 @@
-import type { Migration } from './types.js';
+import type { Migration } from '../types.js';
 
 /**
  * LoRA projects, their training images, and their trained versions.

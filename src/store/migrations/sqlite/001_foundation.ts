@@ -1,4 +1,4 @@
-import type { Migration } from './types.js';
+import type { Migration } from '../types.js';
 
 /** Foundation: covers, registered logos, generic persistent jobs, leases and a small key-value table. */
 export const foundation: Migration = {

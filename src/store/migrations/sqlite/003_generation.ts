@@ -1,4 +1,4 @@
-import type { Migration } from './types.js';
+import type { Migration } from '../types.js';
 
 /**
  * Generation: draft batches, their drafts (one row per image to make, so a restarted batch knows what is
