@@ -1,72 +1,38 @@
-import { createPeopleDetector, type PeopleDetector } from './dataset/people/detector.js';
+import { createPeopleDetector } from './dataset/people/detector.js';
 import { configSecrets, type Config } from './core/config.js';
-import { createLogger, type Logger } from './core/logger.js';
-import { createPathGuard, type PathGuard } from './core/paths.js';
-import { loadCoinCatalogue, type CoinCatalogue } from './cover/coins/catalogue.js';
-import { createCoinDetector, type CoinDetector } from './cover/coins/detect.js';
-import { createCoinSecondOpinion, type CoinSecondOpinion } from './cover/coins/second-opinion.js';
-import { stopBatches } from './cover/batch.js';
-import { createBackendRegistry, type BackendRegistry, type GenerationOptions } from './cover/backends/registry.js';
-import type { LoraResolver } from './cover/lora-resolver.js';
-import { createCoverRenderer, type CoverRenderer } from './cover/render/renderer.js';
-import type { ImproveOptions } from './agent/improve/types.js';
+import { createLogger } from './core/logger.js';
+import { createPathGuard } from './core/paths.js';
+import { loadCoinCatalogue } from './cover/coins/catalogue.js';
+import { createCoinDetector } from './cover/coins/detect.js';
+import { createCoinSecondOpinion } from './cover/coins/second-opinion.js';
+import { createBatchRunner, stopBatches } from './cover/batch.js';
+import { createBackendRegistry } from './cover/backends/registry.js';
+import { createCoverRenderer } from './cover/render/renderer.js';
 import { createLoraResolver } from './lora/registry.js';
-import { createTrainingRunner, type TrainingRunner, type TrainingRunnerOptions } from './lora/training/runner.js';
-import { createStore, type Store } from './store/index.js';
+import { createTrainingRunner, type TrainingRunner } from './lora/training/runner.js';
+import { createStore } from './store/index.js';
 import { createToolRegistry, type ToolRegistry } from './tools/registry.js';
+import { createToolContext, type ContextOptions } from './tools/context.js';
+import type { Services } from './tools/services.js';
 import type { ToolContext, ToolDefinition } from './tools/types.js';
 
-/**
- * Everything a tool handler may use. Built once per process by createApp; tests pass overrides
- * (a fake clock, an emulator's fetch) instead of mocking modules.
- */
-export interface Services {
-  config: Config;
-  logger: Logger;
-  now: () => Date;
-  fetch: typeof fetch;
-  store: Store;
-  paths: PathGuard;
-  /** secondOpinion: only with an OpenAI-compatible model configured (OPENAI_API_KEY); asked only about doubts. */
-  coins: { catalogue: CoinCatalogue; detector: CoinDetector; secondOpinion?: CoinSecondOpinion };
-  renderer: CoverRenderer;
-  loraResolver: LoraResolver;
-  /** Poll interval, lease and webhook URL of the training runner (tests shorten them). */
-  trainingOptions: TrainingRunnerOptions;
-  /** This app's training job runner, created on first use; long-lived faces call `.start()`. */
-  trainingRunner: () => TrainingRunner;
-  /** Tuning of the nightly improvement run: the evaluator, suite size, promotion margin, lease (tests inject them). */
-  improveOptions: ImproveOptions;
-  /** Image generation backends (local, the ComfyUI pool, Replicate), built from config; nothing connects until used. */
-  backends: BackendRegistry;
-  /** Tuning of generation: client poll intervals, pool timeouts, the sampling seed (tests shorten them). */
-  generationOptions: GenerationOptions;
-  /** Finds people in images for shot typing; its worker thread starts on the first image, never before. */
-  people: PeopleDetector;
-}
+export type { Services };
 
 export interface App {
   services: Services;
   tools: ToolRegistry;
   /** The one way to build a ToolContext: faces pass what they have, the rest gets quiet defaults. */
-  context(o?: ContextOptions | ToolContext['face'], signal?: AbortSignal): ToolContext;
+  context(this: App, o?: ContextOptions | ToolContext['face'], signal?: AbortSignal): ToolContext;
   close(): Promise<void>;
 }
 
-export interface ContextOptions {
-  face?: ToolContext['face'];
-  signal?: AbortSignal;
-  progress?: ToolContext['progress'];
-  logger?: Logger;
-  deadline?: number;
-  links?: ToolContext['links'];
-}
+export type { ContextOptions };
 
 export type AppOverrides = Partial<Omit<Services, 'config'>>;
 
 /** The one composition root. Only main.ts and tests call it. */
 /**
- * `tools` is the tool list to serve: every face passes `allTools()` (src/tools/index.ts); a one-shot CLI
+ * `tools` is the tool list to serve: every face passes `allTools()` (src/all-tools.ts); a one-shot CLI
  * command that needs a single leaf tool passes just that one, so a cold start does not load the other 30.
  */
 export function createApp(config: Config, tools: readonly ToolDefinition[], overrides: AppOverrides = {}): App {
@@ -103,6 +69,7 @@ export function createApp(config: Config, tools: readonly ToolDefinition[], over
     trainingRunner: overrides.trainingRunner ?? (() => (trainingRunner ??= createTrainingRunner(services))),
     improveOptions: overrides.improveOptions ?? {},
     generationOptions: overrides.generationOptions ?? {},
+    batches: overrides.batches ?? createBatchRunner(),
     people: overrides.people ?? createPeopleDetector(),
     backends:
       overrides.backends ??
@@ -114,19 +81,9 @@ export function createApp(config: Config, tools: readonly ToolDefinition[], over
   return {
     services,
     tools: registry,
-    context(o = {}, signal) {
-      const opts: ContextOptions = typeof o === 'string' ? { face: o, ...(signal ? { signal } : {}) } : o;
-      const ctx: ToolContext = {
-        services,
-        tools: registry,
-        logger: opts.logger ?? logger,
-        signal: opts.signal ?? new AbortController().signal,
-        face: opts.face ?? 'test',
-        progress: opts.progress ?? (() => {}),
-      };
-      if (opts.deadline !== undefined) ctx.deadline = opts.deadline;
-      if (opts.links) ctx.links = opts.links;
-      return ctx;
+    // `this`, not the closure: an App copied with another registry ({...app, tools}) builds contexts over that one.
+    context(this: App, o = {}, signal) {
+      return createToolContext(this.services, this.tools, typeof o === 'string' ? { face: o, ...(signal ? { signal } : {}) } : o);
     },
     async close() {
       for (const c of closers.reverse()) await c();

@@ -18,7 +18,7 @@ import sharp from 'sharp';
 import { ANALYZE_CONCURRENCY, analyzeImages } from '../../src/dataset/analyze/analyze.js';
 import type { ImageInput } from '../../src/dataset/analyze/sources.js';
 import { DEFAULT_TARGETS } from '../../src/dataset/analyze/taxonomy.js';
-import { decodeForMetrics } from '../../src/dataset/decode.js';
+import { decodeForMetrics } from '../../src/image/decode.js';
 import { createPeopleDetector } from '../../src/dataset/people/detector.js';
 import { shotFromPixels } from '../../src/dataset/people/index.js';
 import type { BenchSection } from '../lib.js';

@@ -12,7 +12,7 @@
  */
 import type OpenAI from 'openai';
 import { z } from 'zod';
-import { createOpenAIClient, describeOpenAIError } from './openai.js';
+import { createOpenAIClient, describeOpenAIError } from '../clients/openai.js';
 import { prompt } from '../prompts/load.js';
 import { wireData } from '../core/result.js';
 import type { ToolDefinition } from '../tools/types.js';

@@ -3,17 +3,18 @@
  * and the whole trail of decisions. The `cover_make` tool, `loraloop make`, the Slack bot and the nightly
  * run all call this one function.
  */
-import type { Services } from '../app.js';
+import type { Services } from '../tools/services.js';
 import { LoraloopError } from '../core/errors.js';
 import { ok, type CommandResult } from '../core/result.js';
+import { createToolContext } from '../tools/context.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { ToolContext } from '../tools/types.js';
 import { runLlmPlanner } from './llm.js';
-import { openAIConfigured } from './openai.js';
+import { openAIConfigured } from '../clients/openai.js';
 import { parseMakeRequest } from './request.js';
 import { runRulePlanner } from './rules.js';
 import { callTool } from './improve/call.js';
-import { bestAttempt, critique, type AgentRun, type AttemptCheck, type GenerateInput } from './run.js';
+import { bestAttempt, critique, type AgentRun, type AttemptCheck, type CoverLook, type GenerateInput } from './run.js';
 import { createTrail, type TrailStep } from './trail.js';
 
 export type { TrailStep } from './trail.js';
@@ -55,6 +56,13 @@ export interface CoverAgentData {
   stopped_because: string;
   checks: AttemptCheck[];
   trail: TrailStep[];
+  /** How the best cover looks: its seed and style, and what cover_generate said (coins, palette, LoRA, contrast). */
+  seed: number | null;
+  style: string | null;
+  coins: CoverLook['coins'];
+  palette: CoverLook['palette'];
+  lora: CoverLook['lora'];
+  contrast: CoverLook['contrast'];
 }
 
 export const DEFAULT_ATTEMPTS = 4;
@@ -71,14 +79,7 @@ export async function runCoverAgent(s: Services, tools: ToolRegistry, input: Cov
   }
   const parsed = parseMakeRequest(s, input);
   const trail = createTrail(planner, () => performance.now(), opts.onStep);
-  const ctx: ToolContext = {
-    services: s,
-    tools,
-    logger: s.logger.child({ face: 'agent' }),
-    signal: opts.signal ?? new AbortController().signal,
-    face: 'agent',
-    progress: () => {},
-  };
+  const ctx = createToolContext(s, tools, { face: 'agent', logger: s.logger.child({ face: 'agent' }), ...(opts.signal ? { signal: opts.signal } : {}) });
   const run: AgentRun = {
     s,
     tools,
@@ -157,6 +158,9 @@ export async function runCoverAgent(s: Services, tools: ToolRegistry, input: Cov
     stopped_because: why,
     checks: best.checks,
     trail: trail.steps,
+    seed: best.seed,
+    style: best.style,
+    ...best.look,
   };
   const failed = best.checks.filter((c) => !c.passed);
   const reasoning = [

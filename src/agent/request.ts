@@ -7,7 +7,7 @@
  * Without a title: a named coin makes a default headline (the coin's name) and the reasoning says so;
  * no coin and no title is a failure that says how to ask.
  */
-import type { Services } from '../app.js';
+import type { CoinDetector } from '../cover/coins/detect.js';
 import { LoraloopError } from '../core/errors.js';
 
 export interface ParsedRequest {
@@ -23,7 +23,7 @@ const INSTRUCTION = /^\s*(please\s+)?(make|create|generate|draw|design|render|do
 const QUOTED = /["“”«]([^"“”«»]{2,})["“”»]/;
 
 /** Parse a free-text request, or take an explicit title (which wins). */
-export function parseMakeRequest(s: Services, input: { request?: string | undefined; title?: string | undefined; subtitle?: string | undefined }): ParsedRequest {
+export function parseMakeRequest(s: { coins: { detector: CoinDetector } }, input: { request?: string | undefined; title?: string | undefined; subtitle?: string | undefined }): ParsedRequest {
   const notes: string[] = [];
   const detect = (text: string) => s.coins.detector.detect(text).find((c) => c.primary) ?? null;
   if (input.title?.trim()) {

@@ -3,7 +3,7 @@
  * (generate through `cover_generate`, critique through `cover_critique`), both called through the tool
  * registry, so the agent's calls are validated like anyone else's.
  */
-import type { Services } from '../app.js';
+import type { Services } from '../tools/services.js';
 import type { CommandResult } from '../core/result.js';
 import { callTool, callToolByName, type ToolInput, type ToolOutput } from './improve/call.js';
 import type { ToolRegistry } from '../tools/registry.js';
@@ -26,11 +26,21 @@ export interface Attempt {
   path: string;
   seed: number | null;
   style: string | null;
+  /** How the cover looks, as cover_generate reported it (what a chat message or a view shows). */
+  look: CoverLook;
   input: Record<string, unknown>;
   score: number | null;
   checks: AttemptCheck[];
   vision: { status: string; findings: { style_ok?: boolean; right_coin?: boolean; garbled_text?: boolean } | null } | null;
   disagreements: string[];
+}
+
+/** What cover_generate says about a cover beyond its id: coins, palette, LoRA, title contrast. */
+export interface CoverLook {
+  coins: Array<{ symbol: string; name: string; primary: boolean }>;
+  palette: { colors: string[]; scheme: string } | null;
+  lora: { name: string; version: number; strength: number } | null;
+  contrast: number | null;
 }
 
 export interface Budget {
@@ -103,6 +113,7 @@ function recordGeneration(
     path: d.path,
     seed: d.seed ?? null,
     style: d.style ?? null,
+    look: { coins: d.coins ?? [], palette: d.palette ?? null, lora: d.lora ?? null, contrast: d.contrast ?? null },
     input,
     score: null,
     checks: [],

@@ -15,8 +15,10 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import type { Services } from '../app.js';
+import type { Config } from '../core/config.js';
 import { LoraloopError, isLoraloopError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Store } from '../store/index.js';
 import type { BatchRecord, DraftLora, DraftRecord } from '../store/repos/generation.js';
 import { loraComboKey } from '../store/repos/generation.js';
 import { inferBaseModel } from './backends/comfyui/backend.js';
@@ -33,8 +35,9 @@ import {
   type BatchMode,
 } from './checkpoints.js';
 import { cellSize, makeThumb, renderContactSheet } from './contact-sheet.js';
-import { finishImage, generationSize, mapLoraFiles, planImage, type ImagePlan } from './generate.js';
-import { createRng } from './render/random.js';
+import { finishImage, generationSize, mapLoraFiles, planImage, type GenerateDeps, type ImagePlan, type PlanDeps } from './generate.js';
+import type { MakeCoverDeps } from './local-cover.js';
+import { createRng } from '../core/random.js';
 
 /** What a batch is asked for. */
 export interface BatchRequest {
@@ -78,30 +81,33 @@ interface RunHandle {
   listeners: Set<BatchProgress>;
 }
 
-/** Batches this process is running, per app. */
-const running = new WeakMap<Services, Map<string, RunHandle>>();
-const owners = new WeakMap<Services, string>();
-
-function ownerOf(s: Services): string {
-  let o = owners.get(s);
-  if (!o) {
-    o = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
-    owners.set(s, o);
-  }
-  return o;
+/**
+ * The batches one app runs in this process and the lease owner id they run under. createApp makes one per app
+ * (Services.batches), so two apps in one process (tests, a server and a child) never share runs or leases.
+ */
+export interface BatchRunner {
+  readonly owner: string;
+  /** Runs in progress here, by batch id. */
+  readonly runs: Map<string, RunHandle>;
 }
 
-function runsOf(s: Services): Map<string, RunHandle> {
-  let m = running.get(s);
-  if (!m) {
-    m = new Map();
-    running.set(s, m);
-  }
-  return m;
+export function createBatchRunner(): BatchRunner {
+  return { owner: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`, runs: new Map() };
 }
+
+/** What planning a batch needs besides planning its image: checkpoint tiers, the backends, the batch tables. */
+export type BatchPlanDeps = PlanDeps & {
+  config: Pick<Config, 'checkpointTiers'>;
+  backends: GenerateDeps['backends'];
+  generationOptions: GenerateDeps['generationOptions'];
+  store: Pick<Store, 'generation' | 'jobs'>;
+};
+
+/** What running a batch needs: planning, generation, composing each draft, the contact sheet's blob, and this app's runs. */
+export type BatchDeps = BatchPlanDeps & GenerateDeps & MakeCoverDeps & { logger: Logger; batches: BatchRunner };
 
 /** Summarise a batch from the store. */
-export async function summarizeBatch(s: Services, batchId: string): Promise<BatchSummary> {
+export async function summarizeBatch(s: { store: Pick<Store, 'generation'> }, batchId: string): Promise<BatchSummary> {
   const batch = await s.store.generation.getBatch(batchId);
   if (!batch) throw new LoraloopError('NOT_FOUND', `No batch "${batchId}".`, { hint: 'Start one with cover_batch.' });
   const drafts = await s.store.generation.listDrafts(batchId);
@@ -127,7 +133,7 @@ export async function summarizeBatch(s: Services, batchId: string): Promise<Batc
 }
 
 /** Arms with their persisted stats, in the given order. */
-async function armsWithStats(s: Services, kind: 'checkpoint' | 'lora_combo', scope: string | undefined, arms: string[]): Promise<ArmStats[]> {
+async function armsWithStats(s: { store: Pick<Store, 'generation'> }, kind: 'checkpoint' | 'lora_combo', scope: string | undefined, arms: string[]): Promise<ArmStats[]> {
   const rows = await s.store.generation.stats(kind, scope);
   return arms.map((arm) => {
     const hits = rows.filter((r) => r.arm === arm);
@@ -144,7 +150,7 @@ function loraCombos(loras: DraftLora[], mode: BatchMode): DraftLora[][] {
 }
 
 /** Plan a batch and persist it (batch row, drafts, job). Does not run it. */
-export async function createBatch(s: Services, req: BatchRequest): Promise<BatchSummary> {
+export async function createBatch(s: BatchPlanDeps, req: BatchRequest): Promise<BatchSummary> {
   if (!Number.isInteger(req.count) || req.count < 1 || req.count > 200) {
     throw new LoraloopError('INVALID_INPUT', `count ${req.count} must be an integer in 1..200.`);
   }
@@ -227,7 +233,7 @@ export async function createBatch(s: Services, req: BatchRequest): Promise<Batch
 }
 
 /** The plan of a stored batch, rebuilt for running (routing again is cheap and deterministic). */
-async function planOf(s: Services, b: BatchRecord): Promise<ImagePlan> {
+async function planOf(s: PlanDeps, b: BatchRecord): Promise<ImagePlan> {
   const base = await planImage(s, {
     title: b.title ?? undefined,
     subtitle: b.subtitle ?? undefined,
@@ -241,8 +247,8 @@ async function planOf(s: Services, b: BatchRecord): Promise<ImagePlan> {
  * Run (or resume) a batch in this process and resolve with its summary. A second call for a batch this
  * process already runs joins the first. LEASE_HELD when another live process runs it.
  */
-export function runBatch(s: Services, batchId: string, progress?: BatchProgress): Promise<BatchSummary> {
-  const runs = runsOf(s);
+export function runBatch(s: BatchDeps, batchId: string, progress?: BatchProgress): Promise<BatchSummary> {
+  const runs = s.batches.runs;
   const current = runs.get(batchId);
   if (current) {
     if (progress) current.listeners.add(progress);
@@ -255,23 +261,23 @@ export function runBatch(s: Services, batchId: string, progress?: BatchProgress)
 }
 
 /** True while this process runs the batch. */
-export function isRunningHere(s: Services, batchId: string): boolean {
-  return runsOf(s).has(batchId);
+export function isRunningHere(s: { batches: BatchRunner }, batchId: string): boolean {
+  return s.batches.runs.has(batchId);
 }
 
 /** Stop every batch this process runs (app shutdown): in-flight images are canceled, drafts stay resumable. */
-export async function stopBatches(s: Services): Promise<void> {
-  const runs = [...runsOf(s).values()];
+export async function stopBatches(s: { batches: BatchRunner }): Promise<void> {
+  const runs = [...s.batches.runs.values()];
   for (const r of runs) r.abort.abort();
   await Promise.allSettled(runs.map((r) => r.promise));
 }
 
-async function execute(s: Services, batchId: string, handle: RunHandle): Promise<BatchSummary> {
+async function execute(s: BatchDeps, batchId: string, handle: RunHandle): Promise<BatchSummary> {
   const gen = s.store.generation;
   const batch = await gen.getBatch(batchId);
   if (!batch) throw new LoraloopError('NOT_FOUND', `No batch "${batchId}".`);
   const jobId = batch.job_id;
-  const owner = ownerOf(s);
+  const owner = s.batches.owner;
   const leaseMs = s.generationOptions.leaseMs ?? 60_000;
   if (jobId && !(await s.store.jobs.claim(jobId, owner, leaseMs))) {
     throw new LoraloopError('LEASE_HELD', `Batch ${batchId} is being run by another process.`, {

@@ -10,7 +10,7 @@
  */
 import { LoraloopError } from '../core/errors.js';
 import type { BaseModel } from './backends/types.js';
-import { createRng, type Rng } from './render/random.js';
+import { createRng, type Rng } from '../core/random.js';
 
 /** A tier: the base model family and the checkpoint names (fuzzy patterns) in preference order. */
 export interface TierSpec {

@@ -114,7 +114,7 @@ function fieldOf(label: string, weight: number, entries: Array<{ text: string; m
 }
 
 /** The version generation would use: the active one if ready, else the newest ready one. */
-export async function usableVersion(store: Store, lora: LoraRecord): Promise<LoraVersionRecord | undefined> {
+export async function usableVersion(store: Pick<Store, 'loras'>, lora: LoraRecord): Promise<LoraVersionRecord | undefined> {
   const versions = (await store.loras.listVersions(lora.id)).filter((v) => v.status === 'ready');
   return versions.find((v) => v.version === lora.active_version) ?? versions[versions.length - 1];
 }
@@ -152,7 +152,7 @@ function triggerWords(lora: LoraRecord, v: LoraVersionRecord): string[] {
 const round2 = (n: number): number => Math.round(n * 100) / 100;
 
 /** Rank the registry's LoRAs for a prompt. */
-export async function discoverLoras(store: Store, opts: DiscoverOptions): Promise<DiscoverResult> {
+export async function discoverLoras(store: Pick<Store, 'loras'>, opts: DiscoverOptions): Promise<DiscoverResult> {
   const kws = keywords(opts.prompt);
   const max = Math.max(1, Math.min(10, opts.max ?? 3));
   const skipped: string[] = [];

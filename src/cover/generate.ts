@@ -17,17 +17,20 @@
  */
 import { copyFileSync } from 'node:fs';
 import sharp from 'sharp';
-import type { Services } from '../app.js';
 import { LoraloopError, isLoraloopError } from '../core/errors.js';
+import type { Store } from '../store/index.js';
+import type { CoinCatalogue } from './coins/catalogue.js';
+import type { CoinDetector } from './coins/detect.js';
+import type { LoraResolver } from './lora-resolver.js';
 import type { CoverRecord } from '../store/repos/covers.js';
 import type { BaseModelName } from '../store/repos/loras.js';
-import type { BackendName } from './backends/registry.js';
+import type { BackendName, BackendRegistry, GenerationOptions } from './backends/registry.js';
 import { runPool } from './backends/pool.js';
 import type { BaseModel, GenerateResult, LoraRef } from './backends/types.js';
 import { fuzzyMatchModel } from './checkpoints.js';
 import { discoverLoras, usableVersion, words, type DiscoverResult } from './discover.js';
-import { makeCover, validateTitle, type CoverMade } from './local-cover.js';
-import { extractPalette } from './render/palette.js';
+import { makeCover, validateTitle, type CoverMade, type MakeCoverDeps } from './local-cover.js';
+import { extractPalette } from '../image/palette.js';
 import { routeCover, type RouteResult } from './route.js';
 
 /** A LoRA planned for an image, and why. */
@@ -54,6 +57,19 @@ export interface ImagePlan {
   discovered: DiscoverResult | null;
   /** Sentences for the reasoning. */
   notes: string[];
+}
+
+/** What planning an image needs: coin detection and names, and the LoRA registry (routing, and the rows a named LoRA is read from). */
+export interface PlanDeps {
+  coins: { detector: CoinDetector; catalogue: CoinCatalogue };
+  loraResolver: LoraResolver;
+  store: Pick<Store, 'loras'>;
+}
+
+/** What generating one image needs: the backends and the pool's tuning. */
+export interface GenerateDeps {
+  backends: BackendRegistry;
+  generationOptions: GenerationOptions;
 }
 
 export interface PlanInput {
@@ -98,7 +114,7 @@ function subjectOf(title: string, coin: { symbol: string; name: string } | null)
 }
 
 /** Plan an image request: route, choose LoRAs, build the prompt. */
-export async function planImage(s: Services, input: PlanInput): Promise<ImagePlan> {
+export async function planImage(s: PlanDeps, input: PlanInput): Promise<ImagePlan> {
   if (!input.title?.trim() && !input.prompt?.trim()) {
     throw new LoraloopError('INVALID_INPUT', 'Give a title (for a cover) or a prompt (for the image).', { hint: 'Pass the article headline as title.' });
   }
@@ -210,7 +226,7 @@ export interface FinishedImage {
  * image has an id.
  */
 export async function finishImage(
-  s: Services,
+  s: MakeCoverDeps,
   p: {
     plan: ImagePlan;
     png: Buffer;
@@ -303,7 +319,7 @@ export interface GeneratedOne {
  * has the names; a server that fails hands the image to the next one (the same pool as batches).
  */
 export async function generateOne(
-  s: Services,
+  s: GenerateDeps,
   p: {
     plan: ImagePlan;
     backend: BackendName;

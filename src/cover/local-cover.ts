@@ -1,15 +1,29 @@
 import { randomInt } from 'node:crypto';
 import { copyFileSync } from 'node:fs';
-import type { Services } from '../app.js';
 import { LoraloopError } from '../core/errors.js';
+import type { PathGuard } from '../core/paths.js';
+import type { Store } from '../store/index.js';
 import type { CoverRecord } from '../store/repos/covers.js';
+import type { CoinCatalogue } from './coins/catalogue.js';
+import type { CoinDetector } from './coins/detect.js';
+import type { CoinSecondOpinion } from './coins/second-opinion.js';
+import type { LoraResolver } from './lora-resolver.js';
 import { coinRefFor } from './coin-ref.js';
-import type { RenderOutput } from './render/renderer.js';
+import type { CoverRenderer, RenderOutput } from './render/renderer.js';
 import { routeCoverChecked, type RouteResult } from './route.js';
 
 /** How many recent covers of the same coin the variety engine steers away from. */
 export const VARIETY_WINDOW = 24;
 export const MAX_TITLE_CHARS = 300;
+
+/** What making a cover needs: routing (coins, LoRAs), the renderer, the stored logos, covers and blobs, the allowed roots. */
+export interface MakeCoverDeps {
+  coins: { detector: CoinDetector; catalogue: CoinCatalogue; secondOpinion?: CoinSecondOpinion | undefined };
+  loraResolver: LoraResolver;
+  renderer: CoverRenderer;
+  store: Pick<Store, 'logos' | 'covers' | 'blobs'>;
+  paths: PathGuard;
+}
 
 export interface CoverRequest {
   title: string;
@@ -55,7 +69,7 @@ export function validateTitle(title: string): string {
  * Make one finished cover: route the title, render (or compose on a backend image) with the correct logo,
  * store the PNG as a blob, then the record (never a record before its blob), and copy to `out` if asked.
  */
-export async function makeCover(s: Services, req: CoverRequest): Promise<CoverMade> {
+export async function makeCover(s: MakeCoverDeps, req: CoverRequest): Promise<CoverMade> {
   const title = validateTitle(req.title);
   const subtitle = req.subtitle?.replace(/\s+/g, ' ').trim() || undefined;
   if (subtitle && [...subtitle].length > MAX_TITLE_CHARS) {

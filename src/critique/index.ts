@@ -3,16 +3,17 @@
  * Metric critic always; vision critic when a model is configured (or asked for); combined; stored.
  */
 import { readFile } from 'node:fs/promises';
-import type { Services } from '../app.js';
+import type { Logger } from '../core/logger.js';
+import type { PathGuard } from '../core/paths.js';
 import { LoraloopError } from '../core/errors.js';
 import { defaultIconSet } from '../cover/render/icons.js';
-import { decodeForMetrics, decodeImage } from '../dataset/decode.js';
-import { measureImage } from '../dataset/metrics.js';
+import { decodeForMetrics, decodeImage } from '../image/decode.js';
+import { measureImage } from '../image/metrics.js';
 import type { CoverRecord } from '../store/repos/covers.js';
-import { openAIConfigured } from '../agent/openai.js';
+import { openAIConfigured, type OpenAIDeps } from '../clients/openai.js';
 import { combineCritiques } from './combine.js';
 import { createLogoMatcher, type LogoMatcher, type LogoScore } from './logo-match.js';
-import { fingerprintOf, metricCritique, type Check, type Expectation } from './metric.js';
+import { fingerprintOf, metricCritique, type Check, type Expectation, type MetricDeps } from './metric.js';
 import { visionCritique, type VisionOutcome } from './vision.js';
 
 export type { Check, Expectation } from './metric.js';
@@ -20,6 +21,9 @@ export type { VisionOutcome } from './vision.js';
 
 /** When to ask the vision model: when configured (auto), never (off), or fail without one (required). */
 export type VisionMode = 'auto' | 'off' | 'required';
+
+/** What critiquing needs: the metric critic's, the vision endpoint's, the allowed roots (a path to judge), a logger. */
+export type CritiqueDeps = MetricDeps & OpenAIDeps & { paths: PathGuard; logger: Logger };
 
 export interface CritiqueOptions {
   vision?: VisionMode;
@@ -51,7 +55,7 @@ export function logoMatcher(): LogoMatcher {
 }
 
 /** Find the cover by id, or resolve a path under the allowed roots. */
-async function locate(s: Services, coverIdOrPath: string): Promise<{ cover: CoverRecord | null; path: string }> {
+async function locate(s: CritiqueDeps, coverIdOrPath: string): Promise<{ cover: CoverRecord | null; path: string }> {
   const cover = await s.store.covers.get(coverIdOrPath);
   if (cover) return { cover, path: cover.blob_path };
   if (/^cov_[0-9a-f-]+$/i.test(coverIdOrPath)) {
@@ -61,7 +65,7 @@ async function locate(s: Services, coverIdOrPath: string): Promise<{ cover: Cove
 }
 
 /** Critique a stored cover (by id) or an image file (by path), store the verdict and return it. */
-export async function critiqueCover(s: Services, coverIdOrPath: string, expect: Expectation = {}, opts: CritiqueOptions = {}): Promise<CritiqueResult> {
+export async function critiqueCover(s: CritiqueDeps, coverIdOrPath: string, expect: Expectation = {}, opts: CritiqueOptions = {}): Promise<CritiqueResult> {
   const mode = opts.vision ?? 'auto';
   if (mode === 'required' && !openAIConfigured(s)) {
     throw new LoraloopError('NOT_CONFIGURED', 'A vision critique was required, but OPENAI_API_KEY is not set.', {

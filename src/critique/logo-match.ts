@@ -15,7 +15,7 @@
  */
 import { Resvg } from '@resvg/resvg-js';
 import sharp from 'sharp';
-import { deltaEOk, rgbToOklab, type Lab } from '../cover/render/color.js';
+import { deltaEOk, rgbToOklab, type Lab } from '../image/color.js';
 import type { IconSet } from '../cover/render/icons.js';
 
 /** A rectangle in image pixels. */

@@ -19,12 +19,13 @@
  *   here), an exact re-render or a re-encode 0.
  * - text_fits: the renderer kept the whole title (no ellipsis, no dropped glyphs) inside the image.
  */
-import type { Services } from '../app.js';
-import { MIN_CONTRAST } from '../cover/render/contrast.js';
-import { contrastRatio, LINEAR_LUT } from '../cover/render/color.js';
-import { extractPalette, paletteDistance, type Palette } from '../cover/render/palette.js';
-import { decodeForMetrics } from '../dataset/decode.js';
-import { hamming, measureImage } from '../dataset/metrics.js';
+import type { CoinCatalogue } from '../cover/coins/catalogue.js';
+import type { Store } from '../store/index.js';
+import { MIN_CONTRAST } from '../image/contrast.js';
+import { contrastRatio, LINEAR_LUT } from '../image/color.js';
+import { extractPalette, paletteDistance, type Palette } from '../image/palette.js';
+import { decodeForMetrics } from '../image/decode.js';
+import { hamming, measureImage } from '../image/metrics.js';
 import type { CoverRecord } from '../store/repos/covers.js';
 import type { CoverFingerprint } from '../store/repos/critiques.js';
 import { sameSpot, type Box, type LogoMatcher, type LogoScore, type RgbImage } from './logo-match.js';
@@ -82,8 +83,14 @@ const LOGO_FAIL_CAP = 0.3;
 
 const r3 = (v: number): number => Math.round(v * 1000) / 1000;
 
+/** What the metric critic needs: coin names (candidates for the logo check), recent covers and their fingerprints. */
+export interface MetricDeps {
+  coins: { catalogue: CoinCatalogue };
+  store: Pick<Store, 'covers' | 'critiques'>;
+}
+
 /** The candidate coins: the expected one, the cover's own logo symbol, then the biggest coins with an icon. */
-export function candidateCoins(s: Services, matcher: LogoMatcher, first: Array<string | null | undefined>): string[] {
+export function candidateCoins(s: { coins: { catalogue: CoinCatalogue } }, matcher: LogoMatcher, first: Array<string | null | undefined>): string[] {
   const out: string[] = [];
   for (const sym of first) if (sym && matcher.has(sym) && !out.includes(sym.toUpperCase())) out.push(sym.toUpperCase());
   for (const c of s.coins.catalogue.coins) {
@@ -95,7 +102,7 @@ export function candidateCoins(s: Services, matcher: LogoMatcher, first: Array<s
 }
 
 /** Run every applicable check and score them. */
-export async function metricCritique(s: Services, matcher: LogoMatcher, subject: Subject, expect: Expectation): Promise<MetricResult> {
+export async function metricCritique(s: MetricDeps, matcher: LogoMatcher, subject: Subject, expect: Expectation): Promise<MetricResult> {
   const { cover } = subject;
   const expected = (expect.coin ?? cover?.primary_symbol ?? null)?.toUpperCase() ?? null;
   const checks: Check[] = [];
@@ -119,7 +126,7 @@ export async function metricCritique(s: Services, matcher: LogoMatcher, subject:
   return { score: r3(score), checks, expected_coin: expected, logos: logo.logos };
 }
 
-async function logoCheck(s: Services, matcher: LogoMatcher, subject: Subject, expected: string | null): Promise<{ check: Check; logos: LogoScore[] }> {
+async function logoCheck(s: MetricDeps, matcher: LogoMatcher, subject: Subject, expected: string | null): Promise<{ check: Check; logos: LogoScore[] }> {
   const { cover, image } = subject;
   const box = cover?.logo?.box ?? null;
   const candidates = candidateCoins(s, matcher, [expected, cover?.logo?.symbol]);
@@ -229,7 +236,7 @@ interface RecentFp {
 }
 
 /** Fingerprints of the covers made before this one (same coin for palettes; any coin for duplicates). */
-async function recentFingerprints(s: Services, cover: CoverRecord | null, coin: string | null): Promise<{ sameCoin: RecentFp[]; all: RecentFp[] }> {
+async function recentFingerprints(s: MetricDeps, cover: CoverRecord | null, coin: string | null): Promise<{ sameCoin: RecentFp[]; all: RecentFp[] }> {
   const before = (c: CoverRecord): boolean => !cover || (c.id !== cover.id && c.created_at <= cover.created_at);
   const all = (await s.store.covers.recent(RECENT_WINDOW * 4, undefined)).filter(before).slice(0, RECENT_WINDOW * 2);
   const sameCoin = (await s.store.covers.recent(RECENT_WINDOW * 4, coin)).filter(before).slice(0, RECENT_WINDOW);
@@ -256,7 +263,7 @@ async function recentFingerprints(s: Services, cover: CoverRecord | null, coin: 
 }
 
 /** A cover's fingerprint from the cache, or measured from its PNG (null when the blob is gone). */
-export async function coverFingerprint(s: Services, c: CoverRecord): Promise<CoverFingerprint | null> {
+export async function coverFingerprint(s: MetricDeps, c: CoverRecord): Promise<CoverFingerprint | null> {
   const cached = await s.store.critiques.fingerprint(c.id);
   if (cached) return cached;
   const { readFile } = await import('node:fs/promises');

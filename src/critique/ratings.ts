@@ -10,7 +10,7 @@
  *   when the rating is >= 4; LoRA combinations likewise (kind 'lora_combo', scoped by coin). A rater's
  *   re-rating takes their earlier trial back first, so one cover never counts twice per rater.
  */
-import type { Services } from '../app.js';
+import type { Store } from '../store/index.js';
 import { LoraloopError } from '../core/errors.js';
 import { loraComboKey } from '../store/repos/generation.js';
 import type { Polarity, RatingRecord, RatingStat } from '../store/repos/ratings.js';
@@ -43,7 +43,7 @@ export interface RateResult {
 const polarityOf = (mean: number): Polarity | 'none' => (mean >= POSITIVE_MIN ? 'positive' : mean < NEGATIVE_BELOW ? 'negative' : 'none');
 
 /** Record a rating and apply it to the feedback sets and the learning statistics, in one transaction. */
-export async function rateCover(s: Services, input: RateInput): Promise<RateResult> {
+export async function rateCover(s: { store: Pick<Store, 'transaction' | 'covers' | 'ratings' | 'generation'> }, input: RateInput): Promise<RateResult> {
   if (!Number.isInteger(input.stars) || input.stars < 1 || input.stars > 5) {
     throw new LoraloopError('INVALID_INPUT', `Stars must be a whole number from 1 to 5, got ${input.stars}.`, { hint: 'Rate 1 (bad) to 5 (publish as is).' });
   }

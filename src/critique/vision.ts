@@ -5,8 +5,7 @@
  */
 import sharp from 'sharp';
 import { z } from 'zod';
-import type { Services } from '../app.js';
-import { createOpenAIClient, describeOpenAIError } from '../agent/openai.js';
+import { createOpenAIClient, describeOpenAIError, type OpenAIDeps } from '../clients/openai.js';
 import { prompt } from '../prompts/load.js';
 
 export const visionFindingsSchema = z.object({
@@ -43,7 +42,7 @@ function jsonOf(text: string): unknown {
 }
 
 /** Ask the configured vision model about a cover. Never throws: failures become `{status: 'failed'}`. */
-export async function visionCritique(s: Services, png: Buffer, brief: VisionBrief, signal?: AbortSignal): Promise<VisionOutcome> {
+export async function visionCritique(s: OpenAIDeps, png: Buffer, brief: VisionBrief, signal?: AbortSignal): Promise<VisionOutcome> {
   const model = s.config.openai.visionModel;
   try {
     const client = createOpenAIClient(s, { purpose: 'The vision critic' });

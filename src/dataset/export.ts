@@ -14,14 +14,16 @@ import { copyFile, mkdir, readdir, readFile, rm, writeFile, rename } from 'node:
 import path from 'node:path';
 import { zipSync, type Zippable } from 'fflate';
 import { stringify } from 'smol-toml';
-import type { Services } from '../app.js';
+import type { Store } from '../store/index.js';
 import { LoraloopError } from '../core/errors.js';
-import { captionForTrainer, minimalCaption } from '../lora/captions.js';
+import { captionForTrainer, minimalCaption } from './captions/rules.js';
 import type { BaseModelName, LoraImageRecord, LoraRecord } from '../store/repos/loras.js';
 import { repeatsKey } from './rebalance.js';
 
 /** Bundle builders need only the store. */
-export type ExportServices = Pick<Services, 'store'>;
+export interface ExportServices {
+  store: Pick<Store, 'loras' | 'kv'>;
+}
 
 /** Training resolution per base model (kohya `resolution`). */
 export const RESOLUTION_OF: Record<BaseModelName, number> = { sd15: 512, sdxl: 1024, flux: 1024 };

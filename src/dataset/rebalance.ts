@@ -18,15 +18,15 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { Services } from '../app.js';
-import { normalizeCaption } from '../lora/captions.js';
+import type { Store } from '../store/index.js';
+import { normalizeCaption } from './captions/rules.js';
 import type { LoraImageRecord, LoraRecord } from '../store/repos/loras.js';
 import { finalizeCaption } from './captions/finalize.js';
 import { buildVocabulary } from './captions/vocabulary.js';
 import { distribution, findGaps, imagesToReach, type CategoryStat } from './analyze/gaps.js';
 import { collectKeywords, CONTENT, CROPPABLE_FROM, FRAMING, IMPACT, imageCategories, targetsFor, type TargetRange } from './analyze/taxonomy.js';
-import { decodeImage } from './decode.js';
-import { resolutionTarget } from './metrics.js';
+import { decodeImage } from '../image/decode.js';
+import { resolutionTarget } from '../image/metrics.js';
 
 export type RebalanceStrategy = 'augment' | 'repeats' | 'collect';
 
@@ -117,6 +117,12 @@ export interface RebalancePlan {
   notes: string[];
 }
 
+/** What rebalancing needs: the project's images, blobs for derived crops, kv for the repeats it saves, the clock. */
+export interface RebalanceDeps {
+  store: Pick<Store, 'loras' | 'blobs' | 'kv'>;
+  now: () => Date;
+}
+
 /** Options for {@link planRebalance}. */
 export interface RebalanceOptions {
   strategy: RebalanceStrategy;
@@ -170,7 +176,7 @@ export function variedCaption(parentCaption: string | null, tags: string[], trig
 }
 
 /** Make the plan (no side effects). */
-export async function planRebalance(services: Pick<Services, 'store' | 'now'>, lora: LoraRecord, opts: RebalanceOptions): Promise<RebalancePlan> {
+export async function planRebalance(services: RebalanceDeps, lora: LoraRecord, opts: RebalanceOptions): Promise<RebalancePlan> {
   const images = await services.store.loras.listImages(lora.id);
   const targets = opts.targets ?? targetsFor(lora.asset_type, lora.targets);
   const catsOf = new Map<string, string[]>(images.map((i) => [i.id, imageCategories(i.categories, i.tags, i.caption)]));
@@ -312,7 +318,7 @@ export interface RebalanceApplied {
  * none (so the export's subsets are the categories the repeats were computed for), keep the repeats in kv,
  * and write the collection profile.
  */
-export async function applyRebalance(services: Services, plan: RebalancePlan, profilePath: string, signal?: AbortSignal): Promise<RebalanceApplied> {
+export async function applyRebalance(services: RebalanceDeps, plan: RebalancePlan, profilePath: string, signal?: AbortSignal): Promise<RebalanceApplied> {
   const loras = services.store.loras;
   const lora = plan.lora;
   const vocab = buildVocabulary(lora.vocabulary);

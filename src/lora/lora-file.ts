@@ -3,9 +3,10 @@
  * lora_import. A local file is inspected from its header alone; the bytes are read only when they are kept.
  */
 import { readFile, stat } from 'node:fs/promises';
-import type { Services } from '../app.js';
+import type { Config } from '../core/config.js';
+import type { PathGuard } from '../core/paths.js';
 import { LoraloopError } from '../core/errors.js';
-import { createIntakeFetcher } from './intake.js';
+import { createIntakeFetcher } from '../dataset/intake.js';
 import { inspectSafetensorsBuffer, inspectSafetensorsFile } from './safetensors/inspect.js';
 import type { LoraInspection } from './safetensors/schema.js';
 
@@ -38,7 +39,7 @@ function checkOne(src: LoraFileSource): void {
 }
 
 /** Inspect (and, with `withBytes`, read) a LoRA file. */
-export async function loadLoraFile(services: Services, src: LoraFileSource, opts: { withBytes: boolean; signal?: AbortSignal }): Promise<LoadedLoraFile> {
+export async function loadLoraFile(services: { config: Config; paths: PathGuard }, src: LoraFileSource, opts: { withBytes: boolean; signal?: AbortSignal }): Promise<LoadedLoraFile> {
   checkOne(src);
   if (src.path) {
     const real = await services.paths.resolve(src.path, { mustExist: true });

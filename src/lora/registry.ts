@@ -11,13 +11,31 @@
  * - Default strength: a preferred weight from the file's metadata when it states one, else 0.85.
  */
 import { unlinkSync } from 'node:fs';
-import type { Services } from '../app.js';
 import { LoraloopError } from '../core/errors.js';
-import type { ActiveLora, LoraResolver } from '../cover/lora-resolver.js';
 import type { Store } from '../store/index.js';
 import type { BaseModelName, LoraRecord, LoraVersionRecord } from '../store/repos/loras.js';
 import { inspectSafetensorsBuffer } from './safetensors/inspect.js';
 import type { LoraArchitecture, LoraInspection } from './safetensors/schema.js';
+
+/** The active LoRA that serves a coin (or a general cover style): what routing and generation use. */
+export interface ActiveLora {
+  name: string;
+  version: number;
+  strength: number;
+  lora_id?: string;
+  base_model?: string;
+  file_path?: string;
+  /** For Replicate: the trained model version or weights URL, when known. */
+  remote_version?: string | null;
+  weights_url?: string | null;
+}
+
+export interface LoraResolver {
+  /** The active LoRA whose coins include `symbol` (coin-specific LoRAs). */
+  activeForCoin(symbol: string): Promise<ActiveLora | null>;
+  /** The active LoRA for several coins at once or a general cover style, if any. */
+  activeGeneral(symbols: string[]): Promise<ActiveLora | null>;
+}
 
 /** Strength used when neither the caller nor the file's metadata says otherwise. */
 export const DEFAULT_STRENGTH = 0.85;
@@ -25,7 +43,10 @@ export const MIN_STRENGTH = -2;
 export const MAX_STRENGTH = 2;
 
 /** The registry needs only the store; accepting a subset lets scripts and the nightly run call it too. */
-export type RegistryServices = Pick<Services, 'store'>;
+export interface RegistryServices {
+  store: RegistryStore;
+}
+type RegistryStore = Pick<Store, 'loras' | 'blobs' | 'transaction'>;
 
 /** What a finished training (or an import) hands to the registry. */
 export interface RegisterVersionInput {
@@ -71,7 +92,7 @@ export function checkArchitecture(baseModel: BaseModelName, inspection: LoraInsp
   return [];
 }
 
-async function requireLora(store: Store, loraId: string): Promise<LoraRecord> {
+async function requireLora(store: RegistryStore, loraId: string): Promise<LoraRecord> {
   const lora = await store.loras.find(loraId);
   if (!lora) {
     throw new LoraloopError('NOT_FOUND', `No LoRA project "${loraId}".`, { hint: 'Call lora_list to see the projects and their ids.' });
@@ -240,7 +261,7 @@ export interface DeletionResult {
   notes: string[];
 }
 
-async function removeFileIfUnreferenced(store: Store, v: LoraVersionRecord, removed: string[]): Promise<void> {
+async function removeFileIfUnreferenced(store: RegistryStore, v: LoraVersionRecord, removed: string[]): Promise<void> {
   if (!v.file_sha256 || !v.file_path) return;
   if ((await store.loras.countFileRefs(v.file_sha256)) > 0) return;
   try {
@@ -335,7 +356,7 @@ function toActive(lora: LoraRecord, v: LoraVersionRecord): ActiveLora {
  * once). Among several active LoRAs for a coin: asset type coin before logo before others, fewer coins (more
  * specific) first, then the most recently changed.
  */
-export function createLoraResolver(store: Store): LoraResolver {
+export function createLoraResolver(store: Pick<Store, 'loras'>): LoraResolver {
   const activeOf = async (lora: LoraRecord): Promise<LoraVersionRecord | undefined> => {
     if (lora.active_version === null) return undefined;
     const v = await store.loras.getVersion(lora.id, lora.active_version);

@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import type { Services } from '../app.js';
+import type { Services } from './services.js';
 import { isLoraloopError } from '../core/errors.js';
 import { ok, type Artifact } from '../core/result.js';
 import { BACKEND_NAMES, type BackendName } from '../cover/backends/registry.js';
 import { createBatch, isRunningHere, runBatch, summarizeBatch, type BatchSummary } from '../cover/batch.js';
 import { coverSizeSchema, parseSize } from '../cover/sizes.js';
-import { loraInputSchema } from './cover_generate.js';
+import { loraInputSchema } from '../cover/generate-cover.js';
 import { defineTool, type ToolContext } from './types.js';
 
 export const coverBatchInput = z.object({

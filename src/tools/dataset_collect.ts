@@ -62,7 +62,7 @@ export const datasetCollectTool = defineTool({
     }
     ctx.progress({ progress: 0, message: input.feed_url ? 'reading the feed' : 'reading the folder' });
     const src = input.feed_url ? await feedSource(s, input.feed_url, { signal: ctx.signal }) : await folderSource(s, input.dir as string);
-    const r = await collectFrom(ctx, src, { lora, dryRun: input.dry_run ?? false });
+    const r = await collectFrom(s, src, { lora, dryRun: input.dry_run ?? false, signal: ctx.signal, progress: ctx.progress });
     const added = r.results.filter((x) => x.status === 'added').length;
     const next = r.dry_run
       ? 'Run it again without dry_run to collect.'

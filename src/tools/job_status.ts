@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { LoraloopError } from '../core/errors.js';
 import { ok } from '../core/result.js';
 import { defaultSleep } from '../core/retry.js';
-import { CALL_JOB_KIND, isAbandoned, type CallJob } from '../remote/handover.js';
+import { CALL_JOB_KIND, isAbandoned, type CallJob } from './handover.js';
 import { TRAINING_JOB_KIND } from '../lora/training/job.js';
 import { DEADLINE_MARGIN_MS, defineTool } from './types.js';
 

@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { LoraloopError } from '../core/errors.js';
 import { ok } from '../core/result.js';
-import { loadLoraFile } from '../lora/lora-file.js';
-import { activateVersion, baseModelOf, checkArchitecture, MAX_STRENGTH, MIN_STRENGTH, registerVersion } from '../lora/registry.js';
-import { assetTypeSchema, baseModelSchema, normalizeCoins, tickerSchema } from '../lora/view.js';
+import { importLora } from '../lora/import.js';
+import { MAX_STRENGTH, MIN_STRENGTH } from '../lora/registry.js';
+import { assetTypeSchema, baseModelSchema, tickerSchema } from '../lora/view.js';
 import { defineTool } from './types.js';
 
 export const loraImportTool = defineTool({
@@ -49,72 +48,11 @@ export const loraImportTool = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   longRunning: true,
   async handler(ctx, input) {
-    const s = ctx.services;
-    const f = await loadLoraFile(s, input, { withBytes: true, signal: ctx.signal });
-    const insp = f.inspection;
-    const bytes = f.bytes as Buffer;
-    if (insp.format === 'unknown' || insp.targets.modules === 0) {
-      throw new LoraloopError('BAD_SAFETENSORS', `${f.file_name} is a .safetensors file but holds no LoRA weights (${insp.tensors.count} tensors, none in a known LoRA layout).`, {
-        hint: 'Check it is a LoRA and not a full checkpoint or an embedding; lora_inspect shows its keys.',
-      });
-    }
-    const warnings = [...insp.warnings];
-    const existing = await s.store.loras.getByName(input.name);
-    const fromFile = baseModelOf(insp.architecture);
-    let baseModel = input.base_model ?? existing?.base_model ?? fromFile;
-    if (!baseModel) {
-      throw new LoraloopError('INVALID_INPUT', `The base model of ${f.file_name} cannot be read from it (architecture ${insp.architecture}).`, {
-        hint: 'Give base_model (flux, sdxl or sd15) if you know what it was trained on.',
-      });
-    }
-    if (existing && input.base_model && input.base_model !== existing.base_model) {
-      throw new LoraloopError('CONFLICT', `${existing.name} is a ${existing.base_model} project; base_model ${input.base_model} does not match.`, {
-        hint: 'Import under a new name for another base model.',
-      });
-    }
-    baseModel = existing?.base_model ?? baseModel;
-    warnings.push(...checkArchitecture(baseModel, insp));
-
-    let lora = existing;
-    let created = false;
-    if (!lora) {
-      let trigger = input.trigger_word;
-      if (!trigger) {
-        const fromMeta = insp.trigger_words.find((w) => !/[,\n\r]/.test(w) && w.length <= 100);
-        trigger = fromMeta ?? input.name;
-        warnings.push(fromMeta ? `Trigger word "${trigger}" taken from the file metadata.` : `No trigger word in the file; the name "${trigger}" is used. Set the real one if the LoRA has one.`);
-      }
-      if (!input.asset_type) warnings.push('asset_type not given; the project is registered as "style".');
-      lora = await s.store.loras.create({
-        name: input.name,
-        base_model: baseModel,
-        asset_type: input.asset_type ?? 'style',
-        trigger_word: trigger,
-        coins: normalizeCoins(input.coins),
-        description: `Imported from ${f.file_name}.`,
-      });
-      created = true;
-    } else if (input.coins || input.trigger_word || input.asset_type) {
-      warnings.push(`${lora.name} already exists: trigger_word, asset_type and coins are the project's own and were not changed.`);
-    }
-
-    const version = await registerVersion(s, lora.id, {
-      file: bytes,
-      inspection: insp,
-      params: { imported_from: f.location, file_name: f.file_name },
-      job_id: null,
-      backend: 'import',
-      status: 'ready',
-    });
-    const activate = input.activate ?? lora.active_version === null;
-    let strength: number | null = null;
-    let strengthNote = '';
-    if (activate) {
-      const a = await activateVersion(s, lora.id, version.version, input.strength);
-      strength = a.strength;
-      strengthNote = ` and active at strength ${a.strength}${a.strength_source === 'metadata' ? ` (from ${a.strength_key})` : a.strength_source === 'default' ? ' (default)' : ''}`;
-    }
-    const after = (await s.store.loras.get(lora.id)) ?? lora;
+    const r = await importLora(ctx.services, input, ctx.signal);
+    const { lora: after, created, version, activation: a, inspection: insp, warnings } = r;
+    const activate = a !== null;
+    const strength = a?.strength ?? null;
+    const strengthNote = a ? ` and active at strength ${a.strength}${a.strength_source === 'metadata' ? ` (from ${a.strength_key})` : a.strength_source === 'default' ? ' (default)' : ''}` : '';
     const next = activate
       ? after.coins.length
         ? ` Covers about ${after.coins.join(', ')} now use it.`
@@ -135,10 +73,10 @@ export const loraImportTool = defineTool({
         rank: insp.rank,
         alpha: insp.alpha,
         file_path: version.file_path ?? '',
-        file_bytes: version.file_bytes ?? bytes.length,
+        file_bytes: version.file_bytes ?? r.file_bytes,
         warnings,
       },
-      `${created ? 'Created' : 'Added to'} ${after.name}: ${f.file_name} (${insp.format}, ${insp.architecture}, rank ${insp.rank ?? '?'}) is v${version.version}${strengthNote}.${next}${warnings.length ? ` Note: ${warnings.join(' ')}` : ''}`,
+      `${created ? 'Created' : 'Added to'} ${after.name}: ${r.file_name} (${insp.format}, ${insp.architecture}, rank ${insp.rank ?? '?'}) is v${version.version}${strengthNote}.${next}${warnings.length ? ` Note: ${warnings.join(' ')}` : ''}`,
       version.file_path ? [{ kind: 'file', path: version.file_path, mime_type: 'application/octet-stream', title: `${after.name} v${version.version} weights` }] : undefined,
       next.trim(),
     );

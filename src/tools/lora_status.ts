@@ -1,40 +1,16 @@
 import { z } from 'zod';
-import { LoraloopError } from '../core/errors.js';
 import { ok } from '../core/result.js';
-import { defaultSleep } from '../core/retry.js';
-import { getTrainingJob, isTerminalTraining, listTrainingJobs, TRAINING_STATUSES, type TrainingJob } from '../lora/training/job.js';
-import { isUnowned, TRAINING_DRIVERS } from '../lora/training/runner.js';
-import { compareVariants, comparisonRowSchema, describeJob, epochFileSchema, jobView, jobViewSchema } from '../lora/training/status.js';
+import { TRAINING_STATUSES } from '../lora/training/job.js';
+import { compareVariants, comparisonRowSchema, describeJob, epochFileSchema, jobViewSchema } from '../lora/training/status.js';
+import { trainingStatus } from '../lora/training/watch.js';
 import type { LoraRecord } from '../store/repos/loras.js';
-import type { ToolContext } from './types.js';
 import { DEADLINE_MARGIN_MS, defineTool } from './types.js';
 
 /** Longest a single waiting call blocks. */
 const MAX_WAIT_SECONDS = 600;
 
-/** A group of jobs to report, or a project never trained (answered as `created`, not as an error). */
-type Subject = { jobs: TrainingJob[]; primary: string } | { created: LoraRecord };
-
-async function groupOf(ctx: ToolContext, input: { lora_id?: string | undefined; job_id?: string | undefined }): Promise<Subject> {
-  const s = ctx.services;
-  if (input.job_id) {
-    const job = await getTrainingJob(s, input.job_id);
-    if (!job) throw new LoraloopError('NOT_FOUND', `No training job "${input.job_id}".`, { hint: 'lora_train returns the job id; lora_status {lora_id} shows the latest training of a project.' });
-    const siblings = (await listTrainingJobs(s, { lora_id: job.state.lora_id })).filter((j) => j.state.group_id === job.state.group_id);
-    return { jobs: siblings.length ? siblings : [job], primary: job.id };
-  }
-  const lora = await s.store.loras.find(input.lora_id ?? '');
-  if (!lora) throw new LoraloopError('NOT_FOUND', `No LoRA project "${input.lora_id}".`, { hint: 'Call lora_list to see the projects and their ids.' });
-  const all = await listTrainingJobs(s, { lora_id: lora.id });
-  const latest = all[0];
-  if (!latest) return { created: lora };
-  const group = all.filter((j) => j.state.group_id === latest.state.group_id).sort((a, b) => (a.state.variant?.index ?? 0) - (b.state.variant?.index ?? 0));
-  return { jobs: group, primary: group[0]?.id ?? latest.id };
-}
-
 /** The answer for a project with no training yet: every LoRA has a status. */
-async function createdAnswer(ctx: ToolContext, lora: LoraRecord) {
-  const images = await ctx.services.store.loras.countImages(lora.id);
+function createdAnswer(lora: LoraRecord, images: number) {
   const next = images === 0 ? 'Add training images with lora_upload_images, then caption them (caption_write).' : 'Check the set with dataset_analyze, then start a training with lora_train.';
   return ok(
     {
@@ -92,59 +68,15 @@ export const loraStatusTool = defineTool({
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   longRunning: true,
   async handler(ctx, input) {
-    const s = ctx.services;
-    if (!input.job_id && !input.lora_id) {
-      throw new LoraloopError('INVALID_INPUT', 'Give a job_id or a lora_id.', { hint: 'lora_train returned the job_id; a lora_id shows its latest training.' });
-    }
+    const st = await trainingStatus(ctx.services, input, {
+      oneShot: ctx.oneShot ?? false,
+      stopBy: (ctx.deadline ?? Infinity) - DEADLINE_MARGIN_MS,
+      signal: ctx.signal,
+      progress: ctx.progress,
+    });
+    if ('created' in st) return createdAnswer(st.created, st.images);
+    const { views, main, done, unattended } = st;
     const wait = input.wait_seconds ?? 0;
-    const group = await groupOf(ctx, input);
-    if ('created' in group) return createdAnswer(ctx, group.created);
-    const primary = group.primary;
-    let jobs = group.jobs;
-    const nowMs = () => s.now().getTime();
-
-    // Nobody follows an unfinished job (no server or daemon running, or it died): follow it from here.
-    // A one-shot CLI call may follow a Replicate job while it waits (another process can adopt it later), but
-    // never a kohya run: the child would die when the CLI exits.
-    const orphans = jobs.filter((j) => isUnowned(j, nowMs()) && TRAINING_DRIVERS[j.state.backend].configured(s));
-    const runner = s.trainingRunner();
-    const canFollow = ctx.face !== 'cli' || (wait > 0 && orphans.every((j) => j.state.backend === 'replicate'));
-    if (orphans.length && canFollow) {
-      runner.start();
-      await runner.scan();
-    }
-    const unattended = orphans.length > 0 && !canFollow;
-
-    const started = Date.now();
-    // Waiting on a job nobody runs would only burn the caller's time.
-    // …and never past the caller's own deadline (the MCP call budget): it gets an answer, not a cut-off.
-    const deadline = Math.min(started + (unattended ? 0 : wait) * 1000, (ctx.deadline ?? Infinity) - DEADLINE_MARGIN_MS);
-    const tick = Math.max(100, Math.min(1000, s.trainingOptions.pollIntervalMs ?? 1000));
-    let lastMessage = '';
-    for (;;) {
-      jobs = await Promise.all(jobs.map(async (j) => (await getTrainingJob(s, j.id)) ?? j));
-      const views = jobs.map((j) => jobView(j, nowMs()));
-      const done = views.every((v) => isTerminalTraining(v.status));
-      if (wait > 0) {
-        const avg = views.reduce((a, v) => a + v.progress, 0) / Math.max(1, views.length);
-        const message = views.map(describeJob).join(' ');
-        if (message !== lastMessage) {
-          ctx.progress({ progress: Math.round(avg * 1000) / 10, total: 100, message });
-          lastMessage = message;
-        }
-      }
-      if (done || Date.now() >= deadline || ctx.signal.aborted) break;
-      try {
-        await defaultSleep(Math.min(tick, Math.max(0, deadline - Date.now())), ctx.signal);
-      } catch {
-        break;
-      }
-    }
-
-    const views = jobs.map((j) => jobView(j, nowMs()));
-    const main = views.find((v) => v.job_id === primary) ?? views[0];
-    if (!main) throw new LoraloopError('NOT_FOUND', 'The training job disappeared.');
-    const done = views.every((v) => isTerminalTraining(v.status));
     const many = views.length > 1;
     const comparison = many ? compareVariants(views) : null;
     let next: string;
@@ -174,7 +106,7 @@ export const loraStatusTool = defineTool({
         version: main.version,
         jobs: views,
         comparison,
-        waited_seconds: Math.round((Date.now() - started) / 100) / 10,
+        waited_seconds: st.waitedSeconds,
         done,
       },
       `${views.map(describeJob).join(' ')} ${next}`,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { LoraloopError } from '../core/errors.js';
 import { ok } from '../core/result.js';
-import { intakeImages, type IntakeResult } from '../lora/intake.js';
+import { intakeImages, type IntakeResult } from '../dataset/intake.js';
 import { loraIdSchema } from '../lora/view.js';
 import { defineTool } from './types.js';
 

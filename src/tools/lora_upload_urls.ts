@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { LoraloopError } from '../core/errors.js';
 import { ok } from '../core/result.js';
 import { loraIdSchema } from '../lora/view.js';
-import { createUploadUrls, MAX_UPLOAD_BYTES } from '../remote/uploads.js';
+import { createUploadUrls, MAX_UPLOAD_BYTES } from '../dataset/uploads.js';
 import { defineTool } from './types.js';
 
 export const loraUploadUrlsTool = defineTool({

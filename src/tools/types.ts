@@ -1,9 +1,10 @@
 import type { z } from 'zod';
-import type { Services } from '../app.js';
+import type { Services } from './services.js';
 import type { CommandResult } from '../core/result.js';
 import type { Logger } from '../core/logger.js';
+import type { ProgressUpdate } from '../core/progress.js';
 import type { ToolRegistry } from './registry.js';
-import type { LinkSigner } from '../remote/links.js';
+import type { LinkSigner } from '../core/links.js';
 
 /** How long before a caller's deadline a waiting tool stops waiting, so its answer still arrives in time. */
 export const DEADLINE_MARGIN_MS = 750;
@@ -16,14 +17,9 @@ export interface ToolAnnotations {
   openWorldHint?: boolean;
 }
 
-/** Progress of long work, forwarded by faces (MCP notifications/progress, CLI bars, Slack updates). */
-export interface ProgressUpdate {
-  progress: number;
-  total?: number;
-  message?: string;
-}
+export type { ProgressUpdate } from '../core/progress.js';
 
-/** What a handler receives besides its input. Faces build it; handlers never see argv/env. */
+/** What a handler receives besides its input. Built by createToolContext (tools/context.ts; faces call it through app.context), or copied from one with a new signal (a hand-over); handlers never see argv/env. */
 export interface ToolContext {
   services: Services;
   /** The registry this call came through: tools that call other tools (the agent, the nightly run) use it. */
@@ -33,11 +29,16 @@ export interface ToolContext {
   progress: (p: ProgressUpdate) => void;
   /**
    * When the caller stops waiting (epoch ms), if it does: tools that wait on purpose (lora_status wait_seconds,
-   * job_status) stop waiting a little before it. Work that runs past it is handed over as a job (src/remote/handover.ts).
+   * job_status) stop waiting a little before it. Work that runs past it is handed over as a job (src/tools/handover.ts).
    */
   deadline?: number;
   /** Signs download and upload URLs; only faces reachable over HTTP have one. */
   links?: LinkSigner;
+  /**
+   * The process ends when this call returns (a one-shot CLI command): work that must outlive the call (a local
+   * kohya run) is not started from it. Tools read this, never `face`, to decide what to start.
+   */
+  oneShot?: boolean;
   /** Which face called, for wording only; behaviour must not depend on it. */
   face: 'mcp' | 'cli' | 'agent' | 'slack' | 'nightly' | 'test';
 }
@@ -58,7 +59,7 @@ export interface ToolDefinition<I extends AnyObjectSchema = AnyObjectSchema, O e
   annotations: ToolAnnotations;
   /**
    * May run longer than an MCP client waits (remote GPUs, batches, training waits, large datasets). Such a tool
-   * also answers `{status: "running", job_id}` when the call budget is spent (src/remote/handover.ts).
+   * also answers `{status: "running", job_id}` when the call budget is spent (src/tools/handover.ts).
    */
   longRunning?: boolean;
   handler: (ctx: ToolContext, input: z.output<I>) => Promise<CommandResult<z.output<O>>>;

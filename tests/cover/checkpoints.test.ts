@@ -6,7 +6,7 @@ import { Client } from '@modelcontextprotocol/client';
 import { InMemoryTransport } from '@modelcontextprotocol/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_TIERS, allocate, fuzzyMatchModel, parseTiers, resolveTier } from '../../src/cover/checkpoints.js';
-import { createRng } from '../../src/cover/render/random.js';
+import { createRng } from '../../src/core/random.js';
 import { createMcpServer } from '../../src/faces/mcp/server.js';
 import { startComfyEmulator } from '../emulators/comfyui.js';
 import { makeTestApp } from '../support/app.js';

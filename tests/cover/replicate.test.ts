@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LoraloopError } from '../../src/core/errors.js';
 import { createReplicateBackend, type ReplicateBackendOptions } from '../../src/cover/backends/replicate.js';
-import { createReplicateClient } from '../../src/lora/backends/replicate-client.js';
+import { createReplicateClient } from '../../src/clients/replicate.js';
 import { startReplicateEmulator, type ReplicateEmulator, type ReplicateEmulatorOptions } from '../emulators/replicate.js';
 import { makeTestApp } from '../support/app.js';
 import { dataOf } from '../support/result.js';

@@ -11,8 +11,8 @@ import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import { blurVerdict } from '../../src/dataset/analyze/checks.js';
-import { decodeForMetrics } from '../../src/dataset/decode.js';
-import { measureImage } from '../../src/dataset/metrics.js';
+import { decodeForMetrics } from '../../src/image/decode.js';
+import { measureImage } from '../../src/image/metrics.js';
 import { makeTestApp } from '../support/app.js';
 import { dataOf } from '../support/result.js';
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { decodeForMetrics, decodeImage, type DecodedImage } from '../../src/dataset/decode.js';
+import { decodeForMetrics, decodeImage, type DecodedImage } from '../../src/image/decode.js';
 import { LoraloopError } from '../../src/core/errors.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures/images');

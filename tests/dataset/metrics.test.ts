@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeForMetrics, decodeImage } from '../../src/dataset/decode.js';
+import { decodeForMetrics, decodeImage } from '../../src/image/decode.js';
 import {
   bucketResolutions,
   colorName,
@@ -13,7 +13,7 @@ import {
   measureImage,
   resolutionTarget,
   type ImageMetrics,
-} from '../../src/dataset/metrics.js';
+} from '../../src/image/metrics.js';
 import { LoraloopError } from '../../src/core/errors.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures/images');

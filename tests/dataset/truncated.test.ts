@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { looksTruncated } from '../../src/dataset/decode.js';
+import { looksTruncated } from '../../src/image/decode.js';
 
 const FIXTURES = new URL('../../../shared/fixtures/images/', import.meta.url).pathname;
 

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readInputSchema } from '../../src/lora/backends/replicate-schema.js';
+import { readInputSchema } from '../../src/clients/replicate-schema.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const file = path.resolve(here, '../fixtures/replicate/published-input-schemas.json');

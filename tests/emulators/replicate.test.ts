@@ -19,7 +19,7 @@ import {
   type ReplicateClientOptions,
   type ReplicateTraining,
   type TrainingProgress,
-} from '../../src/lora/backends/replicate-client.js';
+} from '../../src/clients/replicate.js';
 import {
   FLUX_TRAINER_NAME,
   FLUX_TRAINER_OWNER,

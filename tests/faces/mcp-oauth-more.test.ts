@@ -9,7 +9,7 @@ import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { serveHttp, type HttpFace } from '../../src/faces/mcp/http.js';
-import { allTools } from '../../src/tools/index.js';
+import { allTools } from '../../src/all-tools.js';
 import { approveInBrowser, callbackUrl, launchBrowser, MemoryOAuthProvider } from '../support/oauth.js';
 
 const TOKEN = 'operator-secret-for-more-tests';

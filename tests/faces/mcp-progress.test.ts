@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { monotonicProgress } from '../../src/faces/mcp/progress.js';
-import { CALL_JOB_KIND, isAbandoned, runWithinBudget, type CallJob } from '../../src/remote/handover.js';
+import { CALL_JOB_KIND, isAbandoned, runWithinBudget, type CallJob } from '../../src/tools/handover.js';
 import { ok } from '../../src/core/result.js';
 import { makeTestApp } from '../support/app.js';
 import { dataOf } from '../support/result.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LoraloopError } from '../../src/core/errors.js';
-import { captionForTrainer, checkCaption, minimalCaption } from '../../src/lora/captions.js';
+import { captionForTrainer, checkCaption, minimalCaption } from '../../src/dataset/captions/rules.js';
 
 describe('captionForTrainer', () => {
   it('puts the trigger word first when the caption lacks it', () => {

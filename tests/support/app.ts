@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createApp, type App, type AppOverrides } from '../../src/app.js';
 import { loadConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
-import { allTools } from '../../src/tools/index.js';
+import { allTools } from '../../src/all-tools.js';
 import { registerHome, testDatabaseEnv } from './database.js';
 
 /** A real app on a fresh temp LORALOOP_HOME, with logs kept quiet unless LORALOOP_TEST_LOGS=1. */

@@ -1,7 +1,7 @@
 /**
- * Calling other tools from inside a tool. The nightly run, the cover agent and dataset_collect use their
- * colleagues through the tool registry (validated input and output, the same failures a user sees), so they
- * depend on tool contracts, not on internals. The registry is the one the call came through (`ctx.tools`).
+ * Calling other tools from inside a tool. The nightly run and the cover agent use their colleagues through the
+ * tool registry (validated input and output, the same failures a user sees), so they depend on tool contracts,
+ * not on internals. The registry is the one the call came through (`ctx.tools`).
  *
  * Calls are typed by the called tool's own schemas: the input is what its input schema accepts, the data what
  * its output schema gives, so a wrong argument or a misread field is a compile error.
@@ -9,7 +9,7 @@
 import type { z } from 'zod';
 import { LoraloopError } from '../../core/errors.js';
 import type { CommandResult } from '../../core/result.js';
-import type { ToolsByName } from '../../tools/index.js';
+import type { ToolsByName } from '../tools/index.js';
 import type { ToolContext } from '../../tools/types.js';
 
 export type ToolName = keyof ToolsByName;
@@ -47,7 +47,4 @@ export async function callToolOk<N extends ToolName>(ctx: ToolContext, name: N, 
   return r.data;
 }
 
-/** A context for nested calls: same services, signal and logger; progress of the nested tool is not forwarded. */
-export function nestedContext(ctx: ToolContext, face: ToolContext['face'] = ctx.face): ToolContext {
-  return { services: ctx.services, tools: ctx.tools, logger: ctx.logger, signal: ctx.signal, face, progress: () => {} };
-}
+export { nestedContext } from '../../tools/context.js';

@@ -12,10 +12,10 @@
  * current version was trained on by at least RETRAIN_MIN_CHANGED images and at least RETRAIN_MIN_SHARE of
  * that set (added plus removed). Fewer changes rarely move a LoRA measurably and cost a GPU run.
  */
-import type { Services } from '../../app.js';
+import type { Services } from '../../tools/services.js';
 import { createPathGuard } from '../../core/paths.js';
 import { titleCaption } from '../../dataset/collect/collect.js';
-import { intakeImages } from '../../lora/intake.js';
+import { intakeImages } from '../../dataset/intake.js';
 import type { LoraImageRecord, LoraRecord, LoraVersionRecord } from '../../store/repos/loras.js';
 
 /** At least this many images added or removed since the last training... */

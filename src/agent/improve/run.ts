@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Services } from '../../app.js';
+import type { Services } from '../../tools/services.js';
 import { LoraloopError, isLoraloopError } from '../../core/errors.js';
 import { activateVersion } from '../../lora/registry.js';
 import type { LoraRecord, LoraVersionRecord } from '../../store/repos/loras.js';
@@ -427,7 +427,7 @@ export async function improveRun(outer: ToolContext, input: ImproveInput, option
   const owner = ownerId(options);
   const lease = await holdLease(s, owner, options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS);
   const signal = AbortSignal.any([outer.signal, lease.signal]);
-  const ctx: ToolContext = { ...nestedContext(outer, 'nightly'), signal };
+  const ctx = nestedContext(outer, 'nightly', { signal });
   let run: ImproveRun | undefined;
   try {
     const prior = await repo.unfinished();

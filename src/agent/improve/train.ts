@@ -4,10 +4,9 @@
  * when; so a run killed at any point follows the job it started instead of starting another: with a job id
  * it follows that job, and without one it adopts a training of the LoRA queued after the step began.
  */
-import type { Services } from '../../app.js';
 import { LoraloopError } from '../../core/errors.js';
 import { listTrainingJobs } from '../../lora/training/job.js';
-import { TRAINING_DRIVERS } from '../../lora/training/runner.js';
+import { TRAINING_DRIVERS, type TrainingDeps } from '../../lora/training/runner.js';
 import type { LoraRecord, LoraVersionRecord } from '../../store/repos/loras.js';
 import type { ToolContext } from '../../tools/types.js';
 import { callToolOk } from './call.js';
@@ -18,7 +17,7 @@ export type Backend = 'replicate' | 'kohya';
  * The backend to retrain on: the one that made the active version when it is still configured and fits the
  * base model, else Replicate for FLUX when configured, else kohya when configured; null when none is.
  */
-export function chooseBackend(s: Services, lora: LoraRecord, active: LoraVersionRecord | undefined): Backend | null {
+export function chooseBackend(s: TrainingDeps, lora: LoraRecord, active: LoraVersionRecord | undefined): Backend | null {
   const ok = (b: Backend): boolean => TRAINING_DRIVERS[b].configured(s) && (b !== 'replicate' || lora.base_model === 'flux');
   const prev = active?.backend;
   if ((prev === 'replicate' || prev === 'kohya') && ok(prev)) return prev;

@@ -65,6 +65,13 @@ export interface ImproveOptions {
   ownerId?: string;
 }
 
+declare module '../../tools/services.js' {
+  interface Services {
+    /** Tuning of the nightly improvement run: the evaluator, suite size, promotion margin, lease (tests inject them). */
+    improveOptions: ImproveOptions;
+  }
+}
+
 /** What happened to one LoRA in a run. */
 export type LoraOutcome = 'promoted' | 'kept' | 'unchanged' | 'skipped' | 'failed' | 'no_backend' | 'planned';
 

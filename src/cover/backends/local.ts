@@ -9,8 +9,8 @@ import sharp from 'sharp';
 import { z } from 'zod';
 import { LoraloopError } from '../../core/errors.js';
 import { BACKGROUND_STYLES, buildBackground, isBackgroundStyle } from '../render/backgrounds.js';
-import { choosePalette } from '../render/palette.js';
-import { createRng, hashString } from '../render/random.js';
+import { choosePalette } from '../../image/palette.js';
+import { createRng, hashString } from '../../core/random.js';
 import type { GenerateRequest, GenerateResult, ImageBackend } from './types.js';
 
 /** `providerOptions.local`. */

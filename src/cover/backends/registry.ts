@@ -6,7 +6,7 @@
 import type { Config } from '../../core/config.js';
 import { LoraloopError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import { createReplicateClient } from '../../lora/backends/replicate-client.js';
+import { createReplicateClient } from '../../clients/replicate.js';
 import type { Store } from '../../store/index.js';
 import { createComfyBackend, type ComfyClient, type ComfyClientOptions } from './comfyui/index.js';
 import { createLocalBackend } from './local.js';

@@ -22,9 +22,9 @@ import sharp from 'sharp';
 import { z } from 'zod';
 import { LoraloopError, isLoraloopError } from '../../core/errors.js';
 import { defaultSleep } from '../../core/retry.js';
-import { isTerminal, parseModelRef, replicatePredictionSchema, type ReplicatePrediction } from '../../lora/backends/replicate-client.js';
+import { isTerminal, parseModelRef, replicatePredictionSchema, type ReplicatePrediction } from '../../clients/replicate.js';
 import type { Logger } from '../../core/logger.js';
-import { createSchemaChecker } from '../../lora/backends/replicate-schema.js';
+import { createSchemaChecker } from '../../clients/replicate-schema.js';
 import { GUIDANCE_INPUT, LORA_SCALE_RANGE, MAX_REPLICATE_STEPS, sizeInputs, type ReplicateDialect } from './replicate-inputs.js';
 import type { GenerateRequest, GenerateResult, ImageBackend, LoraRef } from './types.js';
 

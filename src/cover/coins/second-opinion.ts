@@ -60,14 +60,8 @@ export function createCoinSecondOpinion(opts: CoinSecondOpinionOptions): CoinSec
   let client: ChatClient | undefined = opts.client;
   const getClient = async (): Promise<ChatClient> => {
     if (client) return client;
-    const { default: OpenAIClient } = await import('openai');
-    client = new OpenAIClient({
-      apiKey: opts.apiKey,
-      ...(opts.baseUrl ? { baseURL: opts.baseUrl } : {}),
-      ...(opts.fetch ? { fetch: opts.fetch } : {}),
-      maxRetries: 1,
-      timeout: opts.timeoutMs ?? 15_000,
-    });
+    const { openAIClient } = await import('../../clients/openai.js');
+    client = openAIClient({ apiKey: opts.apiKey, baseUrl: opts.baseUrl, fetch: opts.fetch, maxRetries: 1, timeoutMs: opts.timeoutMs ?? 15_000 });
     return client;
   };
   return {

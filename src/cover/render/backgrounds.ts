@@ -6,9 +6,9 @@
  * PNG ~4x larger (~1.2 MB at 1200x630) and adds ~30 ms to the encode (measured), so it is the 'grain' style's
  * signature and only an occasional touch (10%) on mesh, blobs and glow.
  */
-import { hexToLch, lchToHex, mixHex } from './color.js';
-import type { Palette } from './palette.js';
-import type { Rng } from './random.js';
+import { hexToLch, lchToHex, mixHex } from '../../image/color.js';
+import type { Palette } from '../../image/palette.js';
+import type { Rng } from '../../core/random.js';
 
 /** Every style the local renderer can draw. */
 export const BACKGROUND_STYLES = [

@@ -2,8 +2,8 @@
  * Drawing the laid-out text block with measured contrast: the pixels behind title and subtitle decide the
  * text colour and, when needed, a scrim panel; the contrast reported is measured after the scrim is drawn.
  */
-import { hexToRgb } from './color.js';
-import { DARK_TEXT, LIGHT_TEXT, MIN_CONTRAST, planContrast, worstContrastInRange } from './contrast.js';
+import { hexToRgb } from '../../image/color.js';
+import { DARK_TEXT, LIGHT_TEXT, MIN_CONTRAST, planContrast, worstContrastInRange } from '../../image/contrast.js';
 import type { Box } from './layout.js';
 import {
   alphaBounds,

@@ -2,7 +2,7 @@
  * Where the logo and the text go for a given canvas. Three families by aspect ratio (landscape, square,
  * portrait), each with seeded variants, all keeping a safe margin so nothing touches the edges.
  */
-import type { Rng } from './random.js';
+import type { Rng } from '../../core/random.js';
 
 /** Rectangle in output pixels. */
 export interface Box {

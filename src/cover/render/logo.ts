@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import satori from 'satori';
 import sharp from 'sharp';
-import { contrastRatio, hexToLch, hexToRgb, lchToHex, relativeLuminance } from './color.js';
+import { contrastRatio, hexToLch, hexToRgb, lchToHex, relativeLuminance } from '../../image/color.js';
 import type { IconSet } from './icons.js';
 import { renderSvg, type Raster } from './raster.js';
 import { sanitizeText, type FontKit } from './text.js';

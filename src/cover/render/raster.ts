@@ -4,8 +4,8 @@
  * The canvas is opaque RGBA (straight = premultiplied since alpha is 255); layers from resvg are premultiplied.
  */
 import { Resvg, type ResvgRenderOptions } from '@resvg/resvg-js';
-import { LINEAR_LUT, hexToRgb, type Rgb } from './color.js';
-import { createRng } from './random.js';
+import { LINEAR_LUT, hexToRgb, type Rgb } from '../../image/color.js';
+import { createRng } from '../../core/random.js';
 
 /** An RGBA image. `premultiplied` layers come from resvg. */
 export interface Raster {

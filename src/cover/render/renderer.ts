@@ -10,7 +10,7 @@
 import sharp from 'sharp';
 import { ErrorCodes, LoraloopError } from '../../core/errors.js';
 import { BACKGROUND_STYLES, SMOOTH_STYLES, buildBackground, isBackgroundStyle, type BackgroundStyle } from './backgrounds.js';
-import { contrastRatio, hexToRgb, isHex, lchToHex, relativeLuminance } from './color.js';
+import { contrastRatio, hexToRgb, isHex, lchToHex, relativeLuminance } from '../../image/color.js';
 import { drawText, renderTextLayer } from './draw-text.js';
 import { createIconSet, defaultIconSet, type IconSet } from './icons.js';
 import { computeLayout } from './layout.js';
@@ -25,12 +25,12 @@ import {
   type LogoSource,
   type LogoStyle,
 } from './logo.js';
-import { brandAnchor, choosePalette, extractPalette, neutralBrand, type Palette } from './palette.js';
-import { createRng, hashString } from './random.js';
+import { brandAnchor, choosePalette, extractPalette, neutralBrand, type Palette } from '../../image/palette.js';
+import { createRng, hashString } from '../../core/random.js';
 import { addGrain, drawLayer, renderSvg, upscaleBilinear, type Raster } from './raster.js';
 import { layoutText, loadFontKit, sanitizeText, type FontKit, type TextLayout, type TextRequest } from './text.js';
 
-export type { Palette } from './palette.js';
+export type { Palette } from '../../image/palette.js';
 
 /** A coin as the router resolved it. */
 export interface CoinRef {

@@ -7,12 +7,12 @@
  */
 import { createHash } from 'node:crypto';
 import PQueue from 'p-queue';
-import type { CoinDetector } from '../../cover/coins/detect.js';
+import type { CoinSpotter } from '../ports.js';
 import { LoraloopError, isLoraloopError } from '../../core/errors.js';
-import { decodeForMetrics, type MetricsImage } from '../decode.js';
+import { decodeForMetrics, type MetricsImage } from '../../image/decode.js';
 import { isImageFailure, type PeopleDetector } from '../people/detector.js';
 import { shotCategories, shotFromPixels, shotTypingApplies, type ShotType } from '../people/index.js';
-import { estimateJpegQuality, measureImage, type BaseModel } from '../metrics.js';
+import { estimateJpegQuality, measureImage, type BaseModel } from '../../image/metrics.js';
 import { checkMetrics, checkResolution, GRAPHIC_THRESHOLDS, PHOTO_THRESHOLDS, type ImageIssue, type IssueKind } from './checks.js';
 import { duplicateGroups } from './duplicates.js';
 import { distribution, findGaps, volumeLevel, type CategoryStat, type Gap, type VolumeLevel } from './gaps.js';
@@ -68,7 +68,7 @@ export interface AnalyzeOptions {
   /** Target ranges in percent by category. */
   targets: Record<string, TargetRange>;
   /** Reads coin names in captions, tags and file names (coin sets). */
-  detector?: CoinDetector;
+  detector?: CoinSpotter;
   /**
    * Reads the shot from the pixels of images whose text names no framing (sets of people: not icons, logos
    * or coins). Without it such images stay unclassified.
@@ -126,7 +126,7 @@ function brokenDetail(e: unknown): string {
 }
 
 /** Extra categories of coin and graphic sets: the coin(s) named, and the palette family. */
-function coinCategories(input: ImageInput, colors: string[], detector: CoinDetector | undefined, coinSet: boolean): string[] {
+function coinCategories(input: ImageInput, colors: string[], detector: CoinSpotter | undefined, coinSet: boolean): string[] {
   if (!coinSet) return [];
   const out: string[] = [];
   if (detector) {

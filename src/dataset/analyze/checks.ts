@@ -1,10 +1,10 @@
 /**
- * Per-image quality checks, from the metrics of one image (src/dataset/metrics.ts). Thresholds are on the
+ * Per-image quality checks, from the metrics of one image (src/image/metrics.ts). Thresholds are on the
  * metrics' own scales (a 256 px working image decoded by decodeForMetrics). Graphic sets (icons, logos, coins)
  * are flat and bright by nature: the blur, brightness and information checks are relaxed for them.
  */
-import type { BaseModel, Bucket, ImageMetrics } from '../metrics.js';
-import { kohyaBucket, resolutionTarget } from '../metrics.js';
+import type { BaseModel, Bucket, ImageMetrics } from '../../image/metrics.js';
+import { kohyaBucket, resolutionTarget } from '../../image/metrics.js';
 
 /** Issue kinds dataset_analyze reports. */
 export type IssueKind =

@@ -1,10 +1,13 @@
 /**
  * Entry points for analysing a project or a folder, and the reasoning a person reads.
  */
-import type { Services } from '../../app.js';
 import { LoraloopError } from '../../core/errors.js';
+import type { PathGuard } from '../../core/paths.js';
+import type { Store } from '../../store/index.js';
 import type { LoraImageRecord, LoraRecord } from '../../store/repos/loras.js';
-import type { BaseModel } from '../metrics.js';
+import type { PeopleDetector } from '../people/detector.js';
+import type { CoinSpotter } from '../ports.js';
+import type { BaseModel } from '../../image/metrics.js';
 import { analyzeImages, type AnalyzeOptions, type DatasetAnalysis } from './analyze.js';
 import type { IssueKind } from './checks.js';
 import { volumeAdvice } from './gaps.js';
@@ -19,15 +22,27 @@ export type AnalyzeCallOptions = Pick<AnalyzeOptions, 'signal' | 'onProgress' | 
   targets?: Record<string, TargetRange>;
 };
 
+/** What a folder analysis needs: the coin detector (coin sets) and the people detector (shot typing). */
+export interface AnalyzeFolderDeps {
+  coins: { detector: CoinSpotter };
+  people: PeopleDetector;
+}
+
+/** What a project analysis needs besides: the project's images and the guard over their original paths. */
+export interface AnalyzeDeps extends AnalyzeFolderDeps {
+  store: Pick<Store, 'loras'>;
+  paths: PathGuard;
+}
+
 /** The project by id or name, or NOT_FOUND. */
-export async function requireLora(services: Pick<Services, 'store'>, loraId: string): Promise<LoraRecord> {
+export async function requireLora(services: { store: Pick<Store, 'loras'> }, loraId: string): Promise<LoraRecord> {
   const lora = await services.store.loras.find(loraId);
   if (!lora) throw new LoraloopError('NOT_FOUND', `No LoRA project "${loraId}".`, { hint: 'Call lora_list to see the projects and their ids.' });
   return lora;
 }
 
 /** Analyse a project's training images (excluded ones left out). */
-export async function analyzeProject(services: Services, lora: LoraRecord, opts: AnalyzeCallOptions = {}): Promise<DatasetAnalysis> {
+export async function analyzeProject(services: AnalyzeDeps, lora: LoraRecord, opts: AnalyzeCallOptions = {}): Promise<DatasetAnalysis> {
   const images = await services.store.loras.listImages(lora.id);
   // The original of a local upload, if it is still there and still allowed (URLs and derived images have none).
   const originalPath = async (img: LoraImageRecord): Promise<string | null> => {
@@ -47,7 +62,7 @@ export async function analyzeProject(services: Services, lora: LoraRecord, opts:
 
 /** Analyse the image files under a folder the path guard already resolved. */
 export async function analyzeFolder(
-  services: Services,
+  services: AnalyzeFolderDeps,
   dir: string,
   opts: AnalyzeCallOptions & { baseModel?: BaseModel; assetType?: string; coins?: string[] } = {},
 ): Promise<DatasetAnalysis> {

@@ -6,7 +6,7 @@
 import { open, opendir, readFile, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { LoraImageRecord } from '../../store/repos/loras.js';
-import { estimateJpegQuality } from '../metrics.js';
+import { estimateJpegQuality } from '../../image/metrics.js';
 
 /** One image to analyse. */
 export interface ImageInput {

@@ -4,7 +4,7 @@
  * word put first (captionForTrainer: kohya's keep_tokens = 1 pins exactly the first token), and the length
  * kept within 500 characters by dropping whole trailing phrases.
  */
-import { CAPTION_MAX_CHARS, captionForTrainer, normalizeCaption } from '../../lora/captions.js';
+import { CAPTION_MAX_CHARS, captionForTrainer, normalizeCaption } from './rules.js';
 import { applyVocabulary, type Vocabulary } from './vocabulary.js';
 
 /** A finished caption and what was changed to get there. */

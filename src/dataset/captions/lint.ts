@@ -9,7 +9,7 @@
  * - banned: phrases the style guide forbids (bare "icon" in an icon set, "image of", praise words);
  * - near_identical: captions that differ by almost nothing teach the model that the differences do not matter.
  */
-import { CAPTION_MAX_CHARS, CAPTION_MIN_CHARS, normalizeCaption } from '../../lora/captions.js';
+import { CAPTION_MAX_CHARS, CAPTION_MIN_CHARS, normalizeCaption } from './rules.js';
 import type { StyleGuide } from './style.js';
 import { findVariants, type Vocabulary } from './vocabulary.js';
 

@@ -4,9 +4,9 @@
  * the file name, and, for sets of people whose tags name no framing, the shot the local people detector
  * measured ("close-up, one person, face centred, plain background"). It never guesses a subject beyond that.
  */
-import type { CoinDetector } from '../../cover/coins/detect.js';
-import { decodeForMetrics } from '../decode.js';
-import { measureImage, type ImageMetrics } from '../metrics.js';
+import type { CoinSpotter } from '../ports.js';
+import { decodeForMetrics } from '../../image/decode.js';
+import { measureImage, type ImageMetrics } from '../../image/metrics.js';
 import { blurVerdict } from '../analyze/checks.js';
 import { FRAMING, imageCategories } from '../analyze/taxonomy.js';
 import type { PeopleDetector } from '../people/detector.js';
@@ -51,7 +51,7 @@ function orientationWords(aspect: number): string {
 }
 
 /** The coin a file name mentions ("solana-gold-3.png" -> Solana), if any. */
-export function coinFromFileName(detector: CoinDetector, fileName: string): { symbol: string; name: string } | null {
+export function coinFromFileName(detector: CoinSpotter, fileName: string): { symbol: string; name: string } | null {
   const stem = fileName.replace(/\.[a-z0-9]{2,5}$/i, '').replace(/[_\-.+]+/g, ' ').replace(/([a-z])([A-Z])/g, '$1 $2');
   const found = detector.detect(stem).find((c) => c.primary) ?? detector.detect(stem)[0];
   return found ? { symbol: found.symbol, name: found.name } : null;
@@ -66,7 +66,7 @@ function colourPhrase(m: ImageMetrics): string | null {
 }
 
 /** Caption one image from measurements and the user's tags. */
-export async function localCaption(input: LocalCaptionInput, detector: CoinDetector, people?: PeopleDetector): Promise<LocalCaption> {
+export async function localCaption(input: LocalCaptionInput, detector: CoinSpotter, people?: PeopleDetector): Promise<LocalCaption> {
   const img = await decodeForMetrics(input.bytes);
   const metrics = measureImage(img);
   const coin = coinFromFileName(detector, input.fileName);

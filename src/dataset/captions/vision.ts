@@ -8,6 +8,7 @@
 import OpenAI from 'openai';
 import sharp from 'sharp';
 import { z } from 'zod';
+import { openAIClient } from '../../clients/openai.js';
 import { LoraloopError } from '../../core/errors.js';
 import { CATEGORIES, normalizeCategory } from '../analyze/taxonomy.js';
 import { fillPrompt, loadPrompt } from '../../prompts/load.js';
@@ -123,13 +124,7 @@ export function createVisionCaptioner(opts: VisionCaptionerOptions): VisionCapti
       hint: 'Set OPENAI_API_KEY (and OPENAI_BASE_URL, LORALOOP_VISION_MODEL for another endpoint), or use the local captioner.',
     });
   }
-  const client = new OpenAI({
-    apiKey: opts.apiKey,
-    ...(opts.baseUrl ? { baseURL: opts.baseUrl } : {}),
-    ...(opts.fetch ? { fetch: opts.fetch } : {}),
-    timeout: opts.timeoutMs ?? 60_000,
-    maxRetries: opts.maxRetries ?? 2,
-  });
+  const client = openAIClient({ apiKey: opts.apiKey, baseUrl: opts.baseUrl, fetch: opts.fetch, timeoutMs: opts.timeoutMs ?? 60_000, maxRetries: opts.maxRetries ?? 2 });
   const system = loadPrompt('caption_system');
   const user = loadPrompt('caption_user');
   return {

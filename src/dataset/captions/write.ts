@@ -6,7 +6,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import PQueue from 'p-queue';
-import type { Services } from '../../app.js';
+import type { Config } from '../../core/config.js';
+import type { Logger } from '../../core/logger.js';
+import type { Store } from '../../store/index.js';
+import type { PeopleDetector } from '../people/detector.js';
+import type { CoinSpotter } from '../ports.js';
 import { LoraloopError, isLoraloopError } from '../../core/errors.js';
 import type { LoraImageRecord, LoraRecord } from '../../store/repos/loras.js';
 import { finalizeCaption } from './finalize.js';
@@ -14,6 +18,16 @@ import { localCaption } from './local.js';
 import { STYLE_GUIDE_TYPES, styleGuideFor } from './style.js';
 import { createVisionCaptioner, type VisionCaptioner } from './vision.js';
 import { buildVocabulary, describeVocabulary } from './vocabulary.js';
+
+/** What captioning needs: the vision endpoint (config.openai, fetch), the project's rows, the local captioner's detectors. */
+export interface WriteCaptionsDeps {
+  config: { openai: Config['openai'] };
+  fetch: typeof fetch;
+  store: Pick<Store, 'loras'>;
+  coins: { detector: CoinSpotter };
+  people: PeopleDetector;
+  logger: Logger;
+}
 
 /** Which captioner to use. `auto`: the vision model when OPENAI_API_KEY is set, else local. */
 export type CaptionerChoice = 'auto' | 'vision' | 'local';
@@ -76,7 +90,7 @@ function pickImages(all: LoraImageRecord[], opts: WriteCaptionsOptions): { chose
 }
 
 /** Caption images of a project (see module comment). */
-export async function writeCaptions(services: Services, loraId: string, opts: WriteCaptionsOptions = {}): Promise<WriteCaptionsResult> {
+export async function writeCaptions(services: WriteCaptionsDeps, loraId: string, opts: WriteCaptionsOptions = {}): Promise<WriteCaptionsResult> {
   const loras = services.store.loras;
   let lora = await loras.find(loraId);
   if (!lora) throw new LoraloopError('NOT_FOUND', `No LoRA project "${loraId}".`, { hint: 'Call lora_list to see the projects and their ids.' });

@@ -5,12 +5,13 @@
  * Articles that cannot be placed (no coin, no project for the coin, no image, a failed download) are
  * reported one by one, never dropped silently.
  */
-import type { Services } from '../../app.js';
-import { CAPTION_MAX_CHARS, CAPTION_MIN_CHARS, normalizeCaption } from '../../lora/captions.js';
-import { intakeImages } from '../../lora/intake.js';
+import { isLoraloopError } from '../../core/errors.js';
+import type { Progress } from '../../core/progress.js';
+import type { Store } from '../../store/index.js';
+import { CAPTION_MAX_CHARS, CAPTION_MIN_CHARS, normalizeCaption } from '../captions/rules.js';
+import { writeCaptions, type WriteCaptionsDeps } from '../captions/write.js';
+import { intakeImages, type IntakeDeps } from '../intake.js';
 import type { LoraRecord } from '../../store/repos/loras.js';
-import type { ToolContext } from '../../tools/types.js';
-import { callTool, hasTool, nestedContext } from '../../agent/improve/call.js';
 import { isSettled, type CollectedStatus } from './items.js';
 import type { CollectSource } from './sources.js';
 
@@ -56,21 +57,27 @@ export function titleCaption(triggerWord: string, title: string, coinName: strin
 }
 
 /** The project an article goes to: the one given, else a project serving the coin (one with an active version first). */
-async function projectFor(services: Services, coin: string | null, given: LoraRecord | undefined): Promise<LoraRecord | undefined> {
+async function projectFor(services: CollectDeps, coin: string | null, given: LoraRecord | undefined): Promise<LoraRecord | undefined> {
   if (given) return given;
   if (!coin) return undefined;
   const all = await services.store.loras.list({ coin });
   return all.find((l) => l.active_version !== null) ?? all[0];
 }
 
+/** What collecting needs: intake and captioning, the remembered items (store.collected), the coin detector. */
+export type CollectDeps = IntakeDeps & WriteCaptionsDeps & { store: Pick<Store, 'collected' | 'loras'> };
+
 export interface CollectOptions {
   lora?: LoraRecord | undefined;
   dryRun?: boolean;
+  signal?: AbortSignal;
+  progress?: Progress;
 }
 
 /** Collect every entry of a source (see module comment). */
-export async function collectFrom(ctx: ToolContext, src: CollectSource, opts: CollectOptions = {}): Promise<CollectReport> {
-  const s = ctx.services;
+export async function collectFrom(s: CollectDeps, src: CollectSource, opts: CollectOptions = {}): Promise<CollectReport> {
+  const signal = opts.signal ?? new AbortController().signal;
+  const progress = opts.progress ?? (() => {});
   const items = s.store.collected;
   const dry = opts.dryRun ?? false;
   const results: CollectItemResult[] = [];
@@ -78,8 +85,8 @@ export async function collectFrom(ctx: ToolContext, src: CollectSource, opts: Co
   const warnings: string[] = [];
   const total = src.entries.length;
   for (const [i, e] of src.entries.entries()) {
-    ctx.signal.throwIfAborted();
-    ctx.progress({ progress: i, total, message: `${e.title.slice(0, 60) || e.key}` });
+    signal.throwIfAborted();
+    progress({ progress: i, total, message: `${e.title.slice(0, 60) || e.key}` });
     const base = { image: e.url ?? e.path ?? '', title: e.title, article_url: e.article_url };
     const prior = await items.get(e.key);
     if (isSettled(prior)) {
@@ -104,7 +111,7 @@ export async function collectFrom(ctx: ToolContext, src: CollectSource, opts: Co
     }
     const caption = titleCaption(lora.trigger_word, e.title || 'untitled article', primary?.name ?? null);
     const [r] = await intakeImages(s, lora, [{ ...(e.url ? { url: e.url } : { path: e.path }), caption, caption_source: 'title', tags: coin ? [coin] : [] }], {
-      signal: ctx.signal,
+      signal,
     });
     if (r?.ok && r.image_id) {
       await record('added', null, r.image_id);
@@ -121,16 +128,21 @@ export async function collectFrom(ctx: ToolContext, src: CollectSource, opts: Co
     results.push({ image: '', title: w.title, article_url: w.article_url, coin: null, lora_id: null, lora_name: null, status: 'no_image', image_id: null, detail: w.reason });
   }
 
-  // A vision model writes better captions than the title does; use it through caption_write when configured.
+  // A vision model writes better captions than the title does; use it (caption_write's engine) when configured.
   let captioner: CollectReport['captioner'] = 'title';
-  if (!dry && added.size && s.config.openai.apiKey && hasTool(ctx, 'caption_write')) {
+  if (!dry && added.size && s.config.openai.apiKey) {
     for (const { lora, ids } of added.values()) {
-      const r = await callTool(nestedContext(ctx), 'caption_write', { lora_id: lora.id, image_ids: ids, captioner: 'vision' });
-      if (r.success) captioner = 'vision';
-      else warnings.push(`caption_write for ${lora.name} failed, the title captions stay: ${r.reasoning}`);
+      try {
+        await writeCaptions(s, lora.id, { imageIds: ids, captioner: 'vision', signal });
+        captioner = 'vision';
+      } catch (e) {
+        const why = isLoraloopError(e) ? e.toSentence() : `it failed unexpectedly: ${e instanceof Error ? e.message : String(e)}.`;
+        if (!isLoraloopError(e)) s.logger.error('caption_write for collected images crashed', { lora: lora.id, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+        warnings.push(`caption_write for ${lora.name} failed, the title captions stay: ${why}`);
+      }
     }
   }
-  ctx.progress({ progress: total, total, message: 'done' });
+  progress({ progress: total, total, message: 'done' });
   const noProject = [...new Set(results.filter((r) => r.status === 'no_project' && r.coin).map((r) => r.coin as string))].sort();
   return {
     source: src.source,

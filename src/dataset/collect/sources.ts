@@ -6,10 +6,11 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import type { Services } from '../../app.js';
+import type { Config } from '../../core/config.js';
+import type { PathGuard } from '../../core/paths.js';
 import { LoraloopError } from '../../core/errors.js';
 import type { SafeFetcher } from '../../core/net.js';
-import { createIntakeFetcher } from '../../lora/intake.js';
+import { createIntakeFetcher } from '../intake.js';
 import { parseFeed, plainTitle, type FeedFormat } from './feed.js';
 
 /** Largest feed document read (bytes). Real feeds are well under 1 MB. */
@@ -63,7 +64,7 @@ export function decodeFeedBytes(bytes: Buffer): string {
 }
 
 /** Download and parse a feed. The feed URL itself goes through the SSRF guard, size cap and timeout. */
-export async function feedSource(services: Services, feedUrl: string, opts: { signal?: AbortSignal; fetcher?: SafeFetcher } = {}): Promise<CollectSource> {
+export async function feedSource(services: { config: Config }, feedUrl: string, opts: { signal?: AbortSignal; fetcher?: SafeFetcher } = {}): Promise<CollectSource> {
   const fetcher = opts.fetcher ?? createIntakeFetcher(services.config, FEED_MAX_BYTES, FEED_TIMEOUT_MS);
   const res = await fetcher.download(feedUrl, { accept: 'any', maxBytes: FEED_MAX_BYTES, ...(opts.signal ? { signal: opts.signal } : {}) });
   const feed = parseFeed(decodeFeedBytes(res.bytes), res.finalUrl);
@@ -89,7 +90,7 @@ const IMAGE_FILE = /\.(jpe?g|png|webp|gif|avif|heic|heif|tiff?)$/i;
  * "url"}}`, `[{"file", "title", "url"?}]` or `{"items": [...]}`. Files are named relative to the folder and
  * must stay inside it; images without a title are reported.
  */
-export async function folderSource(services: Services, dir: string): Promise<CollectSource> {
+export async function folderSource(services: { paths: PathGuard }, dir: string): Promise<CollectSource> {
   const root = await services.paths.resolve(dir, { mustExist: true });
   if (!(await stat(root)).isDirectory()) {
     throw new LoraloopError('INVALID_INPUT', `${dir} is not a folder.`, { hint: `Give the folder that holds the images and ${SIDECAR_NAME}.` });

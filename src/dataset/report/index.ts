@@ -5,9 +5,8 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp, { type OverlayOptions } from 'sharp';
-import type { Services } from '../../app.js';
 import type { LoraRecord } from '../../store/repos/loras.js';
-import { analysisReasoning, analyzeProject, type AnalyzeCallOptions, type DatasetAnalysis } from '../analyze/index.js';
+import { analysisReasoning, analyzeProject, type AnalyzeCallOptions, type AnalyzeDeps, type DatasetAnalysis } from '../analyze/index.js';
 import { renderReportHtml } from './html.js';
 
 /** Thumbnail long side in the report and the contact sheet. */
@@ -72,7 +71,7 @@ export function reportPaths(out: string): { html: string; sheet: string } {
 }
 
 /** Analyse a project and write its report (see module comment). `out` is already resolved by the path guard. */
-export async function writeProjectReport(services: Services, lora: LoraRecord, out: string, opts: AnalyzeCallOptions = {}): Promise<WrittenReport> {
+export async function writeProjectReport(services: AnalyzeDeps & { now: () => Date }, lora: LoraRecord, out: string, opts: AnalyzeCallOptions = {}): Promise<WrittenReport> {
   const thumbs = new Map<string, Buffer>();
   const notes: string[] = [];
   const analysis = await analyzeProject(services, lora, {

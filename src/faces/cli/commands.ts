@@ -1,4 +1,4 @@
-import type { CliIo } from './io.js';
+import type { CliCommand } from './command.js';
 import { coverCommand } from './commands/cover.js';
 import { daemonCommand } from './commands/daemon.js';
 import { improveCommand } from './commands/improve.js';
@@ -7,13 +7,7 @@ import { mcpCommand } from './commands/mcp.js';
 import { slackCommand } from './commands/slack.js';
 import { toolsCommand } from './commands/tools.js';
 
-/** A friendly CLI command. Each is a thin adapter over tools in the registry. */
-export interface CliCommand {
-  name: string;
-  usage: string;
-  summary: string;
-  run(args: string[], io: CliIo): Promise<number>;
-}
-
 /** The friendly commands. Add one file under ./commands and list it here. */
 export const commands: CliCommand[] = [coverCommand, mcpCommand, toolsCommand, slackCommand, makeCommand, improveCommand, daemonCommand];
+
+export type { CliCommand };

@@ -1,14 +1,9 @@
-import type { App } from '../../app.js';
 import { parseCommandArgs } from './args.js';
-import { loadConfig } from '../../core/config.js';
-import { homedir } from 'node:os';
 import { isLoraloopError } from '../../core/errors.js';
-import { trustTypedPaths } from '../../core/paths.js';
-import type { CommandResult } from '../../core/result.js';
-import type { ToolContext, ToolDefinition } from '../../tools/types.js';
-import { commands, type CliCommand } from './commands.js';
+import { openApp, runTool, type CliCommand } from './command.js';
+import { commands } from './commands.js';
 import type { CliIo } from './io.js';
-import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, exitCodeFor, printResult, progressPrinter } from './output.js';
+import { EXIT_FAIL, EXIT_OK, EXIT_USAGE } from './output.js';
 
 export const HELP = `loraloop: brand LoRAs and article covers
 
@@ -29,57 +24,6 @@ function helpText(): string {
     .map((c) => `  loraloop ${c.usage}\n      ${c.summary}`)
     .join('\n');
   return HELP.replace('%COMMANDS%', extra ? extra + '\n' : '');
-}
-
-/**
- * Create the app lazily: config errors become a usage error with the variable named. `only` loads just that
- * leaf tool (one that calls no other tool), for a fast cold start; default is every tool.
- */
-export async function openApp(io: CliIo, only?: () => Promise<ToolDefinition>): Promise<App> {
-  const config = loadConfig(io.env, io.cwd);
-  const [{ createApp }, tools] = await Promise.all([
-    import('../../app.js'),
-    only ? only().then((t) => [t]) : import('../../tools/index.js').then((m) => m.allTools()),
-  ]);
-  return createApp(config, tools);
-}
-
-/**
- * Run one tool through the registry with a progress bar, print, and return the exit code. `typedPaths` are
- * the path arguments the person typed in this command: the tool may use them even outside the allowed roots
- * (see trustTypedPaths); every other path in the call stays under the roots.
- */
-export async function runTool(
-  app: App,
-  io: CliIo,
-  name: string,
-  input: unknown,
-  json: boolean,
-  face: ToolContext['face'] = 'cli',
-  typedPaths: readonly string[] = [],
-): Promise<{ code: number; result: CommandResult }> {
-  const bar = progressPrinter(io);
-  const ac = new AbortController();
-  const onSig = () => ac.abort();
-  process.once('SIGINT', onSig);
-  try {
-    const services = typedPaths.length
-      ? { ...app.services, paths: trustTypedPaths(app.services.paths, { paths: typedPaths, cwd: io.cwd, home: io.env.HOME || homedir() }) }
-      : app.services;
-    const result = await app.tools.execute(name, input, {
-      services,
-      tools: app.tools,
-      logger: app.services.logger.child({ face }),
-      signal: ac.signal,
-      face,
-      progress: (p) => bar.update(p),
-    });
-    bar.done();
-    printResult(io, result, json);
-    return { code: exitCodeFor(result), result };
-  } finally {
-    process.off('SIGINT', onSig);
-  }
 }
 
 /** Entry point of the CLI face. Returns the process exit code; never calls process.exit itself. */

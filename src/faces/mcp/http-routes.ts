@@ -3,12 +3,12 @@ import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App } from '../../app.js';
 import { isLoraloopError } from '../../core/errors.js';
-import { artifactIdFrom } from '../../remote/artifacts.js';
-import { consentPage } from '../../remote/auth/consent.js';
-import type { EmbeddedAuth } from '../../remote/auth/embedded.js';
-import type { AuthGate } from '../../remote/auth/gate.js';
-import type { LinkSigner } from '../../remote/links.js';
-import { acceptUpload, MAX_UPLOAD_BYTES, UPLOAD_PREFIX } from '../../remote/uploads.js';
+import { artifactIdFrom } from '../../server/artifacts.js';
+import { consentPage } from '../../server/auth/consent.js';
+import type { EmbeddedAuth } from '../../server/auth/embedded.js';
+import type { AuthGate } from '../../server/auth/gate.js';
+import type { LinkSigner } from '../../core/links.js';
+import { acceptUpload, MAX_UPLOAD_BYTES, UPLOAD_PREFIX } from '../../dataset/uploads.js';
 
 function text(res: ServerResponse, status: number, body: string): void {
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });

@@ -6,12 +6,12 @@ import { isIP } from 'node:net';
 import type { App } from '../../app.js';
 import { LoraloopError } from '../../core/errors.js';
 import { handleReplicateWebhook } from '../../lora/backends/replicate-trainer.js';
-import { createEmbeddedAuth, MCP_SCOPE, OAUTH_PREFIX, CONSENT_PREFIX, type EmbeddedAuth } from '../../remote/auth/embedded.js';
-import { createExternalIssuer } from '../../remote/auth/external.js';
-import { createAuthGate, type AuthGate } from '../../remote/auth/gate.js';
-import { createLinkSigner, type LinkSigner } from '../../remote/links.js';
-import { DOWNLOAD_PREFIX } from '../../remote/artifacts.js';
-import { UPLOAD_PREFIX } from '../../remote/uploads.js';
+import { createEmbeddedAuth, MCP_SCOPE, OAUTH_PREFIX, CONSENT_PREFIX, type EmbeddedAuth } from '../../server/auth/embedded.js';
+import { createExternalIssuer } from '../../server/auth/external.js';
+import { createAuthGate, type AuthGate } from '../../server/auth/gate.js';
+import { createLinkSigner, type LinkSigner } from '../../core/links.js';
+import { DOWNLOAD_PREFIX } from '../../server/artifacts.js';
+import { UPLOAD_PREFIX } from '../../dataset/uploads.js';
 import { serveConsent, serveDownload, serveUpload } from './http-routes.js';
 import { createMcpFace } from './server.js';
 

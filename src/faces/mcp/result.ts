@@ -1,8 +1,8 @@
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import type { CommandResult } from '../../core/result.js';
 import type { Logger } from '../../core/logger.js';
-import type { ArtifactPublisher, PublishedArtifact } from '../../remote/artifacts.js';
-import { makePreview } from '../../remote/preview.js';
+import type { ArtifactPublisher, PublishedArtifact } from '../../server/artifacts.js';
+import { makePreview } from '../../server/preview.js';
 
 /**
  * A CommandResult as an MCP tool result. `structuredContent` is the data plus `reasoning`, `next` and the

@@ -141,14 +141,7 @@ export async function rateFlow(d: FlowDeps, where: Destination, coverId: string,
     text = `:warning: Ratings are not switched on in this loraloop, so your ${stars}/5 was not saved.`;
   } else {
     const input = { cover_id: coverId, stars, ...(where.user ? { rater: `slack:${where.user}` } : {}) };
-    const result = await d.app.tools.execute('cover_rate', input, {
-      services: d.app.services,
-      tools: d.app.tools,
-      logger: d.logger,
-      signal: d.signal,
-      face: 'slack',
-      progress: () => {},
-    });
+    const result = await d.app.tools.execute('cover_rate', input, d.app.context({ face: 'slack', logger: d.logger, signal: d.signal }));
     saved = result.success;
     text = result.success ? ratedText(stars, result.data) : `:warning: Sorry, I could not save your rating: ${escapeSlack(result.reasoning)}`;
   }

@@ -17,7 +17,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
-import type { Services } from '../../app.js';
+import type { Config } from '../../core/config.js';
 import { LoraloopError } from '../../core/errors.js';
 import { writeKohyaBundle } from '../../dataset/export.js';
 import type { BaseModelName } from '../../store/repos/loras.js';
@@ -545,7 +545,7 @@ export const kohyaTrainer: TrainingDriver = {
 };
 
 /** State for a new kohya job. */
-export function initialKohyaState(services: Pick<Services, 'config'>, jobId: string): KohyaJobState {
+export function initialKohyaState(services: { config: Config }, jobId: string): KohyaJobState {
   return { run_dir: path.join(services.config.home, 'training', jobId), attempt: 0, stage_finals: [], log_tail: [] };
 }
 

@@ -15,13 +15,12 @@
  * (same destination, same input_images, or our job id in the webhook query) and adopts it.
  */
 import type Replicate from 'replicate';
-import type { Services } from '../../app.js';
 import { LoraloopError, isLoraloopError } from '../../core/errors.js';
 import { createSafeFetcher } from '../../core/net.js';
 import { createRetryingFetch } from '../../core/retry.js';
 import { verifyWebhook, type WebhookHeaders } from '../../core/webhook.js';
 import { buildReplicateZip } from '../../dataset/export.js';
-import type { FollowContext, TrainingDriver } from '../training/driver.js';
+import type { FollowContext, TrainingDeps, TrainingDriver } from '../training/driver.js';
 import {
   estimateEta,
   getTrainingJob,
@@ -35,7 +34,7 @@ import {
 } from '../training/job.js';
 import { cancelTrainingRecord, completeTraining, failTraining } from '../training/outcome.js';
 import { extractLoraFromTar } from '../training/tar.js';
-import { createSchemaChecker } from './replicate-schema.js';
+import { createSchemaChecker } from '../../clients/replicate-schema.js';
 import {
   createReplicateClient,
   isTerminal,
@@ -44,7 +43,7 @@ import {
   replicateFileSchema,
   replicateTrainingSchema,
   type ReplicateTraining,
-} from './replicate-client.js';
+} from '../../clients/replicate.js';
 
 /** Largest weights archive we download (FLUX rank-128 LoRAs are ~700 MB). */
 const MAX_WEIGHTS_BYTES = 1536 * 1024 * 1024;
@@ -53,8 +52,8 @@ const MAX_CREATE_ATTEMPTS = 3;
 /** Pages of trainings.list searched for a training whose answer was lost. */
 const MAX_LIST_PAGES = 5;
 
-/** The official client over our retrying fetch, configured from Services (the token loads lazily). */
-export function trainingClient(services: Services, signal?: AbortSignal): Replicate {
+/** The official client over our retrying fetch, configured from the app's services (the token loads lazily). */
+export function trainingClient(services: TrainingDeps, signal?: AbortSignal): Replicate {
   const log = services.logger.child({ component: 'replicate-trainer' });
   return createReplicateClient({
     baseUrl: services.config.replicate.baseUrl,
@@ -88,7 +87,7 @@ function tail(text: string | null | undefined, lines = 20): string {
  * out of order). Failed/canceled/aborted end the job here; success is recorded and left to the follower,
  * which downloads and registers the weights. Returns the job as updated, or undefined when ignored.
  */
-export async function applyRemoteTraining(services: Services, jobId: string, training: ReplicateTraining): Promise<TrainingJob | undefined> {
+export async function applyRemoteTraining(services: TrainingDeps, jobId: string, training: ReplicateTraining): Promise<TrainingJob | undefined> {
   const job = await getTrainingJob(services, jobId);
   if (!job || isTerminalTraining(job.status)) return undefined;
   const rep = job.state.replicate;
@@ -183,7 +182,7 @@ function outcomeUnknown(e: unknown): boolean {
  * Take over a training found remotely: store its id first, then its state. If the job was canceled
  * meanwhile, the training is canceled too (nobody would follow it). Undefined when the job ended.
  */
-async function adopt(services: Services, client: Replicate, job: TrainingJob, t: ReplicateTraining): Promise<TrainingJob | undefined> {
+async function adopt(services: TrainingDeps, client: Replicate, job: TrainingJob, t: ReplicateTraining): Promise<TrainingJob | undefined> {
   await services.store.jobs.update(job.id, { remote_id: t.id });
   if (await jobGone(services, job.id)) {
     if (!isTerminal(t.status)) await client.trainings.cancel(t.id).catch(() => undefined);
@@ -285,20 +284,20 @@ async function submit(job: TrainingJob, client: Replicate, ctx: FollowContext): 
   return undefined;
 }
 
-async function jobGone(services: Services, id: string): Promise<boolean> {
+async function jobGone(services: TrainingDeps, id: string): Promise<boolean> {
   const j = await getTrainingJob(services, id);
   return !j || isTerminalTraining(j.status);
 }
 
 /** Origins we download weights from without the SSRF rules: the configured API and Replicate's delivery CDN. */
-function trustedWeightsUrl(services: Services, url: URL): boolean {
+function trustedWeightsUrl(services: TrainingDeps, url: URL): boolean {
   const api = new URL(services.config.replicate.baseUrl);
   if (url.origin === api.origin) return true;
   return url.protocol === 'https:' && (url.hostname === 'replicate.delivery' || url.hostname.endsWith('.replicate.delivery'));
 }
 
 /** Download the weights archive: trusted origins through the retrying fetch, anything else through the safe fetcher. */
-export async function downloadWeights(services: Services, url: string, signal: AbortSignal): Promise<Buffer> {
+export async function downloadWeights(services: TrainingDeps, url: string, signal: AbortSignal): Promise<Buffer> {
   let u: URL;
   try {
     u = new URL(url);
@@ -415,7 +414,7 @@ export interface WebhookAnswer {
  * Answers 2xx for anything we accept or deliberately ignore (so Replicate stops retrying), 401 for a bad
  * signature, 503 when no signing secret is configured.
  */
-export async function handleReplicateWebhook(services: Services, rawBody: string | Uint8Array, headers: WebhookHeaders): Promise<WebhookAnswer> {
+export async function handleReplicateWebhook(services: TrainingDeps, rawBody: string | Uint8Array, headers: WebhookHeaders): Promise<WebhookAnswer> {
   const secret = services.config.replicate.webhookSecret;
   if (!secret) {
     return { status: 503, body: 'REPLICATE_WEBHOOK_SECRET is not set; webhooks cannot be verified.' };

@@ -3,9 +3,22 @@
  * `trainings` (start / get / cancel) but resumable: `follow` picks a job up in whatever state its record
  * says (not yet submitted, submitted, running, finished remotely) and drives it to a terminal status.
  */
-import type { Services } from '../../app.js';
+import type { Config } from '../../core/config.js';
 import type { Logger } from '../../core/logger.js';
+import type { Store } from '../../store/index.js';
 import type { TrainingJob } from './job.js';
+import type { TrainingRunner } from './runner.js';
+
+/** What training needs from the app (Services has all of it): settings, clock, network, the store, and this app's runner. */
+export interface TrainingDeps {
+  config: Config;
+  logger: Logger;
+  now: () => Date;
+  fetch: typeof fetch;
+  store: Store;
+  /** This app's runner: a driver's cancel stops the follower this process runs. */
+  trainingRunner: () => TrainingRunner;
+}
 
 /** Settings of the runner and its drivers. Every field has a production default. */
 export interface TrainingRunnerOptions {
@@ -28,7 +41,7 @@ export type ResolvedRunnerOptions = Required<Omit<TrainingRunnerOptions, 'webhoo
 
 /** What a driver gets while following one job. */
 export interface FollowContext {
-  services: Services;
+  services: TrainingDeps;
   logger: Logger;
   /** Aborted when the runner stops, the lease is lost, or the job was canceled. */
   signal: AbortSignal;
@@ -42,7 +55,7 @@ export interface TrainingDriver {
   /** Drive the job to ready/failed/canceled. Throw to fail it (the message becomes the job's error). */
   follow(job: TrainingJob, ctx: FollowContext): Promise<void>;
   /** Cancel at the backend (remote cancel, or kill the local process). Never throws for "already over". */
-  cancel(job: TrainingJob, services: Services): Promise<void>;
+  cancel(job: TrainingJob, services: TrainingDeps): Promise<void>;
   /** Whether this process has the configuration to follow jobs of this backend. */
-  configured(services: Services): boolean;
+  configured(services: TrainingDeps): boolean;
 }

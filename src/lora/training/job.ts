@@ -3,7 +3,7 @@
  * `status` is what users see, `remote_id` is the backend's id (stored before anything else can fail), and
  * `state` holds everything a restarted process needs to follow the job again without submitting it again.
  */
-import type { Services } from '../../app.js';
+import type { Store } from '../../store/index.js';
 import type { JobRecord } from '../../store/repos/jobs.js';
 import type { BackendParams, TrainingBackendName } from './params.js';
 import type { PresetName } from './presets.js';
@@ -105,14 +105,19 @@ export interface TrainingJobState extends Record<string, unknown> {
 
 export type TrainingJob = JobRecord<TrainingJobState>;
 
+/** Reading and patching training jobs needs only the jobs table (and a transaction over it). */
+export interface JobsDeps {
+  store: Pick<Store, 'jobs' | 'transaction'>;
+}
+
 /** The training job by id, or undefined when there is none (or it is another kind of job). */
-export async function getTrainingJob(services: Pick<Services, 'store'>, id: string): Promise<TrainingJob | undefined> {
+export async function getTrainingJob(services: JobsDeps, id: string): Promise<TrainingJob | undefined> {
   const j = await services.store.jobs.get<TrainingJobState>(id);
   return j && j.kind === TRAINING_JOB_KIND ? j : undefined;
 }
 
 /** Every training job, newest first, optionally of one LoRA. */
-export async function listTrainingJobs(services: Pick<Services, 'store'>, filter: { lora_id?: string; status?: TrainingStatus[] } = {}): Promise<TrainingJob[]> {
+export async function listTrainingJobs(services: JobsDeps, filter: { lora_id?: string; status?: TrainingStatus[] } = {}): Promise<TrainingJob[]> {
   return (await services.store.jobs.list({
     kind: TRAINING_JOB_KIND,
     ...(filter.lora_id ? { subject_id: filter.lora_id } : {}),
@@ -126,7 +131,7 @@ export async function listTrainingJobs(services: Pick<Services, 'store'>, filter
  * Returns the updated job, or undefined when the job had ended and nothing was written.
  */
 export async function patchJob(
-  services: Pick<Services, 'store'>,
+  services: JobsDeps,
   id: string,
   patch: { status?: TrainingStatus; progress?: number; remote_id?: string; error?: string | null; state?: Partial<TrainingJobState> },
 ): Promise<TrainingJob | undefined> {
@@ -134,7 +139,7 @@ export async function patchJob(
   return services.store.transaction(async (tx) => {
     const cur = await tx.jobs.get<TrainingJobState>(id);
     if (!cur || cur.kind !== TRAINING_JOB_KIND || isTerminalTraining(cur.status)) return undefined;
-    return tx.jobs.update<TrainingJobState>(id, patch as Parameters<Services['store']['jobs']['update']>[1]);
+    return tx.jobs.update<TrainingJobState>(id, patch as Parameters<Store['jobs']['update']>[1]);
   });
 }
 

@@ -3,9 +3,9 @@
  * a process dies between registering and marking the job ready), or fail / cancel it with the backend's
  * own error text, and keep the LoRA project's status honest.
  */
-import type { Services } from '../../app.js';
+import type { Store } from '../../store/index.js';
 import type { LoraVersionRecord } from '../../store/repos/loras.js';
-import { activateVersion, registerVersion } from '../registry.js';
+import { activateVersion, registerVersion, type RegistryServices } from '../registry.js';
 import type { LoraInspection } from '../safetensors/schema.js';
 import { getTrainingJob, patchJob, type TrainingJob } from './job.js';
 
@@ -19,12 +19,18 @@ export interface TrainedOutput {
   extra?: Record<string, unknown>;
 }
 
+/** Settling a job: the registry (a finished training becomes a version), the jobs table, the clock. */
+export interface OutcomeDeps extends RegistryServices {
+  store: Pick<Store, 'loras' | 'blobs' | 'transaction' | 'jobs'>;
+  now: () => Date;
+}
+
 /**
  * Register the result and mark the job ready. Idempotent: a version already registered for this job is
  * reused. A single job's version becomes active when the project has none yet; variants register
  * candidates, to be compared in lora_status and promoted with lora_activate.
  */
-export async function completeTraining(services: Services, job: TrainingJob, out: TrainedOutput): Promise<LoraVersionRecord> {
+export async function completeTraining(services: OutcomeDeps, job: TrainingJob, out: TrainedOutput): Promise<LoraVersionRecord> {
   const s = job.state;
   const existing = (await services.store.loras.listVersions(s.lora_id)).find((v) => v.job_id === job.id);
   const version =
@@ -61,7 +67,7 @@ export async function completeTraining(services: Services, job: TrainingJob, out
 }
 
 /** After a job fails or is canceled: the project is `failed` only when it has nothing usable. */
-async function settleProject(services: Services, loraId: string): Promise<void> {
+async function settleProject(services: OutcomeDeps, loraId: string): Promise<void> {
   const lora = await services.store.loras.get(loraId);
   if (!lora) return;
   const running = (await services.store.jobs.list({ kind: 'lora_training', subject_id: loraId, status: ['queued', 'training'] })).length;
@@ -73,7 +79,7 @@ async function settleProject(services: Services, loraId: string): Promise<void> 
 
 /** Fail a job with the backend's error text (kept verbatim). No-op when it already ended. */
 export async function failTraining(
-  services: Services,
+  services: OutcomeDeps,
   jobId: string,
   error: string,
   state: Partial<TrainingJob['state']> = {},
@@ -89,7 +95,7 @@ export async function failTraining(
 }
 
 /** Mark a job canceled. No-op when it already ended. */
-export async function cancelTrainingRecord(services: Services, jobId: string, reason?: string): Promise<TrainingJob | undefined> {
+export async function cancelTrainingRecord(services: OutcomeDeps, jobId: string, reason?: string): Promise<TrainingJob | undefined> {
   const j = await patchJob(services, jobId, {
     status: 'canceled',
     ...(reason ? { error: reason } : {}),

@@ -9,17 +9,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Services } from '../../app.js';
 import { isLoraloopError } from '../../core/errors.js';
 import { defaultSleep } from '../../core/retry.js';
 import { kohyaTrainer } from '../backends/kohya.js';
 import { replicateTrainer } from '../backends/replicate-trainer.js';
-import type { FollowContext, ResolvedRunnerOptions, TrainingDriver, TrainingRunnerOptions } from './driver.js';
+import type { FollowContext, ResolvedRunnerOptions, TrainingDeps, TrainingDriver, TrainingRunnerOptions } from './driver.js';
 import { getTrainingJob, isTerminalTraining, listTrainingJobs, type TrainingJob } from './job.js';
 import { failTraining } from './outcome.js';
 import type { TrainingBackendName } from './params.js';
 
-export type { TrainingRunnerOptions } from './driver.js';
+export type { TrainingDeps, TrainingRunnerOptions } from './driver.js';
 
 /** The drivers by backend name. */
 export const TRAINING_DRIVERS: Record<TrainingBackendName, TrainingDriver> = {
@@ -64,7 +63,7 @@ export function isUnowned(job: TrainingJob, nowMs: number): boolean {
   return job.owner === null || job.owner_until === null || Date.parse(job.owner_until) < nowMs;
 }
 
-export function createTrainingRunner(services: Services, options: TrainingRunnerOptions = services.trainingOptions): TrainingRunner {
+export function createTrainingRunner(services: TrainingDeps & { trainingOptions: TrainingRunnerOptions }, options: TrainingRunnerOptions = services.trainingOptions): TrainingRunner {
   const opts = resolveRunnerOptions(options);
   const logger = services.logger.child({ component: 'training-runner', owner: opts.ownerId });
   const active = new Map<string, { ac: AbortController; done: Promise<void>; wake: () => void }>();

@@ -5,8 +5,9 @@
  * child process) and follows them.
  */
 import { randomUUID } from 'node:crypto';
-import type { Services } from '../../app.js';
+import type { Config } from '../../core/config.js';
 import { LoraloopError } from '../../core/errors.js';
+import type { Store } from '../../store/index.js';
 import type { LoraRecord } from '../../store/repos/loras.js';
 import { initialKohyaState, scriptFor } from '../backends/kohya.js';
 import { TRAINING_JOB_KIND, type StageSpec, type TrainingJob, type TrainingJobState } from './job.js';
@@ -37,7 +38,7 @@ export interface TrainPlan {
 }
 
 /** What to set for a backend, or undefined when it is configured. */
-export function missingBackendConfig(services: Pick<Services, 'config'>, backend: TrainingBackendName): string[] {
+export function missingBackendConfig(services: { config: Config }, backend: TrainingBackendName): string[] {
   const c = services.config;
   if (backend === 'replicate') {
     return [...(c.replicate.apiToken ? [] : ['REPLICATE_API_TOKEN']), ...(c.replicate.destination ? [] : ['LORALOOP_REPLICATE_DESTINATION'])];
@@ -45,7 +46,7 @@ export function missingBackendConfig(services: Pick<Services, 'config'>, backend
   return [...(c.kohya.cmd ? [] : ['LORALOOP_KOHYA_CMD']), ...(c.kohya.baseModel ? [] : ['LORALOOP_KOHYA_BASE_MODEL'])];
 }
 
-function notConfigured(services: Pick<Services, 'config'>, backend: TrainingBackendName, missing: string[]): LoraloopError {
+function notConfigured(services: { config: Config }, backend: TrainingBackendName, missing: string[]): LoraloopError {
   const other: TrainingBackendName = backend === 'replicate' ? 'kohya' : 'replicate';
   const otherReady = missingBackendConfig(services, other).length === 0;
   const what =
@@ -61,7 +62,7 @@ function notConfigured(services: Pick<Services, 'config'>, backend: TrainingBack
 }
 
 /** Validate a request and record its jobs (status queued). Throws before recording anything on any problem. */
-export async function planTraining(services: Services, req: TrainRequest): Promise<TrainPlan> {
+export async function planTraining(services: { config: Config; store: Pick<Store, 'transaction' | 'loras' | 'jobs' | 'kv'> }, req: TrainRequest): Promise<TrainPlan> {
   const lora = await services.store.loras.find(req.lora_id);
   if (!lora) throw new LoraloopError('NOT_FOUND', `No LoRA project "${req.lora_id}".`, { hint: 'Call lora_list to see the projects and their ids, or lora_create to make one.' });
 

@@ -3,7 +3,7 @@
  * src/main.ts would configure it) until it is killed. Short leases so the next process can take over soon.
  */
 import { createApp } from '../../../src/app.js';
-import { allTools } from '../../../src/tools/index.js';
+import { allTools } from '../../../src/all-tools.js';
 import { loadConfig } from '../../../src/core/config.js';
 import { createLogger } from '../../../src/core/logger.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { contrastRatio, hexToRgb, relativeLuminance } from '../../../src/cover/render/color.js';
-import { DARK_TEXT, LIGHT_TEXT, planContrast, worstContrast } from '../../../src/cover/render/contrast.js';
+import { contrastRatio, hexToRgb, relativeLuminance } from '../../../src/image/color.js';
+import { DARK_TEXT, LIGHT_TEXT, planContrast, worstContrast } from '../../../src/image/contrast.js';
 
 const lum = (h: string) => relativeLuminance(hexToRgb(h));
 const pixels = (...hex: string[]) => Uint8Array.from(hex.flatMap((h) => Object.values(hexToRgb(h))));

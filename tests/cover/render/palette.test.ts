@@ -6,8 +6,8 @@ import {
   isDarkPalette,
   paletteDistance,
   type Palette,
-} from '../../../src/cover/render/palette.js';
-import { contrastRatio, hexToRgb, relativeLuminance } from '../../../src/cover/render/color.js';
+} from '../../../src/image/palette.js';
+import { contrastRatio, hexToRgb, relativeLuminance } from '../../../src/image/color.js';
 
 const BTC_ORANGE = '#f7931a';
 

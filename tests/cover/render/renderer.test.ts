@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isLoraloopError } from '../../../src/core/errors.js';
 import { composeCover } from '../../../src/cover/render/compose.js';
-import { choosePalette, isDarkPalette, paletteDistance } from '../../../src/cover/render/palette.js';
+import { choosePalette, isDarkPalette, paletteDistance } from '../../../src/image/palette.js';
 import {
   createCoverRenderer,
   hasIcon,

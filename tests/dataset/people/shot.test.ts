@@ -6,7 +6,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeForMetrics } from '../../../src/dataset/decode.js';
+import { decodeForMetrics } from '../../../src/image/decode.js';
 import { createPeopleDetector } from '../../../src/dataset/people/detector.js';
 import { shotFromPixels, shotWords, type ShotType } from '../../../src/dataset/people/index.js';
 

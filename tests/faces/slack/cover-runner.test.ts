@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../../src/app.js';
 import { runCoverJob } from '../../../src/faces/slack/cover-runner.js';
-import { allTools } from '../../../src/tools/index.js';
+import { allTools } from '../../../src/all-tools.js';
 import { createToolRegistry } from '../../../src/tools/registry.js';
 import { makeTestApp } from '../../support/app.js';
 

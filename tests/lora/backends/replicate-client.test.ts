@@ -6,7 +6,7 @@ import {
   isTerminal,
   parseModelRef,
   parseTrainingProgress,
-} from '../../../src/lora/backends/replicate-client.js';
+} from '../../../src/clients/replicate.js';
 
 describe('parseTrainingProgress', () => {
   const bar = (n: number, total: number, rest: string) => `flux_train_replicate:  ${Math.round((100 * n) / total)}%|█   | ${n}/${total} [${rest}]`;

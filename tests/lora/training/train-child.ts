@@ -4,7 +4,7 @@
  * prints the outcome. Configuration comes from the environment, exactly as src/main.ts would pass it.
  */
 import { createApp } from '../../../src/app.js';
-import { allTools } from '../../../src/tools/index.js';
+import { allTools } from '../../../src/all-tools.js';
 import { loadConfig } from '../../../src/core/config.js';
 import { createLogger } from '../../../src/core/logger.js';
 import { getTrainingJob, isTerminalTraining } from '../../../src/lora/training/job.js';

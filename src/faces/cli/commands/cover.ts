@@ -1,8 +1,7 @@
 import { parseCommandArgs } from '../args.js';
-import type { CliCommand } from '../commands.js';
 import { EXIT_USAGE } from '../output.js';
 import type { ToolDefinition } from '../../../tools/types.js';
-import { openApp, runTool } from '../run.js';
+import { openApp, runTool, type CliCommand } from '../command.js';
 
 export const coverCommand: CliCommand = {
   name: 'cover',

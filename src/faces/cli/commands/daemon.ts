@@ -1,8 +1,7 @@
 import { parseCommandArgs } from '../args.js';
 import { startSchedule } from '../../../agent/schedule.js';
-import type { CliCommand } from '../commands.js';
 import { EXIT_OK, EXIT_USAGE } from '../output.js';
-import { openApp } from '../run.js';
+import { openApp, type CliCommand } from '../command.js';
 
 export const daemonCommand: CliCommand = {
   name: 'daemon',
@@ -23,7 +22,7 @@ export const daemonCommand: CliCommand = {
         logger,
         task: async () => {
           logger.info('nightly run starting');
-          const run = app.tools.execute('improve_run', {}, { services: s, tools: app.tools, logger: logger.child({ tool: 'improve_run' }), signal: stopping.signal, face: 'nightly', progress: () => {} });
+          const run = app.tools.execute('improve_run', {}, app.context({ face: 'nightly', signal: stopping.signal, logger: logger.child({ tool: 'improve_run' }) }));
           current = run;
           const r = await run;
           if (r.success) logger.info('nightly run finished', { reasoning: r.reasoning });

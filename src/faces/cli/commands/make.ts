@@ -1,7 +1,6 @@
 import { parseCommandArgs } from '../args.js';
-import type { CliCommand } from '../commands.js';
 import { EXIT_USAGE } from '../output.js';
-import { openApp, runTool } from '../run.js';
+import { openApp, runTool, type CliCommand } from '../command.js';
 
 export const makeCommand: CliCommand = {
   name: 'make',

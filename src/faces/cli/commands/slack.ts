@@ -1,7 +1,6 @@
 import { parseCommandArgs } from '../args.js';
-import type { CliCommand } from '../commands.js';
 import { EXIT_OK, EXIT_USAGE } from '../output.js';
-import { openApp } from '../run.js';
+import { openApp, type CliCommand } from '../command.js';
 
 /** `loraloop slack`: the Slack bot, until SIGINT/SIGTERM. */
 export const slackCommand: CliCommand = {

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { LoraloopError } from '../core/errors.js';
-import { ok } from '../core/result.js';
-import { IMPROVE_LEASE } from '../agent/improve/run.js';
-import { defineTool } from './types.js';
+import { LoraloopError } from '../../core/errors.js';
+import { ok } from '../../core/result.js';
+import { IMPROVE_LEASE } from '../improve/run.js';
+import { defineTool } from '../../tools/types.js';
 
 const runSchema = z.object({
   run_id: z.string().describe('Run id.'),

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { runCoverAgent } from '../agent/make.js';
-import { coverSizeSchema } from '../cover/sizes.js';
-import { checkSchema } from './cover_critique.js';
-import { loraRefSchema, paletteSchema } from './schemas.js';
-import { defineTool } from './types.js';
+import { runCoverAgent } from '../make.js';
+import { coverSizeSchema } from '../../cover/sizes.js';
+import { checkSchema } from '../../tools/cover_critique.js';
+import { coinSchema, loraRefSchema, paletteSchema } from '../../tools/schemas.js';
+import { defineTool } from '../../tools/types.js';
 
 const trailStepSchema = z.object({
   step: z.number().int().describe('1-based position in the trail.'),
@@ -56,6 +56,9 @@ export const coverMakeTool = defineTool({
     palette: paletteSchema.nullable().optional().describe('The best cover\'s palette.'),
     lora: loraRefSchema.nullable().optional().describe('The LoRA the best cover was made with, or null.'),
     style: z.string().nullable().optional().describe('The best cover\'s background style.'),
+    seed: z.number().int().nullable().optional().describe('The best cover\'s seed; pass it to cover_generate to reproduce it.'),
+    coins: z.array(coinSchema).optional().describe('Coins detected in the best cover\'s title, primary first.'),
+    contrast: z.number().nullable().optional().describe('WCAG contrast ratio of the best cover\'s title against what is behind it.'),
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   longRunning: true,
@@ -70,9 +73,7 @@ export const coverMakeTool = defineTool({
         ctx.progress({ progress: Math.min(made, total), total, message: st.summary.slice(0, 120) });
       },
     });
-    if (!r.success) return r;
-    // How the best cover looks, so a result (and the cover studio view) can show it without another call.
-    const best = await ctx.services.store.covers.get(r.data.cover_id);
-    return { ...r, data: { ...r.data, palette: best?.palette ?? null, lora: best?.lora ?? null, style: best?.style ?? null } };
+    // The data says how the best cover looks, so a result (a chat message, the cover studio view) can show it without another call.
+    return r;
   },
 });

@@ -1,6 +1,37 @@
 import OpenAI from 'openai';
-import type { Services } from '../app.js';
+import type { Config } from '../core/config.js';
 import { LoraloopError } from '../core/errors.js';
+
+/** What a client needs from the app: the endpoint settings (OPENAI_*) and the network (the app's injected fetch). */
+export interface OpenAIDeps {
+  config: { openai: Config['openai'] };
+  fetch: typeof fetch;
+}
+
+/** How to reach an OpenAI-compatible endpoint. */
+export interface OpenAISettings {
+  apiKey: string;
+  /** OPENAI_BASE_URL (including /v1); OpenAI's own when absent. */
+  baseUrl?: string | undefined;
+  fetch?: typeof fetch | undefined;
+  timeoutMs: number;
+  /** SDK retries on 429/5xx (the SDK waits, honouring Retry-After). */
+  maxRetries: number;
+}
+
+/**
+ * The one place loraloop constructs the official `openai` client. Callers that must not load the SDK before
+ * they need it (the coin second opinion, on a cold `loraloop cover`) import this module dynamically.
+ */
+export function openAIClient(o: OpenAISettings): OpenAI {
+  return new OpenAI({
+    apiKey: o.apiKey,
+    ...(o.baseUrl ? { baseURL: o.baseUrl } : {}),
+    ...(o.fetch ? { fetch: o.fetch } : {}),
+    maxRetries: o.maxRetries,
+    timeout: o.timeoutMs,
+  });
+}
 
 /** Options for {@link createOpenAIClient}. */
 export interface OpenAIClientOptions {
@@ -12,7 +43,7 @@ export interface OpenAIClientOptions {
 }
 
 /** Whether an OpenAI-compatible endpoint is configured (a key is enough; the base URL defaults to OpenAI). */
-export function openAIConfigured(s: Services): boolean {
+export function openAIConfigured(s: Pick<OpenAIDeps, 'config'>): boolean {
   return Boolean(s.config.openai.apiKey);
 }
 
@@ -21,20 +52,14 @@ export function openAIConfigured(s: Services): boolean {
  * app's injected fetch so tests and proxies apply. A missing key fails here, naming the variable, only
  * when a feature that needs the model is used.
  */
-export function createOpenAIClient(s: Services, opts: OpenAIClientOptions): OpenAI {
+export function createOpenAIClient(s: OpenAIDeps, opts: OpenAIClientOptions): OpenAI {
   const { apiKey, baseUrl } = s.config.openai;
   if (!apiKey) {
     throw new LoraloopError('NOT_CONFIGURED', `${opts.purpose} needs an OpenAI-compatible endpoint, and OPENAI_API_KEY is not set.`, {
       hint: 'Set OPENAI_API_KEY (and OPENAI_BASE_URL for a compatible server other than OpenAI), or use the built-in rule planner / metric critic.',
     });
   }
-  return new OpenAI({
-    apiKey,
-    ...(baseUrl ? { baseURL: baseUrl } : {}),
-    fetch: s.fetch,
-    maxRetries: opts.maxRetries ?? 2,
-    timeout: opts.timeoutMs ?? 60_000,
-  });
+  return openAIClient({ apiKey, baseUrl, fetch: s.fetch, maxRetries: opts.maxRetries ?? 2, timeoutMs: opts.timeoutMs ?? 60_000 });
 }
 
 /** A sentence for an SDK error: status and message, never the key or the request body. */

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { ok } from '../core/result.js';
-import { improveRun } from '../agent/improve/run.js';
-import { describeLora, type RunSummary } from '../agent/improve/summary.js';
-import { defineTool } from './types.js';
+import { ok } from '../../core/result.js';
+import { improveRun } from '../improve/run.js';
+import { describeLora, type RunSummary } from '../improve/summary.js';
+import { defineTool } from '../../tools/types.js';
 
 const gapSchema = z.object({
   category: z.string().describe('Category outside its target range.'),

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ok, wireData, type Artifact, type CommandResult } from '../core/result.js';
 import type { Logger } from '../core/logger.js';
 import type { JobRecord, JobsRepo } from '../store/repos/jobs.js';
-import type { ProgressUpdate, ToolContext } from '../tools/types.js';
+import type { ProgressUpdate, ToolContext } from './types.js';
 
 /** Job kind of a tool call that outlived its caller's budget. */
 export const CALL_JOB_KIND = 'call';

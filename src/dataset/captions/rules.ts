@@ -7,7 +7,7 @@
  *   in only 50-75% of captions (TRAINERS.md §2 item 1), and kohya's `keep_tokens = 1` keeps the FIRST
  *   comma-separated token in place while shuffling the rest, so the trigger must be that first token.
  */
-import { LoraloopError } from '../core/errors.js';
+import { LoraloopError } from '../../core/errors.js';
 
 export const CAPTION_MIN_CHARS = 10;
 export const CAPTION_MAX_CHARS = 500;

@@ -14,8 +14,8 @@
 import Replicate from 'replicate';
 import stripAnsi from 'strip-ansi';
 import { z } from 'zod';
-import { LoraloopError } from '../../core/errors.js';
-import { createRetryingFetch, type FetchLike, type RetryingFetchOptions } from '../../core/retry.js';
+import { LoraloopError } from '../core/errors.js';
+import { createRetryingFetch, type FetchLike, type RetryingFetchOptions } from '../core/retry.js';
 
 export const DEFAULT_REPLICATE_BASE_URL = 'https://api.replicate.com/v1';
 /** Per-attempt wait for response headers (override with `retry.attemptTimeoutMs`). */

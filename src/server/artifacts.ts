@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { LoraloopError } from '../core/errors.js';
 import type { Artifact } from '../core/result.js';
 import type { ArtifactRecord, ArtifactsRepo } from '../store/repos/artifacts.js';
-import type { LinkSigner } from './links.js';
+import type { LinkSigner } from '../core/links.js';
 
 /** URI scheme of everything loraloop makes: `loraloop://artifacts/{id}/{name}`. */
 export const ARTIFACT_URI_TEMPLATE = 'loraloop://artifacts/{id}/{name}';

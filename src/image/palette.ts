@@ -18,7 +18,7 @@ import {
   type Lab,
   type Lch,
 } from './color.js';
-import { createRng, hashString, type Rng } from './random.js';
+import { createRng, hashString, type Rng } from '../core/random.js';
 
 /** A cover's colour scheme. */
 export interface Palette {

@@ -8,7 +8,7 @@
  */
 import type Replicate from 'replicate';
 import { z } from 'zod';
-import type { Logger } from '../../core/logger.js';
+import type { Logger } from '../core/logger.js';
 
 const PropertySchema = z.looseObject({
   type: z.string().optional(),

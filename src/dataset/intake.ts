@@ -8,13 +8,15 @@
  */
 import { stat, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Services } from '../app.js';
 import type { Config } from '../core/config.js';
+import type { Logger } from '../core/logger.js';
 import { LoraloopError, isLoraloopError } from '../core/errors.js';
 import { createSafeFetcher, type SafeFetcher } from '../core/net.js';
-import { decodeImage } from '../dataset/decode.js';
+import { decodeImage } from '../image/decode.js';
+import type { PathGuard } from '../core/paths.js';
+import type { Store } from '../store/index.js';
 import type { LoraImageRecord, LoraRecord } from '../store/repos/loras.js';
-import { checkCaption } from './captions.js';
+import { checkCaption } from './captions/rules.js';
 
 /** Largest image file read from disk or downloaded (bytes). The pixel limit is checked separately. */
 export const MAX_IMAGE_FILE_BYTES = 64 * 1024 * 1024;
@@ -56,6 +58,14 @@ export interface IntakeResult {
   caption_status?: 'ok' | 'pending';
   width?: number;
   height?: number;
+}
+
+/** What intake needs from the app: the downloader's settings, the allowed roots, the project's rows and blobs. */
+export interface IntakeDeps {
+  config: Config;
+  paths: PathGuard;
+  store: Pick<Store, 'loras' | 'blobs'>;
+  logger: Logger;
 }
 
 /** Options for {@link intakeImages}. */
@@ -104,7 +114,7 @@ function sourceOf(item: IntakeItem): string {
 }
 
 /** Read the bytes of one item through the path guard or the safe downloader. */
-async function readSource(services: Services, item: IntakeItem, fetcher: () => SafeFetcher, signal?: AbortSignal): Promise<Buffer> {
+async function readSource(services: IntakeDeps, item: IntakeItem, fetcher: () => SafeFetcher, signal?: AbortSignal): Promise<Buffer> {
   if ((item.path ? 1 : 0) + (item.url ? 1 : 0) + (item.data ? 1 : 0) !== 1) {
     throw new LoraloopError('INVALID_INPUT', 'Each image needs exactly one of path, url or data_base64.', {
       hint: 'Give {"path": "..."} for a local file, {"url": "https://..."} for a download, or {"data_base64": "..."} for a small image sent inline.',
@@ -149,7 +159,7 @@ function duplicateError(existing: LoraImageRecord): LoraloopError {
  * (caption, path, URL, decode, duplicate); the caller turns it into a per-image error.
  */
 export async function intakeImage(
-  services: Services,
+  services: IntakeDeps,
   lora: LoraRecord,
   item: IntakeItem,
   opts: { signal?: AbortSignal; maxPixels?: number; fetcher: () => SafeFetcher },
@@ -198,7 +208,7 @@ export async function intakeImage(
 }
 
 /** Turn whatever one image threw into its result entry. Programmer errors are logged, not hidden. */
-function failed(services: Services, item: IntakeItem, e: unknown): IntakeResult {
+function failed(services: IntakeDeps, item: IntakeItem, e: unknown): IntakeResult {
   const source = sourceOf(item);
   if (isLoraloopError(e)) {
     const dup = e.details?.duplicate_of;
@@ -225,7 +235,7 @@ function failed(services: Services, item: IntakeItem, e: unknown): IntakeResult 
  * project from `created` to `uploading` once the first image lands. Cancellation stops before the next image;
  * images already stored stay.
  */
-export async function intakeImages(services: Services, lora: LoraRecord, items: IntakeItem[], opts: IntakeOptions = {}): Promise<IntakeResult[]> {
+export async function intakeImages(services: IntakeDeps, lora: LoraRecord, items: IntakeItem[], opts: IntakeOptions = {}): Promise<IntakeResult[]> {
   let fetcher = opts.fetcher;
   const getFetcher = (): SafeFetcher => (fetcher ??= createIntakeFetcher(services.config));
   const results: IntakeResult[] = [];

@@ -1,7 +1,7 @@
 import { LoraloopError } from '../core/errors.js';
-import type { Services } from '../app.js';
-import { intakeImages, type IntakeResult } from '../lora/intake.js';
-import type { LinkSigner } from './links.js';
+import { intakeImages, type IntakeDeps, type IntakeResult } from './intake.js';
+import type { LinkSigner } from '../core/links.js';
+import type { Store } from '../store/index.js';
 
 /** Where the HTTP face takes uploads (behind a signed, single-use link). */
 export const UPLOAD_PREFIX = '/uploads/';
@@ -27,7 +27,7 @@ export interface UploadUrl {
 }
 
 /** Single-use PUT URLs for a project's training images. */
-export async function createUploadUrls(s: Pick<Services, 'store'>, links: LinkSigner, loraId: string, count: number): Promise<UploadUrl[]> {
+export async function createUploadUrls(s: { store: Pick<Store, 'uploads'> }, links: Pick<LinkSigner, 'sign' | 'ttlSeconds'>, loraId: string, count: number): Promise<UploadUrl[]> {
   const out: UploadUrl[] = [];
   for (let i = 0; i < count; i++) {
     const slot = await s.store.uploads.create({ lora_id: loraId, max_bytes: MAX_UPLOAD_BYTES, ttlSeconds: links.ttlSeconds });
@@ -41,7 +41,7 @@ export async function createUploadUrls(s: Pick<Services, 'store'>, links: LinkSi
  * while the first is still decoding), the bytes are sniffed, then they go through the same safe intake as every
  * other image. Throws a LoraloopError the HTTP face turns into a status and a sentence.
  */
-export async function acceptUpload(s: Services, slotId: string, bytes: Buffer, fileName: string | undefined): Promise<IntakeResult> {
+export async function acceptUpload(s: IntakeDeps & { store: Pick<Store, 'uploads'> }, slotId: string, bytes: Buffer, fileName: string | undefined): Promise<IntakeResult> {
   const slot = await s.store.uploads.get(slotId);
   if (!slot) throw new LoraloopError('NOT_FOUND', 'This upload URL is unknown.', { hint: 'Ask lora_upload_urls for new upload URLs.' });
   if (!(await s.store.uploads.take(slotId))) {
