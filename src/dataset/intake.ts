@@ -14,6 +14,7 @@ import { LoraloopError, isLoraloopError } from '../core/errors.js';
 import { createSafeFetcher, type SafeFetcher } from '../core/net.js';
 import { decodeImage } from '../image/decode.js';
 import type { PathGuard } from '../core/paths.js';
+import { isUniqueViolation } from '../store/unique.js';
 import type { Store } from '../store/index.js';
 import type { LoraImageRecord, LoraRecord } from '../store/repos/loras.js';
 import { checkCaption } from './captions/rules.js';
@@ -143,9 +144,6 @@ async function readSource(services: IntakeDeps, item: IntakeItem, fetcher: () =>
   return res.bytes;
 }
 
-function isUniqueViolation(e: unknown): boolean {
-  return e instanceof Error && /UNIQUE constraint failed: lora_images/.test(e.message);
-}
 
 function duplicateError(existing: LoraImageRecord): LoraloopError {
   return new LoraloopError('DUPLICATE_IMAGE', `The same pixels are already in this project as image ${existing.id} (${existing.file_name}).`, {
@@ -199,7 +197,7 @@ export async function intakeImage(
     return { image, warnings };
   } catch (e) {
     // Another process took in the same pixels between our check and our insert.
-    if (isUniqueViolation(e)) {
+    if (isUniqueViolation(e, 'lora_images')) {
       const other = await loras.findImageByPixelHash(lora.id, decoded.pixelHash);
       if (other) throw duplicateError(other);
     }

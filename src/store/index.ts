@@ -141,3 +141,4 @@ function afterReady(all: Repos, isOpen: () => boolean, ready: () => Promise<void
 }
 
 export type { BlobRef, BlobStore } from './blobs.js';
+export { isUniqueViolation } from './unique.js';

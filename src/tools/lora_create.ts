@@ -3,6 +3,7 @@ import { LoraloopError } from '../core/errors.js';
 import { ok } from '../core/result.js';
 import { assetTypeSchema, baseModelSchema, loraView, loraViewSchema, normalizeCoins, tickerSchema } from '../lora/view.js';
 import { defineTool } from './types.js';
+import { isUniqueViolation } from '../store/unique.js';
 
 export const loraCreateTool = defineTool({
   name: 'lora_create',
@@ -47,7 +48,7 @@ export const loraCreateTool = defineTool({
       });
     } catch (e) {
       // Another process created the same name between our check and the insert.
-      if (e instanceof Error && /UNIQUE constraint failed: loras\.name/.test(e.message)) {
+      if (isUniqueViolation(e, 'loras', 'name')) {
         throw new LoraloopError('CONFLICT', `A LoRA named "${input.name}" already exists.`, { hint: 'Choose another name.', cause: e });
       }
       throw e;

@@ -3,7 +3,7 @@
  * `status` is what users see, `remote_id` is the backend's id (stored before anything else can fail), and
  * `state` holds everything a restarted process needs to follow the job again without submitting it again.
  */
-import type { Store } from '../../store/index.js';
+import type { Repos, Store } from '../../store/index.js';
 import type { JobRecord } from '../../store/repos/jobs.js';
 import type { BackendParams, TrainingBackendName } from './params.js';
 import type { PresetName } from './presets.js';
@@ -134,12 +134,20 @@ export async function patchJob(
   services: JobsDeps,
   id: string,
   patch: { status?: TrainingStatus; progress?: number; remote_id?: string; error?: string | null; state?: Partial<TrainingJobState> },
+  /** More writes in the same transaction, given the job as it now stands (also when the patch was a no-op). */
+  then?: (tx: Repos, job: TrainingJob) => Promise<void>,
 ): Promise<TrainingJob | undefined> {
   // Check and write in one transaction: a cancel landing in between would otherwise be overwritten.
   return services.store.transaction(async (tx) => {
     const cur = await tx.jobs.get<TrainingJobState>(id);
-    if (!cur || cur.kind !== TRAINING_JOB_KIND || isTerminalTraining(cur.status)) return undefined;
-    return tx.jobs.update<TrainingJobState>(id, patch as Parameters<Store['jobs']['update']>[1]);
+    if (!cur || cur.kind !== TRAINING_JOB_KIND) return undefined;
+    if (isTerminalTraining(cur.status)) {
+      await then?.(tx, cur);
+      return undefined;
+    }
+    const next = await tx.jobs.update<TrainingJobState>(id, patch as Parameters<Store['jobs']['update']>[1]);
+    await then?.(tx, next);
+    return next;
   });
 }
 

@@ -3,7 +3,7 @@
  * a process dies between registering and marking the job ready), or fail / cancel it with the backend's
  * own error text, and keep the LoRA project's status honest.
  */
-import type { Store } from '../../store/index.js';
+import type { Repos, Store } from '../../store/index.js';
 import type { LoraVersionRecord } from '../../store/repos/loras.js';
 import { activateVersion, registerVersion, type RegistryServices } from '../registry.js';
 import type { LoraInspection } from '../safetensors/schema.js';
@@ -67,14 +67,18 @@ export async function completeTraining(services: OutcomeDeps, job: TrainingJob, 
 }
 
 /** After a job fails or is canceled: the project is `failed` only when it has nothing usable. */
-async function settleProject(services: OutcomeDeps, loraId: string): Promise<void> {
-  const lora = await services.store.loras.get(loraId);
+/**
+ * The project's status once a job ended. Runs in the transaction that ends the job, so nobody reads a failed job
+ * beside a project still `training`.
+ */
+async function settleProject(store: Pick<Repos, 'loras' | 'jobs'>, loraId: string): Promise<void> {
+  const lora = await store.loras.get(loraId);
   if (!lora) return;
-  const running = (await services.store.jobs.list({ kind: 'lora_training', subject_id: loraId, status: ['queued', 'training'] })).length;
+  const running = (await store.jobs.list({ kind: 'lora_training', subject_id: loraId, status: ['queued', 'training'] })).length;
   if (running > 0) return;
-  const ready = (await services.store.loras.listVersions(loraId)).some((v) => v.status === 'ready');
-  if (lora.active_version !== null || ready) await services.store.loras.update(loraId, { status: 'ready' });
-  else if (lora.status === 'training') await services.store.loras.update(loraId, { status: 'failed' });
+  const ready = (await store.loras.listVersions(loraId)).some((v) => v.status === 'ready');
+  if (lora.active_version !== null || ready) await store.loras.update(loraId, { status: 'ready' });
+  else if (lora.status === 'training') await store.loras.update(loraId, { status: 'failed' });
 }
 
 /** Fail a job with the backend's error text (kept verbatim). No-op when it already ended. */
@@ -84,24 +88,20 @@ export async function failTraining(
   error: string,
   state: Partial<TrainingJob['state']> = {},
 ): Promise<TrainingJob | undefined> {
-  const j = await patchJob(services, jobId, {
-    status: 'failed',
-    error,
-    state: { phase: 'done', finished_at: services.now().toISOString(), eta_seconds: null, ...state },
-  });
-  const cur = j ?? (await getTrainingJob(services, jobId));
-  if (cur) await settleProject(services, cur.state.lora_id);
-  return j;
+  return patchJob(
+    services,
+    jobId,
+    { status: 'failed', error, state: { phase: 'done', finished_at: services.now().toISOString(), eta_seconds: null, ...state } },
+    (tx, job) => settleProject(tx, job.state.lora_id),
+  );
 }
 
 /** Mark a job canceled. No-op when it already ended. */
 export async function cancelTrainingRecord(services: OutcomeDeps, jobId: string, reason?: string): Promise<TrainingJob | undefined> {
-  const j = await patchJob(services, jobId, {
-    status: 'canceled',
-    ...(reason ? { error: reason } : {}),
-    state: { phase: 'done', cancel_requested: true, finished_at: services.now().toISOString(), eta_seconds: null },
-  });
-  const cur = j ?? (await getTrainingJob(services, jobId));
-  if (cur) await settleProject(services, cur.state.lora_id);
-  return j;
+  return patchJob(
+    services,
+    jobId,
+    { status: 'canceled', ...(reason ? { error: reason } : {}), state: { phase: 'done', cancel_requested: true, finished_at: services.now().toISOString(), eta_seconds: null } },
+    (tx, job) => settleProject(tx, job.state.lora_id),
+  );
 }
