@@ -7,7 +7,7 @@ import type { Repos, Store } from '../../store/index.js';
 import type { LoraVersionRecord } from '../../store/repos/loras.js';
 import { activateVersion, registerVersion, type RegistryServices } from '../registry.js';
 import type { LoraInspection } from '../safetensors/schema.js';
-import { getTrainingJob, patchJob, type TrainingJob } from './job.js';
+import { patchJob, type TrainingJob } from './job.js';
 
 /** What a backend hands over when its training succeeded. */
 export interface TrainedOutput {
