@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { inject } from 'vitest';
 import { TEMPLATE_DB } from './pg-global.js';
+
+/** vitest's `inject`, inside a test worker only: the bench (plain node) uses makeTestApp too, without vitest. */
+const inject = process.env.VITEST_WORKER_ID ? (await import('vitest')).inject : undefined;
 
 let n = 0;
 const byHome = new Map<string, string>();
@@ -21,7 +23,7 @@ export function databaseUrlFor(home: string): string | undefined {
  * synchronous test helpers can use it.
  */
 export function testDatabaseUrl(): string | undefined {
-  const base = inject('postgresUrl');
+  const base = inject?.('postgresUrl');
   if (!base) return undefined;
   const name = `t_${process.pid}_${++n}_${Date.now().toString(36)}`;
   execFileSync('psql', [base, '-qAtc', `CREATE DATABASE "${name}" TEMPLATE ${TEMPLATE_DB}`], { stdio: ['ignore', 'ignore', 'pipe'] });
