@@ -1,21 +1,11 @@
 import type { RepoContext } from '../context.js';
+import type { CollectedItemsTable } from '../schema.js';
 
 export type CollectedStatus = 'added' | 'duplicate' | 'no_coin' | 'no_project' | 'failed';
 
 /** An item dataset_collect has seen, keyed by image URL (or file://<real path> for a folder). */
-export interface CollectedItem {
-  key: string;
-  source: string;
-  title: string;
-  article_url: string | null;
-  coin: string | null;
-  lora_id: string | null;
-  image_id: string | null;
+export interface CollectedItem extends Omit<CollectedItemsTable, 'status'> {
   status: CollectedStatus;
-  detail: string | null;
-  attempts: number;
-  first_seen_at: string;
-  updated_at: string;
 }
 
 export interface CollectedItemsRepo {

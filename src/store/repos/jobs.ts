@@ -5,20 +5,9 @@ import { jsonObject, parseJson } from '../json.js';
 import type { Database, JobsTable } from '../schema.js';
 
 /** A persistent job (training, batch, nightly run). It outlives the process that started it. */
-export interface JobRecord<S = Record<string, unknown>> {
-  id: string;
-  kind: string;
-  status: string;
-  subject_id: string | null;
-  backend: string | null;
-  remote_id: string | null;
-  progress: number;
+export interface JobRecord<S = Record<string, unknown>> extends Omit<JobsTable, 'state'> {
+  /** The JSON `state` column, parsed. */
   state: S;
-  error: string | null;
-  owner: string | null;
-  owner_until: string | null;
-  created_at: string;
-  updated_at: string;
 }
 
 export interface JobsRepo {
