@@ -183,6 +183,7 @@ export interface RatingsTable {
   cover_id: string;
   stars: number;
   comment: string | null;
+  /** Who rated ('' = anonymous). A rater's latest rating of a cover replaces their earlier ones. */
   rater: string;
   lora: string | null;
   lora_version: number | null;

@@ -3,22 +3,10 @@ import type { Kysely } from 'kysely';
 import { sql as raw } from '../kysely.js';
 import type { DialectSql } from '../backend.js';
 import type { RepoContext } from '../context.js';
-import type { Database } from '../schema.js';
+import type { Database, RatingsTable } from '../schema.js';
 
 /** One rating of a cover, with the facts of the cover copied in so stats survive later edits. */
-export interface RatingRecord {
-  id: string;
-  cover_id: string;
-  stars: number;
-  comment: string | null;
-  /** Who rated ('' = anonymous). A rater's latest rating of a cover replaces their earlier ones. */
-  rater: string;
-  lora: string | null;
-  lora_version: number | null;
-  coin: string | null;
-  checkpoint: string | null;
-  created_at: string;
-}
+export type RatingRecord = RatingsTable;
 
 export type NewRating = Omit<RatingRecord, 'id' | 'created_at'>;
 
