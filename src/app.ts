@@ -11,6 +11,7 @@ import { createCoverRenderer } from './cover/render/renderer.js';
 import { createLoraResolver } from './lora/registry.js';
 import { createTrainingRunner, type TrainingRunner } from './lora/training/runner.js';
 import { createStore } from './store/index.js';
+import { createBossQueue } from './store/queue/index.js';
 import { createToolRegistry, type ToolRegistry } from './tools/registry.js';
 import { createToolContext, type ContextOptions } from './tools/context.js';
 import type { Services } from './tools/services.js';
@@ -71,13 +72,14 @@ export function createApp(config: Config, tools: readonly ToolDefinition[], over
     generationOptions: overrides.generationOptions ?? {},
     batches: overrides.batches ?? createBatchRunner(),
     people: overrides.people ?? createPeopleDetector(),
+    queue: overrides.queue !== undefined ? overrides.queue : config.queue === 'pg-boss' && config.databaseUrl ? createBossQueue({ url: config.databaseUrl, logger }) : null,
     backends:
       overrides.backends ??
       createBackendRegistry({ config, store, logger, fetch: overrides.fetch ?? globalThis.fetch, ...(overrides.generationOptions?.backends ?? {}) }),
   };
   const registry = createToolRegistry([...tools]);
   // Closed in reverse: the runner stops (and releases its job leases) before the store closes.
-  const closers: Array<() => Promise<void> | void> = [() => store.close(), () => trainingRunner?.stop(), () => services.backends.close(), () => stopBatches(services), () => services.people.close()];
+  const closers: Array<() => Promise<void> | void> = [() => store.close(), () => trainingRunner?.stop(), () => services.backends.close(), () => stopBatches(services), () => services.people.close(), () => services.queue?.stop()];
   return {
     services,
     tools: registry,

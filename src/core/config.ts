@@ -57,6 +57,7 @@ const envSchema = z.object({
       .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// URL (unset = SQLite in LORALOOP_HOME)')
       .optional(),
   ),
+  LORALOOP_QUEUE: optionalString.pipe(z.enum(['pg-boss', 'off']).optional()),
   LORALOOP_KOHYA_CMD: optionalString,
   LORALOOP_KOHYA_BASE_MODEL: optionalString,
   COMFYUI_URLS: optionalString,
@@ -102,6 +103,12 @@ export interface Config {
   kohya: { cmd: string | undefined; baseModel: string | undefined };
   /** PostgreSQL shared by every host (LORALOOP_DATABASE_URL); undefined = the SQLite file in `home`. */
   databaseUrl: string | undefined;
+  /**
+   * LORALOOP_QUEUE=pg-boss: GPU work (drafts, covers, analyses, trainings, the nightly run) goes on the durable
+   * queue in the cluster's PostgreSQL and `loraloop worker` processes run it; faces enqueue and report. Unset
+   * (or `off`): every process runs its own work, as on one machine.
+   */
+  queue: 'pg-boss' | 'off';
   /** Where blobs live (LORALOOP_BLOBS): this host's folder, or an S3 bucket / Azure container shared by every host. */
   blobs: BlobLocation;
   /** The AWS_* and AZURE_STORAGE_* variables the object-store clients read (credentials, region, endpoint). */
@@ -159,6 +166,12 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string)
       });
     }
   }
+  const queue = e.LORALOOP_QUEUE ?? 'off';
+  if (queue === 'pg-boss' && !e.LORALOOP_DATABASE_URL) {
+    throw new LoraloopError('CONFIG_INVALID', 'LORALOOP_QUEUE=pg-boss needs LORALOOP_DATABASE_URL: the queue lives in the cluster\'s PostgreSQL.', {
+      hint: 'Set LORALOOP_DATABASE_URL=postgres://user:password@host/db on every host, or unset LORALOOP_QUEUE to run work in each process.',
+    });
+  }
   return {
     home,
     allowedRoots,
@@ -176,6 +189,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string)
     },
     kohya: { cmd: e.LORALOOP_KOHYA_CMD, baseModel: e.LORALOOP_KOHYA_BASE_MODEL },
     databaseUrl: e.LORALOOP_DATABASE_URL,
+    queue,
     blobs: parseBlobLocation(e.LORALOOP_BLOBS),
     objectStoreEnv: Object.fromEntries(
       Object.entries(env).filter((kv): kv is [string, string] => /^(AWS_|AZURE_STORAGE_)/.test(kv[0]) && typeof kv[1] === 'string' && kv[1] !== ''),

@@ -13,7 +13,6 @@
  * - At the end a PNG contact sheet labelled with checkpoint and LoRAs is stored with the batch.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Config } from '../core/config.js';
 import { LoraloopError, isLoraloopError } from '../core/errors.js';
@@ -368,7 +367,7 @@ async function execute(s: BatchDeps, batchId: string, handle: RunHandle): Promis
           log.warn('draft delivered twice; the second copy was dropped', { draft: d.idx, server: worker.id });
           return;
         }
-        thumbs.set(d.idx, readFile(finished.record.blob_path).then((b) => makeThumb(b, cell.cw, cell.ch), () => null));
+        thumbs.set(d.idx, draftImage(s, finished.record).then((b) => (b ? makeThumb(b, cell.cw, cell.ch) : null), () => null));
         done += 1;
         if (jobId) {
           const doneIdx = (await gen.listDrafts(batchId)).filter((x) => x.status === 'done').map((x) => x.idx);
@@ -392,48 +391,81 @@ async function execute(s: BatchDeps, batchId: string, handle: RunHandle): Promis
         warnings.push(`Draft #${o.task.idx + 1} failed after ${o.attempts} attempt(s): ${o.error ?? 'unknown error'}.`);
       }
     }
-    const after = await gen.listDrafts(batchId);
-    const doneNow = after.filter((d) => d.status === 'done');
-    let sheet: { sha256: string; path: string } | null = null;
-    if (!canceled && doneNow.length > 0) {
-      const items = await Promise.all(
-        after.map(async (d) => {
-          const thumb = (await thumbs.get(d.idx)) ?? null;
-          return {
-            image: thumb || !d.blob_path ? null : await readFile(d.blob_path).catch(() => null),
-            thumb,
-            lines: [
-              `#${d.idx + 1} ${d.checkpoint ?? backend}${d.server && backend === 'comfyui' ? ` @${shortServer(d.server)}` : ''}`,
-              d.loras.length ? d.loras.map((l) => `${l.name} ${l.strength}`).join(' + ') : 'no LoRA',
-            ],
-          };
-        }),
-      );
-      const png = await renderContactSheet(items, {
-        aspect: batch.height / batch.width,
-        heading: `${batch.title ?? batch.prompt} - ${doneNow.length}/${after.length} drafts, ${batch.mode}`,
-      });
-      sheet = await s.store.blobs.put(png, 'png');
-    }
-    const status: BatchRecord['status'] = canceled ? 'running' : doneNow.length === 0 ? 'failed' : 'done';
-    await gen.updateBatch(batchId, {
-      status,
-      ...(sheet ? { contact_sheet_path: sheet.path, contact_sheet_sha256: sheet.sha256 } : {}),
-      meta: { ...batch.meta, warnings: [...new Set(warnings)], makespan_ms: Date.now() - started, pool_ms: poolMs, workers: report.workers },
-    });
-    if (jobId && !canceled) {
-      await s.store.jobs.update(jobId, {
-        status: status === 'done' ? 'succeeded' : 'failed',
-        progress: doneNow.length / total,
-        error: status === 'failed' ? (warnings[warnings.length - 1] ?? 'no draft could be made') : null,
-        state: { done: doneNow.map((d) => d.idx) },
-      });
-    }
+    await settleBatch(s, batch, { canceled, warnings, started, extra: { pool_ms: poolMs, workers: report.workers }, thumbs });
     return await summarizeBatch(s, batchId);
   } finally {
     if (heartbeat) clearInterval(heartbeat);
     if (jobId) await s.store.jobs.release(jobId, owner);
   }
+}
+
+/**
+ * Close a batch whose drafts have all ended (or whose run was canceled): the contact sheet, the batch's status
+ * and its job's. The in-process run calls it at the end of its pool; on the queue, the worker that settles the
+ * last draft does. Running it twice gives the same result (the sheet is content-addressed).
+ */
+export async function settleBatch(
+  s: { store: Pick<Store, 'generation' | 'jobs' | 'blobs'> },
+  batch: BatchRecord,
+  o: { canceled: boolean; warnings: string[]; started: number; extra?: Record<string, unknown>; thumbs?: Map<number, Promise<Buffer | null>> },
+): Promise<void> {
+  const gen = s.store.generation;
+  const batchId = batch.id;
+  const jobId = batch.job_id;
+  const backend = batch.backend;
+  const { canceled, warnings, started } = o;
+  const thumbs = o.thumbs ?? new Map<number, Promise<Buffer | null>>();
+  const total = batch.count;
+  const after = await gen.listDrafts(batchId);
+  const doneNow = after.filter((d) => d.status === 'done');
+  let sheet: { sha256: string; path: string } | null = null;
+  if (!canceled && doneNow.length > 0) {
+    const items = await Promise.all(
+      after.map(async (d) => {
+        const thumb = (await thumbs.get(d.idx)) ?? null;
+        return {
+          image: thumb ? null : await draftImage(s, d),
+          thumb,
+          lines: [
+            `#${d.idx + 1} ${d.checkpoint ?? backend}${d.server && backend === 'comfyui' ? ` @${shortServer(d.server)}` : ''}`,
+            d.loras.length ? d.loras.map((l) => `${l.name} ${l.strength}`).join(' + ') : 'no LoRA',
+          ],
+        };
+      }),
+    );
+    const png = await renderContactSheet(items, {
+      aspect: batch.height / batch.width,
+      heading: `${batch.title ?? batch.prompt} - ${doneNow.length}/${after.length} drafts, ${batch.mode}`,
+    });
+    sheet = await s.store.blobs.put(png, 'png');
+  }
+  const status: BatchRecord['status'] = canceled ? 'running' : doneNow.length === 0 ? 'failed' : 'done';
+  await gen.updateBatch(batchId, {
+    status,
+    ...(sheet ? { contact_sheet_path: sheet.path, contact_sheet_sha256: sheet.sha256 } : {}),
+    meta: { ...batch.meta, warnings: [...new Set(warnings)], makespan_ms: Date.now() - started, ...(o.extra ?? {}) },
+  });
+  if (jobId && !canceled) {
+    await s.store.jobs.update(jobId, {
+      status: status === 'done' ? 'succeeded' : 'failed',
+      progress: doneNow.length / total,
+      error: status === 'failed' ? (warnings[warnings.length - 1] ?? 'no draft could be made') : null,
+      state: { done: doneNow.map((d) => d.idx) },
+    });
+  }
+}
+
+/** A done draft's image, read by its hash (so any host can read it), or null when it has none. */
+export async function draftImage(s: { store: Pick<Store, 'blobs'> }, d: Pick<DraftRecord, 'blob_path'>): Promise<Buffer | null> {
+  const ref = d.blob_path ? blobRefOfPath(d.blob_path) : null;
+  if (!ref) return null;
+  return s.store.blobs.read(ref).catch(() => null);
+}
+
+/** `<home>/blobs/ab/<sha256>.<ext>` -> its hash and extension: the blob store's own naming. */
+function blobRefOfPath(path: string): { sha256: string; ext: string } | null {
+  const m = /([0-9a-f]{64})\.([a-z0-9]{1,12})$/.exec(path);
+  return m ? { sha256: m[1] as string, ext: m[2] as string } : null;
 }
 
 function shortServer(url: string): string {

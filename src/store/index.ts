@@ -23,6 +23,7 @@ import { blobStoreFor } from './objects/index.js';
 import type { BlobLocation } from '../core/blob-location.js';
 import { createPostgresBackend } from './postgres.js';
 import { LoraloopError } from '../core/errors.js';
+import { bindTransaction } from './tx.js';
 
 /** One repository per aggregate. Every method is async; the same set is bound to a transaction in `transaction`. */
 export interface Repos {
@@ -102,7 +103,11 @@ function storeOn(backend: StoreBackend, blobs: BlobStore, now: () => Date): Stor
     blobs,
     async transaction(fn) {
       if (!open) await ready();
-      return backend.transaction((trx) => fn(bind(trx, (inner) => inner(trx))));
+      return backend.transaction((trx) => {
+        const tx = bind(trx, (inner) => inner(trx));
+        bindTransaction(tx, trx);
+        return fn(tx);
+      });
     },
     close: () => backend.close(),
   };

@@ -22,6 +22,8 @@ export const backendsStatusTool = defineTool({
   input: z.object({}),
   output: z.object({ backends: z.array(statusSchema).describe('One entry per backend; one per ComfyUI server.') }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  // The servers as the workers see them: a face with a queue needs no GPU address of its own.
+  worker: true,
   async handler(ctx) {
     const list = await ctx.services.backends.status();
     const line = (b: (typeof list)[number]): string =>

@@ -16,6 +16,8 @@ export interface ContextOptions {
   paths?: PathGuard;
   /** The process ends with this call (see ToolContext.oneShot). Default: true for a CLI call, false otherwise. */
   oneShot?: boolean;
+  /** See ToolContext.runHere. */
+  runHere?: boolean;
 }
 
 /**
@@ -33,6 +35,7 @@ export function createToolContext(services: Services, tools: ToolRegistry, o: Co
   };
   if (o.deadline !== undefined) ctx.deadline = o.deadline;
   if (o.links) ctx.links = o.links;
+  if (o.runHere) ctx.runHere = true;
   // A CLI command is a process that exits when its tool returns; every other face runs in a server or daemon.
   if (o.oneShot ?? o.face === 'cli') ctx.oneShot = true;
   return ctx;
@@ -44,5 +47,5 @@ export function createToolContext(services: Services, tools: ToolRegistry, o: Co
  * progress is not the caller's).
  */
 export function nestedContext(ctx: ToolContext, face: ToolContext['face'] = ctx.face, o: Omit<ContextOptions, 'face' | 'paths'> = {}): ToolContext {
-  return createToolContext(ctx.services, ctx.tools, { logger: ctx.logger, signal: ctx.signal, ...o, face });
+  return createToolContext(ctx.services, ctx.tools, { logger: ctx.logger, signal: ctx.signal, ...(ctx.runHere ? { runHere: true } : {}), ...o, face });
 }

@@ -6,7 +6,8 @@ import { BACKEND_NAMES, type BackendName } from '../cover/backends/registry.js';
 import { createBatch, isRunningHere, runBatch, summarizeBatch, type BatchSummary } from '../cover/batch.js';
 import { coverSizeSchema, parseSize } from '../cover/sizes.js';
 import { loraInputSchema } from '../cover/generate-cover.js';
-import { defineTool, type ToolContext } from './types.js';
+import { DEADLINE_MARGIN_MS, defineTool, type ToolContext } from './types.js';
+import { runBatchOnQueue } from '../cover/queue/batch.js';
 
 export const coverBatchInput = z.object({
   title: z.string().max(2000).optional().describe('Article headline: drafts are finished covers (logo + title composited). Give title or prompt.'),
@@ -168,9 +169,19 @@ export const coverBatchTool = defineTool({
   output: coverBatchOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   longRunning: true,
+  // Planning asks the servers for their checkpoints: a worker's job. Reporting on (and resuming) a batch is
+  // store and queue work any process can do.
+  worker: (input) => input.batch_id === undefined,
   async handler(ctx, input) {
     const s = ctx.services;
     const progress = (p: { done: number; total: number; message: string }): void => ctx.progress({ progress: p.done, total: p.total, message: p.message });
+    const queue = s.queue;
+    const onQueue = (batchId: string, wait: boolean) =>
+      queue ? runBatchOnQueue({ ...s, queue }, batchId, { wait, signal: ctx.signal, deadline: ctx.deadline !== undefined ? ctx.deadline - DEADLINE_MARGIN_MS : undefined, progress }) : undefined;
+    if (input.batch_id && queue) {
+      const sum = (await onQueue(input.batch_id, input.wait ?? false)) as BatchSummary;
+      return ok(await toData(s, sum), reasoningOf(sum, false), filesOf(sum), nextOf(sum));
+    }
     if (input.batch_id) {
       let sum = await summarizeBatch(s, input.batch_id);
       if (sum.batch.status === 'running' && !isRunningHere(s, sum.batch.id)) {
@@ -203,6 +214,10 @@ export const coverBatchTool = defineTool({
       style: input.style,
     });
     const wait = input.wait ?? input.count <= 8;
+    if (queue) {
+      const sum = (await onQueue(created.batch.id, wait)) as BatchSummary;
+      return ok(await toData(s, sum), reasoningOf(sum, true), filesOf(sum), nextOf(sum));
+    }
     if (!wait) {
       background(ctx, created.batch.id);
       return ok(await toData(s, created), reasoningOf(created, true), filesOf(created), nextOf(created));

@@ -61,6 +61,8 @@ export const coverGenerateTool = defineTool({
   output: coverGenerateOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   longRunning: true,
+  // `out` is a path on the caller's host: such a call runs there.
+  worker: (input) => input.out === undefined,
   async handler(ctx, input) {
     const { width, height } = parseSize(input.size);
     const made = await generateCover(ctx.services, { ...input, width, height }, { signal: ctx.signal, progress: ctx.progress });

@@ -120,6 +120,8 @@ export const datasetAnalyzeTool = defineTool({
   output: analysisOutputSchema,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   longRunning: true,
+  // A project's images are blobs any worker reads; a folder is on the caller's host.
+  worker: (input) => input.dir === undefined,
   async handler(ctx, input) {
     const s = ctx.services;
     if ((input.lora_id ? 1 : 0) + (input.dir ? 1 : 0) !== 1) {

@@ -12,6 +12,8 @@ export const CALL_JOB_KIND = 'call';
 export interface CallJobState extends Record<string, unknown> {
   tool: string;
   message?: string;
+  /** Put on the cluster's job queue (LORALOOP_QUEUE): a worker runs it, and the queue reruns it if that worker dies. */
+  queued?: boolean;
   /** The call's result as it travels (wireData): a failure's error is `data.error`. */
   result?: { success: boolean; data: unknown; reasoning: string; next?: string; artifacts?: Artifact[] };
 }
@@ -37,7 +39,7 @@ export const handoverOutputSchema = z.object({
 });
 
 /** The result a caller gets when the budget is spent: the job to follow and the one call that follows it. */
-function handoverResult(job: CallJob, tool: string, progress: ProgressUpdate | undefined): CommandResult {
+export function handoverResult(job: CallJob, tool: string, progress: ProgressUpdate | undefined): CommandResult {
   const pct = progress?.total ? Math.round((progress.progress / progress.total) * 100) : null;
   const next = `Call job_status {"job_id": "${job.id}", "wait_seconds": 30} to get the result; the work goes on meanwhile.`;
   const where = progress?.message ? ` (${pct !== null ? `${pct}%, ` : ''}${progress.message})` : pct !== null ? ` (${pct}%)` : '';
@@ -119,5 +121,6 @@ export async function runWithinBudget(
 
 /** True when a running call job's process has stopped renewing its claim (it died): its work is lost. */
 export function isAbandoned(job: CallJob, nowMs: number): boolean {
+  if (job.state.queued === true) return false;
   return job.status === 'running' && (!job.owner_until || Date.parse(job.owner_until) < nowMs);
 }

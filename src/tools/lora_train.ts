@@ -72,6 +72,8 @@ export const loraTrainTool = defineTool({
     warnings: z.array(z.string()).describe('Settings the backend cannot honour, and advice.'),
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  // Submitted by a worker, whose training runner follows it (and any worker adopts it if that one dies).
+  worker: true,
   async handler(ctx, input) {
     const s = ctx.services;
     const plan = await planTraining(s, input);

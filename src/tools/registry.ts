@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { LoraloopError, isLoraloopError } from '../core/errors.js';
 import { failure, type CommandResult } from '../core/result.js';
 import type { ToolContext, ToolDefinition } from './types.js';
+import { enqueueCall, goesOnQueue } from './queued.js';
 
 /** The one tool registry every face adapts. */
 export interface ToolRegistry {
@@ -50,6 +51,9 @@ export function createToolRegistry(tools: ToolDefinition[]): ToolRegistry {
         });
       }
       try {
+        // With a job queue, GPU work goes to the workers; the face waits for (or hands over) the result.
+        const queue = ctx.services.queue;
+        if (queue && goesOnQueue(tool, parsed.data, ctx)) return await enqueueCall(queue, ctx, tool.name, parsed.data);
         const result = await tool.handler(ctx, parsed.data);
         if (result.success) {
           // The output schema is a promise to every client; breaking it is our bug, not the user's.

@@ -11,6 +11,7 @@ import type { CoverRenderer } from '../cover/render/renderer.js';
 import type { PeopleDetector } from '../dataset/people/detector.js';
 import type { TrainingRunner, TrainingRunnerOptions } from '../lora/training/runner.js';
 import type { Store } from '../store/index.js';
+import type { JobQueue } from '../store/queue/index.js';
 
 /**
  * Everything a tool handler may use. Built once per process by createApp (src/app.ts, the only place that
@@ -41,6 +42,11 @@ export interface Services {
   generationOptions: GenerationOptions;
   /** The draft batches this app runs in this process (stopped when the app closes). */
   batches: BatchRunner;
+  /**
+   * The cluster's durable job queue (LORALOOP_QUEUE=pg-boss), or null: then every process runs its own work.
+   * With it, faces put GPU work on the queue and `loraloop worker` processes run it.
+   */
+  queue: JobQueue | null;
   /** Finds people in images for shot typing; its worker thread starts on the first image, never before. */
   people: PeopleDetector;
 }

@@ -39,8 +39,13 @@ export interface ToolContext {
    * kohya run) is not started from it. Tools read this, never `face`, to decide what to start.
    */
   oneShot?: boolean;
+  /**
+   * This process runs GPU work itself even when a job queue is configured (a `loraloop worker`, and every call
+   * nested in one): its calls never go on the queue. Unset on faces, whose work goes to the workers.
+   */
+  runHere?: boolean;
   /** Which face called, for wording only; behaviour must not depend on it. */
-  face: 'mcp' | 'cli' | 'agent' | 'slack' | 'nightly' | 'test';
+  face: 'mcp' | 'cli' | 'agent' | 'slack' | 'nightly' | 'worker' | 'test';
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -62,6 +67,12 @@ export interface ToolDefinition<I extends AnyObjectSchema = AnyObjectSchema, O e
    * also answers `{status: "running", job_id}` when the call budget is spent (src/tools/handover.ts).
    */
   longRunning?: boolean;
+  /**
+   * Runs where the GPUs are. With a job queue (LORALOOP_QUEUE=pg-boss) a face's call of this tool goes on the
+   * queue and a `loraloop worker` runs it; the face waits for the result within its budget. A function decides
+   * per input (an input naming a file on the caller's host must run there).
+   */
+  worker?: boolean | ((input: z.output<I>) => boolean);
   handler: (ctx: ToolContext, input: z.output<I>) => Promise<CommandResult<z.output<O>>>;
 }
 

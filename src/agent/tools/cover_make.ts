@@ -62,6 +62,7 @@ export const coverMakeTool = defineTool({
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   longRunning: true,
+  worker: true,
   async handler(ctx, input) {
     const total = input.budget?.attempts ?? 4;
     let made = 0;

@@ -109,6 +109,7 @@ export const improveRunTool = defineTool({
   output: runSummarySchema,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   longRunning: true,
+  worker: true,
   async handler(ctx, input) {
     const r = await improveRun(ctx, { dryRun: input.dry_run ?? false, ...(input.loras ? { loras: input.loras } : {}) }, ctx.services.improveOptions);
     return ok(r, runReasoning(r), r.report_path ? [{ kind: 'file', path: r.report_path, mime_type: 'text/html', title: 'Nightly report' }] : undefined);

@@ -79,6 +79,8 @@ export interface GenerationRepo {
   updateBatch(id: string, patch: Partial<Pick<BatchRecord, 'status' | 'job_id' | 'contact_sheet_path' | 'contact_sheet_sha256' | 'meta'>>): Promise<BatchRecord>;
   listDrafts(batchId: string): Promise<DraftRecord[]>;
   getDraft(id: string): Promise<DraftRecord | undefined>;
+  /** Server and time of every draft finished since `sinceIso`: how fast each server is now, for every worker. */
+  recentDraftTimes(sinceIso: string): Promise<Array<{ server: string; elapsed_ms: number; updated_at: string }>>;
   /** Count one more attempt of a draft (before it is sent to a server). */
   noteAttempt(id: string): Promise<void>;
   /** Remember the last error of a draft's attempts. */
@@ -222,6 +224,17 @@ export function createGenerationRepo({ db, sql, now, atomic }: RepoContext): Gen
     async getDraft(id) {
       const r = await db.selectFrom('drafts').selectAll().where('id', '=', id).executeTakeFirst();
       return r ? draftFromRow(r) : undefined;
+    },
+    async recentDraftTimes(sinceIso) {
+      const rows = await db
+        .selectFrom('drafts')
+        .select(['server', 'elapsed_ms', 'updated_at'])
+        .where('status', '=', 'done')
+        .where('updated_at', '>=', sinceIso)
+        .where('server', 'is not', null)
+        .where('elapsed_ms', 'is not', null)
+        .execute();
+      return rows.map((r) => ({ server: r.server as string, elapsed_ms: Number(r.elapsed_ms), updated_at: r.updated_at }));
     },
     async noteAttempt(id) {
       await db

@@ -1,0 +1,102 @@
+/**
+ * `loraloop worker`: a process that runs the cluster's work from the queue (LORALOOP_QUEUE=pg-boss). Any number
+ * of workers on any number of hosts share one database, one blob store and one pool of GPU servers:
+ *
+ * - queued tool calls (covers, batches' planning, analyses, training submissions, backends_status), a few at once;
+ * - the drafts of every batch, one loop per GPU server slot, each slot held cluster-wide (src/cover/queue/slots.ts);
+ * - the training runner, which follows every unfinished training and adopts those of a dead process;
+ * - the nightly improvement run, on a schedule registered once per cluster (pg-boss cron), run by one worker.
+ */
+import { LoraloopError } from '../core/errors.js';
+import { defaultSleep } from '../core/retry.js';
+import { runDraftSlots } from '../cover/queue/slots.js';
+import type { BackendName } from '../cover/backends/registry.js';
+import { createSlotLocks, type QueueJob, type QueueSpec } from '../store/queue/index.js';
+import { CALL_QUEUE, runQueuedCall, type QueuedCall } from '../tools/queued.js';
+import type { ToolRegistry } from '../tools/registry.js';
+import type { Services } from '../tools/services.js';
+import { createToolContext } from '../tools/context.js';
+
+/** The nightly run's queue: one run at a time is enough, and a dead worker's run is continued by the next. */
+export const NIGHTLY_QUEUE: QueueSpec = { name: 'loraloop.nightly', retryLimit: 1, heartbeatSeconds: 30, expireInSeconds: 12 * 3600 };
+
+export interface WorkerOptions {
+  signal: AbortSignal;
+  /** Queued tool calls run at once (default 4). */
+  calls?: number;
+  /** Run drafts (default true). */
+  drafts?: boolean;
+  /** Backends whose drafts this worker runs (default: those configured here). */
+  backends?: BackendName[];
+  /** Register and run the nightly schedule (default true). */
+  nightly?: boolean;
+  /** Idle poll of an empty queue, ms (default 200). */
+  pollMs?: number;
+}
+
+export interface WorkerApp {
+  services: Services;
+  tools: ToolRegistry;
+}
+
+/** Run until `signal` aborts; then stop taking work, finish what is in hand, and let every slot go. */
+export async function runWorker(app: WorkerApp, o: WorkerOptions): Promise<void> {
+  const s = app.services;
+  const queue = s.queue;
+  if (!queue || !s.config.databaseUrl) {
+    throw new LoraloopError('NOT_CONFIGURED', 'loraloop worker runs the jobs of the cluster queue, and none is configured.', {
+      hint: 'Set LORALOOP_DATABASE_URL=postgres://… and LORALOOP_QUEUE=pg-boss on every host (faces and workers).',
+    });
+  }
+  const log = s.logger.child({ face: 'worker' });
+  const slots = createSlotLocks(s.config.databaseUrl, log);
+  const pollMs = o.pollMs ?? 200;
+  const idle = (ms: number) => defaultSleep(ms * (0.75 + Math.random() * 0.5), o.signal).catch(() => undefined);
+
+  /** Fetch-run loop of one queue: take a job, keep it alive while it runs, then look again. */
+  const consume = async <T extends object>(spec: QueueSpec, run: (job: QueueJob<T>) => Promise<void>): Promise<void> => {
+    while (!o.signal.aborted) {
+      try {
+        const [job] = await queue.fetch<T>(spec);
+        if (!job) {
+          await idle(pollMs);
+          continue;
+        }
+        const letGo = queue.hold(job as QueueJob<unknown>);
+        try {
+          await run(job);
+        } finally {
+          letGo();
+        }
+      } catch (e) {
+        if (o.signal.aborted) break;
+        log.warn('queue loop error; it goes on', { queue: spec.name, error: e instanceof Error ? e.message : String(e) });
+        await idle(1000);
+      }
+    }
+  };
+
+  const loops: Array<Promise<void>> = [];
+  for (let i = 0; i < Math.max(1, o.calls ?? 4); i++) loops.push(consume<QueuedCall>(CALL_QUEUE, (job) => runQueuedCall(app, job, o.signal)));
+  if (o.drafts !== false) loops.push(runDraftSlots({ ...s, queue, store: s.store }, { slots, signal: o.signal, pollMs, ...(o.backends ? { backends: o.backends } : {}) }));
+  s.trainingRunner().start();
+  if (o.nightly !== false) {
+    await queue.schedule(NIGHTLY_QUEUE, s.config.improveCron, {}, Intl.DateTimeFormat().resolvedOptions().timeZone);
+    loops.push(
+      consume(NIGHTLY_QUEUE, async (job) => {
+        log.info('nightly run starting');
+        const ctx = createToolContext(s, app.tools, { face: 'nightly', runHere: true, signal: o.signal, logger: log.child({ tool: 'improve_run' }) });
+        const r = await app.tools.execute('improve_run', {}, ctx);
+        log.info(r.success ? 'nightly run finished' : 'nightly run did not complete', { reasoning: r.reasoning });
+        // A run that stopped part-way keeps its steps; the next one continues it. Either way this tick is done.
+        await queue.complete(job, { success: r.success });
+      }),
+    );
+  }
+  log.info('worker started', { calls: o.calls ?? 4, drafts: o.drafts !== false, nightly: o.nightly !== false ? s.config.improveCron : false });
+  try {
+    await Promise.all(loops);
+  } finally {
+    await slots.close();
+  }
+}

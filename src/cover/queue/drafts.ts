@@ -1,0 +1,204 @@
+/**
+ * The drafts of a batch as jobs on the cluster's queue (LORALOOP_QUEUE=pg-boss): one job per draft, keyed by
+ * the draft's id, so enqueueing a batch again (a resume, a retried call) never doubles a draft. Workers run
+ * them (slots.ts); this file is what runs one: generate on the server whose slot the worker holds, compose the
+ * cover, and record the draft done together with the job's completion.
+ */
+import type { Config } from '../../core/config.js';
+import { LoraloopError, isLoraloopError } from '../../core/errors.js';
+import type { Store } from '../../store/index.js';
+import type { JobQueue, QueueJob, QueueSpec } from '../../store/queue/index.js';
+import type { BatchRecord, DraftRecord } from '../../store/repos/generation.js';
+import type { PoolWorker } from '../backends/pool.js';
+import type { BackendName } from '../backends/registry.js';
+import type { BaseModel, GenerateResult } from '../backends/types.js';
+import { settleBatch, type BatchDeps } from '../batch.js';
+import { finishImage, generationSize, mapLoraFiles, planImage, type ImagePlan } from '../generate.js';
+
+/** One queue per backend, so a worker's slot only takes drafts its server can run. */
+export function draftQueue(backend: string): QueueSpec {
+  // A draft is a few seconds to a few minutes of GPU; a worker that stops touching it for 10 s is gone.
+  return { name: `loraloop.drafts.${backend}`, retryLimit: 3, heartbeatSeconds: 10, expireInSeconds: 3600 };
+}
+
+export interface DraftJob {
+  batch_id: string;
+  draft_id: string;
+}
+
+export type QueueBatchDeps = BatchDeps & { queue: JobQueue; store: Store; config: Pick<Config, 'comfyuiUrls' | 'replicate' | 'checkpointTiers'> };
+
+/** Put every draft of the batch that is not done on the queue (again): drafts already queued are not doubled. */
+export async function enqueueDrafts(s: QueueBatchDeps, batchId: string): Promise<number> {
+  const batch = await s.store.generation.getBatch(batchId);
+  if (!batch) throw new LoraloopError('NOT_FOUND', `No batch "${batchId}".`);
+  const todo = (await s.store.generation.listDrafts(batchId)).filter((d) => d.status === 'pending');
+  const q = draftQueue(batch.backend);
+  let sent = 0;
+  for (const d of todo) {
+    // Keyed by the draft: a draft that is queued, running or waiting for a retry is never sent twice, however
+    // often the batch is reported on or resumed.
+    if (await s.queue.send<DraftJob>(q, { batch_id: batchId, draft_id: d.id }, { key: d.id })) sent++;
+  }
+  return sent;
+}
+
+/** What running a batch's drafts needs once per batch: its plan, size and the servers' LoRA names. */
+interface BatchRun {
+  batch: BatchRecord;
+  plan: ImagePlan;
+  size: { width: number; height: number };
+  baseModel: BaseModel | undefined;
+  serverLoras: string[];
+}
+
+/** A worker's memory of the batches it runs drafts of (one plan per batch, not one per draft). */
+export function createBatchCache(s: QueueBatchDeps): (batchId: string) => Promise<BatchRun> {
+  const cache = new Map<string, Promise<BatchRun>>();
+  return (batchId) => {
+    let c = cache.get(batchId);
+    if (!c) {
+      c = load(s, batchId);
+      cache.set(batchId, c);
+      c.catch(() => cache.delete(batchId));
+      // Bounded: the oldest batch goes first.
+      if (cache.size > 64) cache.delete(cache.keys().next().value as string);
+    }
+    return c;
+  };
+}
+
+async function load(s: QueueBatchDeps, batchId: string): Promise<BatchRun> {
+  const batch = await s.store.generation.getBatch(batchId);
+  if (!batch) throw new LoraloopError('NOT_FOUND', `No batch "${batchId}".`);
+  const base = await planImage(s, { title: batch.title ?? undefined, subtitle: batch.subtitle ?? undefined, prompt: batch.title ? undefined : batch.prompt, backend: 'local' });
+  const plan = { ...base, prompt: batch.prompt, negative_prompt: batch.negative_prompt ?? base.negative_prompt, scope: batch.scope };
+  const meta = batch.meta as { base_model?: BaseModel | null };
+  const baseModel = meta.base_model ?? undefined;
+  let serverLoras: string[] = [];
+  if (batch.backend === 'comfyui') {
+    const lists = await Promise.all(s.backends.comfy.map((c) => c.backend.client.listLoras().catch(() => [] as string[])));
+    serverLoras = [...new Set(lists.flat())];
+  }
+  const size = generationSize(batch.backend === 'local' ? 'local' : (baseModel ?? 'sd15'), batch.width, batch.height);
+  return { batch, plan, size, baseModel, serverLoras };
+}
+
+/** What became of one attempt at a draft, for the slot that ran it. */
+export type DraftOutcome = { kind: 'done'; ms: number } | { kind: 'skipped' } | { kind: 'failed'; error: unknown; final: boolean };
+
+/**
+ * Run one draft job on `worker` (the server whose slot the caller holds). Generation happens here; the cover
+ * is composed and stored by `deliver`, which the caller may run while the slot takes its next draft.
+ */
+export async function generateDraft(
+  s: QueueBatchDeps,
+  batches: (id: string) => Promise<BatchRun>,
+  worker: PoolWorker,
+  job: QueueJob<DraftJob>,
+  signal: AbortSignal,
+): Promise<{ outcome: DraftOutcome; deliver?: () => Promise<DraftOutcome> }> {
+  const gen = s.store.generation;
+  const d = await gen.getDraft(job.data.draft_id);
+  if (!d || d.status !== 'pending') {
+    await s.queue.complete(job);
+    return { outcome: { kind: 'skipped' } };
+  }
+  const run = await batches(job.data.batch_id);
+  const { batch, size, baseModel } = run;
+  const backend = batch.backend as BackendName;
+  const meta = batch.meta as { style?: string | null };
+  await gen.noteAttempt(d.id);
+  const started = Date.now();
+  let result: GenerateResult;
+  try {
+    result = await worker.backend.generate({
+      prompt: batch.prompt,
+      ...(batch.negative_prompt ? { negativePrompt: batch.negative_prompt } : {}),
+      width: size.width,
+      height: size.height,
+      seed: d.seed,
+      ...(d.checkpoint ? { checkpoint: d.checkpoint } : {}),
+      ...(baseModel ? { baseModel } : {}),
+      loras: backend === 'comfyui' ? mapLoraFiles(d.loras, run.serverLoras) : d.loras,
+      abortSignal: signal,
+      ...(backend === 'local' && meta.style ? { providerOptions: { local: { style: meta.style } } } : {}),
+    });
+  } catch (e) {
+    return { outcome: await failed(s, job, d, worker, e) };
+  }
+  const ms = Date.now() - started;
+  return { outcome: { kind: 'done', ms }, deliver: () => deliver(s, run, worker, job, d, result, ms) };
+}
+
+async function deliver(s: QueueBatchDeps, run: BatchRun, worker: PoolWorker, job: QueueJob<DraftJob>, d: DraftRecord, result: GenerateResult, ms: number): Promise<DraftOutcome> {
+  const { batch, plan } = run;
+  const meta = batch.meta as { style?: string | null };
+  try {
+    const image = result.images[0];
+    if (!image) throw new LoraloopError('JOB_FAILED', `${worker.id} returned no image for draft #${d.idx + 1}.`);
+    const ckpt = typeof image.meta.checkpoint === 'string' ? image.meta.checkpoint : d.checkpoint;
+    const finished = await finishImage(s, {
+      plan,
+      png: image.png,
+      raw: !batch.title,
+      width: batch.width,
+      height: batch.height,
+      seed: d.seed,
+      backend: batch.backend,
+      checkpoint: ckpt,
+      loras: d.loras,
+      batch_id: batch.id,
+      style: meta.style ?? undefined,
+      meta: { draft: d.idx, server: worker.id, generation: image.meta, backend_warnings: result.warnings },
+    });
+    // The draft is done exactly when its job is: a worker whose attempt lapsed (another has the job now)
+    // records nothing, so a draft is delivered once.
+    const recorded = await s.store.transaction(async (tx) => {
+      const first = await tx.generation.markDone(d.id, { server: worker.id, cover_id: finished.record.id, blob_path: finished.record.blob_path, elapsed_ms: ms, checkpoint: ckpt });
+      if (!first) return false;
+      if (!(await s.queue.complete(job, { cover_id: finished.record.id }, tx))) throw new LapsedDraft();
+      return true;
+    });
+    if (!recorded) await s.queue.complete(job);
+  } catch (e) {
+    if (e instanceof LapsedDraft) {
+      s.logger.warn('draft attempt lapsed (another worker has it now); its image was not recorded', { draft: d.idx, batch: batch.id });
+      return { kind: 'skipped' };
+    }
+    return failed(s, job, d, worker, e);
+  }
+  await afterDraft(s, batch.id);
+  return { kind: 'done', ms };
+}
+
+class LapsedDraft extends Error {}
+
+/** A failed attempt: the queue retries it (on any server) until the draft's last attempt, which gives it up. */
+async function failed(s: QueueBatchDeps, job: QueueJob<DraftJob>, d: DraftRecord, worker: PoolWorker, e: unknown): Promise<DraftOutcome> {
+  const msg = isLoraloopError(e) ? e.message : e instanceof Error ? e.message : String(e);
+  const final = job.retryCount >= job.queue.retryLimit;
+  s.logger.warn('draft attempt failed', { draft: d.idx, batch: d.batch_id, server: worker.id, attempt: job.retryCount + 1, final, error: msg });
+  if (final) {
+    await s.store.generation.markFailed(d.id, msg);
+    await s.queue.complete(job, { failed: msg });
+    await afterDraft(s, d.batch_id);
+  } else {
+    await s.store.generation.noteError(d.id, msg);
+    await s.queue.fail(job, msg);
+  }
+  return { kind: 'failed', error: e, final };
+}
+
+/** Progress of the batch's job, and the batch settled once no draft is pending. */
+async function afterDraft(s: QueueBatchDeps, batchId: string): Promise<void> {
+  const drafts = await s.store.generation.listDrafts(batchId);
+  const done = drafts.filter((x) => x.status === 'done');
+  const batch = await s.store.generation.getBatch(batchId);
+  if (!batch) return;
+  if (batch.job_id) await s.store.jobs.update(batch.job_id, { progress: done.length / drafts.length, state: { done: done.map((x) => x.idx) } });
+  if (drafts.some((x) => x.status === 'pending') || batch.status !== 'running') return;
+  const failures = drafts.filter((x) => x.status === 'failed').map((x) => `Draft #${x.idx + 1} failed: ${x.error ?? 'unknown error'}.`);
+  const meta = batch.meta as { warnings?: string[]; queued_at?: number };
+  await settleBatch(s, batch, { canceled: false, warnings: [...(meta.warnings ?? []), ...failures], started: meta.queued_at ?? Date.parse(batch.created_at) });
+}

@@ -1,0 +1,3 @@
+export type { JobQueue, QueueJob, QueueSpec, SendOptions, SlotLocks } from './types.js';
+export { createBossQueue } from './boss.js';
+export { createSlotLocks } from './slots.js';
