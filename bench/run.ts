@@ -7,12 +7,14 @@ import { datasetBench } from './sections/dataset.js';
 import { foundationBench } from './sections/foundation.js';
 import { generationBench } from './sections/generation.js';
 import { remoteBench } from './sections/remote.js';
+import { scaleBench } from './sections/scale.js';
 
 const sections: Record<string, BenchSection> = {
   foundation: foundationBench,
   generation: generationBench,
   dataset: datasetBench,
   remote: remoteBench,
+  scale: scaleBench,
 };
 
 const wanted = process.argv.slice(2);

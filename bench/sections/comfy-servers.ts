@@ -5,6 +5,7 @@
  *   {"cmd": "down_after", "server": 0, "prompts": 3}  crash server 0 mid-sampling once it has received 3 prompts
  *   {"cmd": "reset"}                                   bring every server back, clear counters
  *   {"cmd": "stats"}                                   print {"received": [n...], "down_at": [ms|null...]}
+ *   {"cmd": "busy"}                                    print {"busy": [{"ms": total run time, "n": prompts}...]} since the last reset
  */
 import { createInterface } from 'node:readline';
 import { startComfyEmulator, type ComfyEmulator } from '../../tests/emulators/comfyui.js';
@@ -16,6 +17,7 @@ const emus: ComfyEmulator[] = await Promise.all(stepMs.map((ms, i) => startComfy
 const base = emus.map((e) => e.state.received.length);
 const downAt: Array<number | null> = emus.map(() => null);
 const watchers: NodeJS.Timeout[] = [];
+let resetAt = 0;
 
 process.stdout.write(`${JSON.stringify({ urls: emus.map((e) => e.url) })}\n`);
 for await (const line of createInterface({ input: process.stdin })) {
@@ -43,6 +45,7 @@ for await (const line of createInterface({ input: process.stdin })) {
       e.faults.downAtStep = undefined;
       await e.faults.comeBack();
     }
+    resetAt = Date.now();
     emus.forEach((e, i) => {
       base[i] = e.state.received.length;
       downAt[i] = null;
@@ -50,6 +53,23 @@ for await (const line of createInterface({ input: process.stdin })) {
     process.stdout.write('{"ok":true}\n');
   } else if (msg.cmd === 'stats') {
     process.stdout.write(`${JSON.stringify({ received: emus.map((e, i) => e.state.received.length - (base[i] ?? 0)), down_at: downAt })}\n`);
+  } else if (msg.cmd === 'busy') {
+    // Run time of each prompt finished since the last reset, from its own history (execution_start to _success).
+    const busy = emus.map((e) => {
+      let ms = 0;
+      let n = 0;
+      for (const h of e.state.history.values()) {
+        const at = (type: string) => h.status.messages.find((m) => m[0] === type)?.[1].timestamp as number | undefined;
+        const start = at('execution_start');
+        const end = at('execution_success');
+        if (start !== undefined && end !== undefined && start >= resetAt) {
+          ms += end - start;
+          n++;
+        }
+      }
+      return { ms, n };
+    });
+    process.stdout.write(`${JSON.stringify({ busy })}\n`);
   } else if (msg.cmd === 'exit') {
     break;
   }

@@ -25,14 +25,15 @@ const STEPS = 20;
 /** Prompts in flight per server (COMFY concurrency); env BENCH_COMFY_CONCURRENCY overrides for experiments. */
 const CONCURRENCY = Number(process.env.BENCH_COMFY_CONCURRENCY ?? 2);
 
-interface Servers {
+export interface Servers {
   urls: string[];
   send(cmd: Record<string, unknown>): Promise<Record<string, unknown>>;
   close(): Promise<void>;
 }
 
-async function startServers(): Promise<Servers> {
-  const child = spawn(process.execPath, [join(import.meta.dirname, 'comfy-servers.js'), STEP_MS.join(','), String(STEPS)], { stdio: ['pipe', 'pipe', 'inherit'] });
+/** Emulated ComfyUI servers in a child process (comfy-servers.ts), one per entry of `stepMs`. */
+export async function startServers(stepMs: number[] = STEP_MS, steps = STEPS): Promise<Servers> {
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'comfy-servers.js'), stepMs.join(','), String(steps)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const next = async (): Promise<Record<string, unknown>> => {
     const r = await lines.next();
@@ -54,7 +55,7 @@ async function startServers(): Promise<Servers> {
 }
 
 /** Ideal makespan: N images over servers with times t_i, server i usable until alive_i (ms from start). */
-function ideal(n: number, times: number[], alive: Array<number | null> = []): number {
+export function ideal(n: number, times: number[], alive: Array<number | null> = []): number {
   let lo = 0;
   let hi = n * Math.max(...times);
   for (let k = 0; k < 60; k++) {

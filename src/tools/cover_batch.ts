@@ -14,7 +14,7 @@ export const coverBatchInput = z.object({
   subtitle: z.string().max(2000).optional().describe('Optional smaller line under the title.'),
   prompt: z.string().max(2000).optional().describe('Subject for the image model; alone (no title) the drafts are raw images.'),
   batch_id: z.string().optional().describe('Report on (and resume, if its process died) an earlier batch instead of starting one.'),
-  count: z.number().int().min(1).max(100).default(8).describe('Number of drafts (default 8).'),
+  count: z.number().int().min(1).max(200).default(8).describe('Number of drafts (default 8).'),
   mode: z.enum(['explore', 'quick']).default('explore').describe('explore: spread over 2-3 checkpoints and LoRA combinations, favouring the ones people select; quick: all drafts on the best one.'),
   backend: z.enum(BACKEND_NAMES).optional().describe('comfyui (default when COMFYUI_URLS is set), replicate, or local.'),
   tier: z.string().max(100).optional().describe('Checkpoint tier for comfyui: sd15_draft (default) or sdxl_standard, or one from LORALOOP_CHECKPOINT_TIERS.'),
