@@ -170,5 +170,7 @@ export async function runCoverAgent(s: Services, tools: ToolRegistry, input: Cov
     ...trail.steps.map((st) => `${st.step}. [${st.action}] ${st.summary}`),
   ].filter(Boolean);
   const next = met ? 'Rate it with cover_rate, or call cover_make again for another.' : 'Rate it with cover_rate, or run again with a larger budget.';
-  return ok(data, reasoning.join('\n'), [{ kind: 'image', path: best.path, mime_type: 'image/png', title: 'Best cover' }], next);
+  // By hash, so a host other than this one (job_status answered elsewhere) can serve the file.
+  const stored = await s.store.covers.get(best.cover_id);
+  return ok(data, reasoning.join('\n'), [{ kind: 'image', path: best.path, ...(stored ? { sha256: stored.blob_sha256 } : {}), mime_type: 'image/png', title: 'Best cover' }], next);
 }

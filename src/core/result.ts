@@ -37,10 +37,13 @@ export interface ResultError {
  */
 export interface Artifact {
   kind: 'image' | 'file';
+  /** The file; for a stored blob, the path its writer recorded (that host's), which other hosts do not read. */
   path: string;
   mime_type: string;
   /** Short label for clients (defaults to the file name). */
   title?: string;
+  /** Set when the file is a stored blob (a cover, a LoRA file): every host reads it by this hash, not by `path`. */
+  sha256?: string;
 }
 
 export function ok<T>(data: T, reasoning: string, artifacts?: Artifact[], next?: string): Success<T> {

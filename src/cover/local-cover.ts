@@ -4,6 +4,7 @@ import { LoraloopError } from '../core/errors.js';
 import type { PathGuard } from '../core/paths.js';
 import type { Store } from '../store/index.js';
 import type { CoverRecord } from '../store/repos/covers.js';
+import { readStoredBlob } from '../store/stored-blob.js';
 import type { CoinCatalogue } from './coins/catalogue.js';
 import type { CoinDetector } from './coins/detect.js';
 import type { CoinSecondOpinion } from './coins/second-opinion.js';
@@ -90,7 +91,7 @@ export async function makeCover(s: MakeCoverDeps, req: CoverRequest): Promise<Co
     height: req.height,
     seed,
     coin: primary ? coinRefFor(primary, s.coins.catalogue) : null,
-    ...(userLogo ? { userLogo: await readLogo(userLogo.blob_path) } : {}),
+    ...(userLogo ? { userLogo: await readStoredBlob(s.store.blobs, { sha256: userLogo.blob_sha256, path: userLogo.blob_path }) } : {}),
     recentPalettes: recent,
     ...(req.style ? { style: req.style } : {}),
     ...(req.background ? { background: req.background } : {}),
@@ -119,9 +120,4 @@ export async function makeCover(s: MakeCoverDeps, req: CoverRequest): Promise<Co
   });
   if (outPath) copyFileSync(blob.path, outPath);
   return { record, route, render, out_path: outPath };
-}
-
-async function readLogo(path: string): Promise<Buffer> {
-  const { readFile } = await import('node:fs/promises');
-  return readFile(path);
 }

@@ -10,6 +10,7 @@ import { defaultIconSet } from '../cover/render/icons.js';
 import { decodeForMetrics, decodeImage } from '../image/decode.js';
 import { measureImage } from '../image/metrics.js';
 import type { CoverRecord } from '../store/repos/covers.js';
+import { readStoredBlob } from '../store/stored-blob.js';
 import { openAIConfigured, type OpenAIDeps } from '../clients/openai.js';
 import { combineCritiques } from './combine.js';
 import { createLogoMatcher, type LogoMatcher, type LogoScore } from './logo-match.js';
@@ -74,10 +75,15 @@ export async function critiqueCover(s: CritiqueDeps, coverIdOrPath: string, expe
   }
   const { cover, path } = await locate(s, coverIdOrPath);
   let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (e) {
-    throw new LoraloopError('NOT_FOUND', `Cannot read ${path}: ${(e as Error).message}.`, { hint: 'Check that the file exists and is readable.', cause: e });
+  if (cover) {
+    // By hash: the recorded path is the host's that made the cover.
+    bytes = await readStoredBlob(s.store.blobs, { sha256: cover.blob_sha256, path: cover.blob_path });
+  } else {
+    try {
+      bytes = await readFile(path);
+    } catch (e) {
+      throw new LoraloopError('NOT_FOUND', `Cannot read ${path}: ${(e as Error).message}.`, { hint: 'Check that the file exists and is readable.', cause: e });
+    }
   }
   const [full, small] = await Promise.all([decodeImage(bytes), decodeForMetrics(bytes)]);
   const fingerprint = fingerprintOf(small);

@@ -28,6 +28,7 @@ import { decodeForMetrics } from '../image/decode.js';
 import { hamming, measureImage } from '../image/metrics.js';
 import type { CoverRecord } from '../store/repos/covers.js';
 import type { CoverFingerprint } from '../store/repos/critiques.js';
+import { readStoredBlob } from '../store/stored-blob.js';
 import { sameSpot, type Box, type LogoMatcher, type LogoScore, type RgbImage } from './logo-match.js';
 
 /** One check of the metric critic. */
@@ -86,7 +87,7 @@ const r3 = (v: number): number => Math.round(v * 1000) / 1000;
 /** What the metric critic needs: coin names (candidates for the logo check), recent covers and their fingerprints. */
 export interface MetricDeps {
   coins: { catalogue: CoinCatalogue };
-  store: Pick<Store, 'covers' | 'critiques'>;
+  store: Pick<Store, 'covers' | 'critiques' | 'blobs'>;
 }
 
 /** The candidate coins: the expected one, the cover's own logo symbol, then the biggest coins with an icon. */
@@ -266,10 +267,9 @@ async function recentFingerprints(s: MetricDeps, cover: CoverRecord | null, coin
 export async function coverFingerprint(s: MetricDeps, c: CoverRecord): Promise<CoverFingerprint | null> {
   const cached = await s.store.critiques.fingerprint(c.id);
   if (cached) return cached;
-  const { readFile } = await import('node:fs/promises');
   let bytes: Buffer;
   try {
-    bytes = await readFile(c.blob_path);
+    bytes = await readStoredBlob(s.store.blobs, { sha256: c.blob_sha256, path: c.blob_path });
   } catch {
     return null;
   }

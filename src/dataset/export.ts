@@ -10,7 +10,7 @@
  * plus their tags as a minimal caption, and a warning says how many.
  */
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rm, writeFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { zipSync, type Zippable } from 'fflate';
 import { stringify } from 'smol-toml';
@@ -18,11 +18,17 @@ import type { Store } from '../store/index.js';
 import { LoraloopError } from '../core/errors.js';
 import { captionForTrainer, minimalCaption } from './captions/rules.js';
 import type { BaseModelName, LoraImageRecord, LoraRecord } from '../store/repos/loras.js';
+import { readStoredBlob, storedBlobPath } from '../store/stored-blob.js';
 import { repeatsKey } from './rebalance.js';
 
 /** Bundle builders need only the store. */
 export interface ExportServices {
-  store: Pick<Store, 'loras' | 'kv'>;
+  store: Pick<Store, 'loras' | 'kv' | 'blobs'>;
+}
+
+/** Planning a bundle reads only the rows, never the images. */
+export interface PlanServices {
+  store: Pick<Store, 'loras'>;
 }
 
 /** Training resolution per base model (kohya `resolution`). */
@@ -75,7 +81,7 @@ function slug(s: string, max = 40): string {
 const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 /** Decide names, captions and subsets for every non-excluded image of a project. */
-export async function planBundle(services: ExportServices, loraId: string): Promise<BundlePlan> {
+export async function planBundle(services: PlanServices, loraId: string): Promise<BundlePlan> {
   const lora = await services.store.loras.find(loraId);
   if (!lora) throw new LoraloopError('NOT_FOUND', `No LoRA project "${loraId}".`, { hint: 'Call lora_list to see the projects and their ids.' });
   const images = await services.store.loras.listImages(lora.id);
@@ -112,7 +118,7 @@ export async function buildReplicateZip(services: ExportServices, loraId: string
   const files: Zippable = {};
   // Insertion order is the entry order: sorted names, each image followed by its caption.
   for (const e of plan.entries) {
-    const bytes = await readFile(e.image.blob_path);
+    const bytes = await readStoredBlob(services.store.blobs, { sha256: e.image.blob_sha256, path: e.image.blob_path });
     // Images are already compressed: store them; deflate the captions.
     files[`${e.name}.${e.ext}`] = [new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { level: 0, mtime }];
     files[`${e.name}.txt`] = [new TextEncoder().encode(e.caption), { level: 9, mtime }];
@@ -192,7 +198,7 @@ export async function writeKohyaBundle(services: ExportServices, loraId: string,
     const folder = path.join(dir, name);
     await mkdir(folder, { recursive: true });
     for (const e of group) {
-      await copyFile(e.image.blob_path, path.join(folder, `${e.name}.${e.ext}`));
+      await copyFile(await storedBlobPath(services.store.blobs, { sha256: e.image.blob_sha256, path: e.image.blob_path }), path.join(folder, `${e.name}.${e.ext}`));
       await writeFile(path.join(folder, `${e.name}.txt`), e.caption, 'utf8');
     }
     const category = categoryOf.get(name);

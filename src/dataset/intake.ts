@@ -40,6 +40,8 @@ export interface IntakeItem {
   caption_source?: string | undefined;
   /** Image id this one was made from (crop, flip). */
   derived_from?: string | undefined;
+  /** What the row records as the image's source, when not the path, URL or upload name (a cover's recorded blob path). */
+  source?: string | undefined;
 }
 
 /** The outcome for one image. */
@@ -111,7 +113,7 @@ export function sourceFileName(item: { path?: string | undefined; url?: string |
 }
 
 function sourceOf(item: IntakeItem): string {
-  return item.path ?? item.url ?? (item.data ? `upload:${item.file_name ?? 'image'}` : '(none)');
+  return item.source ?? item.path ?? item.url ?? (item.data ? `upload:${item.file_name ?? 'image'}` : '(none)');
 }
 
 /** Read the bytes of one item through the path guard or the safe downloader. */

@@ -15,12 +15,13 @@
  *
  * Categories are read from the stored images (given categories, else tags and caption) without decoding.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { Store } from '../store/index.js';
 import { normalizeCaption } from './captions/rules.js';
 import type { LoraImageRecord, LoraRecord } from '../store/repos/loras.js';
+import { readStoredBlob } from '../store/stored-blob.js';
 import { finalizeCaption } from './captions/finalize.js';
 import { buildVocabulary } from './captions/vocabulary.js';
 import { distribution, findGaps, imagesToReach, type CategoryStat } from './analyze/gaps.js';
@@ -341,7 +342,7 @@ export async function applyRebalance(services: RebalanceDeps, plan: RebalancePla
       skipped.push({ image_id: d.image_id, reason: 'the source image is gone' });
       continue;
     }
-    let pipeline = sharp(await readFile(src.blob_path));
+    let pipeline = sharp(await readStoredBlob(services.store.blobs, { sha256: src.blob_sha256, path: src.blob_path }));
     pipeline = d.kind === 'crop' && d.box ? pipeline.extract(d.box) : pipeline.flop();
     const bytes = await pipeline.png().toBuffer();
     const decoded = await decodeImage(bytes);

@@ -20,8 +20,10 @@ export interface BlobStore {
   put(bytes: Buffer, ext: string): Promise<BlobRef>;
   has(sha256: string, ext: string): Promise<boolean>;
   read(ref: Pick<BlobRef, 'sha256' | 'ext'>): Promise<Buffer>;
-  /** A local file holding the blob. */
+  /** A local file holding the blob (fetched into this host's cache first when it is not there yet). */
   localPath(ref: Pick<BlobRef, 'sha256' | 'ext'>): Promise<string>;
+  /** This host's file of the blob when it already holds it, else null; never fetches (for cheap facts such as a size). */
+  cachedPath(ref: Pick<BlobRef, 'sha256' | 'ext'>): Promise<string | null>;
   /** Remove temp files older than `olderThanMs` left by killed writers; how many were removed. */
   sweepTemp(olderThanMs?: number): Promise<number>;
 }
@@ -49,6 +51,10 @@ export function createBlobStore(home: string): BlobStore {
     has: (sha, ext) => exists(pathFor(sha, ext)),
     read: (ref) => readFile(pathFor(ref.sha256, ref.ext)),
     localPath: async (ref) => pathFor(ref.sha256, ref.ext),
+    cachedPath: async (ref) => {
+      const p = pathFor(ref.sha256, ref.ext);
+      return (await exists(p)) ? p : null;
+    },
     async put(bytes, ext) {
       const sha256 = createHash('sha256').update(bytes).digest('hex');
       const ref = { sha256, ext: cleanExt(ext), bytes: bytes.length, path: pathFor(sha256, ext) };

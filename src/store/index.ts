@@ -146,4 +146,5 @@ function afterReady(all: Repos, isOpen: () => boolean, ready: () => Promise<void
 }
 
 export type { BlobRef, BlobStore } from './blobs.js';
+export { blobRefOf, readStoredBlob, storedBlobPath, type StoredBlob } from './stored-blob.js';
 export { isUniqueViolation } from './unique.js';

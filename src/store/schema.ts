@@ -265,6 +265,7 @@ export interface ArtifactsTable {
   name: string;
   mime_type: string;
   created_at: string;
+  blob_sha256: string | null;
 }
 
 export interface OAuthRecordsTable {

@@ -121,7 +121,7 @@ function result(
       server: x.server,
     },
     reasoning,
-    [{ kind: 'image' as const, path: r.blob_path, mime_type: 'image/png', title: 'Cover' }],
+    [{ kind: 'image' as const, path: r.blob_path, sha256: r.blob_sha256, mime_type: 'image/png', title: 'Cover' }],
     NEXT_COVER,
   );
 }

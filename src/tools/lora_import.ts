@@ -77,7 +77,9 @@ export const loraImportTool = defineTool({
         warnings,
       },
       `${created ? 'Created' : 'Added to'} ${after.name}: ${r.file_name} (${insp.format}, ${insp.architecture}, rank ${insp.rank ?? '?'}) is v${version.version}${strengthNote}.${next}${warnings.length ? ` Note: ${warnings.join(' ')}` : ''}`,
-      version.file_path ? [{ kind: 'file', path: version.file_path, mime_type: 'application/octet-stream', title: `${after.name} v${version.version} weights` }] : undefined,
+      version.file_path
+        ? [{ kind: 'file', path: version.file_path, ...(version.file_sha256 ? { sha256: version.file_sha256 } : {}), mime_type: 'application/octet-stream', title: `${after.name} v${version.version} weights` }]
+        : undefined,
       next.trim(),
     );
   },

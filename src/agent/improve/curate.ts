@@ -15,7 +15,8 @@
 import type { Services } from '../../tools/services.js';
 import { createPathGuard } from '../../core/paths.js';
 import { titleCaption } from '../../dataset/collect/collect.js';
-import { intakeImages } from '../../dataset/intake.js';
+import { intakeImages, type IntakeItem } from '../../dataset/intake.js';
+import { storedBlobPath } from '../../store/stored-blob.js';
 import type { LoraImageRecord, LoraRecord, LoraVersionRecord } from '../../store/repos/loras.js';
 
 /** At least this many images added or removed since the last training... */
@@ -28,7 +29,7 @@ export const trainedSetKey = (loraId: string): string => `improve.trained_set.${
 
 export interface CurationPlan {
   /** Positive covers not in the project yet. */
-  add: Array<{ cover_id: string; title: string; blob_path: string; mean_stars: number }>;
+  add: Array<{ cover_id: string; title: string; blob_sha256: string; blob_path: string; mean_stars: number }>;
   /** Project images from covers now rated under 3. */
   exclude: Array<{ image_id: string; cover_id: string; mean_stars: number }>;
   /** Excluded project images from covers rated 4+ again. */
@@ -46,7 +47,7 @@ export async function planCuration(s: Services, lora: LoraRecord): Promise<Curat
   const plan: CurationPlan = { add: [], exclude: [], include: [], positives: positives.length, negatives: negatives.length };
   for (const p of positives) {
     const img = bySource.get(p.blob_path);
-    if (!img) plan.add.push({ cover_id: p.cover_id, title: p.title, blob_path: p.blob_path, mean_stars: p.mean_stars });
+    if (!img) plan.add.push({ cover_id: p.cover_id, title: p.title, blob_sha256: p.blob_sha256, blob_path: p.blob_path, mean_stars: p.mean_stars });
     else if (img.excluded) plan.include.push({ image_id: img.id, cover_id: p.cover_id });
   }
   for (const n of negatives) {
@@ -70,15 +71,23 @@ export async function applyCuration(s: Services, lora: LoraRecord, plan: Curatio
     // Our own blob folder is readable for this intake whatever LORALOOP_ALLOWED_ROOTS says.
     const own: Services = { ...s, paths: createPathGuard([...s.config.allowedRoots, s.config.home]) };
     const coinName = lora.coins[0] ? (s.coins.catalogue.bySymbol(lora.coins[0])?.name ?? lora.coins[0]) : null;
-    const items = plan.add.map((c) => ({
-      path: c.blob_path,
-      caption: titleCaption(lora.trigger_word, c.title, coinName),
-      caption_source: 'title',
-      tags: ['rated-positive'],
-    }));
-    const results = await intakeImages(own, lora, items, signal ? { signal } : {});
+    const taken: Array<{ cover: CurationPlan['add'][number]; item: IntakeItem }> = [];
+    for (const c of plan.add) {
+      let file: string;
+      try {
+        // This host's copy, by hash: the cover may have been made on another host.
+        file = await storedBlobPath(s.store.blobs, { sha256: c.blob_sha256, path: c.blob_path });
+      } catch (e) {
+        res.skipped.push({ cover_id: c.cover_id, reason: (e as Error).message });
+        continue;
+      }
+      // The source stays the cover's recorded path: planCuration matches project images against it.
+      const item = { path: file, source: c.blob_path, caption: titleCaption(lora.trigger_word, c.title, coinName), caption_source: 'title', tags: ['rated-positive'] };
+      taken.push({ cover: c, item });
+    }
+    const results = await intakeImages(own, lora, taken.map((t) => t.item), signal ? { signal } : {});
     results.forEach((r, i) => {
-      const c = plan.add[i];
+      const c = taken[i]?.cover;
       if (!c) return;
       if (r.ok && r.image_id) res.added.push(r.image_id);
       else res.skipped.push({ cover_id: c.cover_id, reason: r.message ?? r.error ?? 'not taken in' });

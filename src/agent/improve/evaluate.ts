@@ -9,8 +9,9 @@
  * The remaining checks are weighted as the metric critic weighs them (logo 3, title contrast 1.5, text fits
  * 1.5, others 1) and a failed logo caps the score at 0.3, as it does in the critic.
  */
-import { readFile } from 'node:fs/promises';
+import { LoraloopError } from '../../core/errors.js';
 import type { CoverSize } from '../../cover/sizes.js';
+import { readStoredBlob } from '../../store/stored-blob.js';
 import type { ToolContext } from '../../tools/types.js';
 import { callToolOk } from './call.js';
 import type { EvaluationSample, EvaluationSubject, Evaluator, SuitePrompt } from './types.js';
@@ -94,7 +95,9 @@ export function createToolEvaluator(opts: ToolEvaluatorOptions = {}): Evaluator 
       let target: { cover_id: string } | { path: string } = { cover_id: made.cover_id };
       let judged = made.path;
       if (opts.transform) {
-        const out = await opts.transform(await readFile(made.path), subject, prompt);
+        const cover = await ctx.services.store.covers.get(made.cover_id);
+        if (!cover) throw new LoraloopError('NOT_FOUND', `cover_generate reported cover ${made.cover_id}, but it is not in the store.`);
+        const out = await opts.transform(await readStoredBlob(ctx.services.store.blobs, { sha256: cover.blob_sha256, path: cover.blob_path }), subject, prompt);
         const blob = await ctx.services.store.blobs.put(out, 'png');
         judged = blob.path;
         target = { path: blob.path };

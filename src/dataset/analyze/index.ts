@@ -30,7 +30,7 @@ export interface AnalyzeFolderDeps {
 
 /** What a project analysis needs besides: the project's images and the guard over their original paths. */
 export interface AnalyzeDeps extends AnalyzeFolderDeps {
-  store: Pick<Store, 'loras'>;
+  store: Pick<Store, 'loras' | 'blobs'>;
   paths: PathGuard;
 }
 
@@ -49,7 +49,7 @@ export async function analyzeProject(services: AnalyzeDeps, lora: LoraRecord, op
     const local = img.source.startsWith('/') || !/^[a-z][a-z0-9+.-]*:/i.test(img.source);
     return local ? services.paths.resolve(img.source, { mustExist: true }) : null;
   };
-  return analyzeImages(loraSource(images, originalPath), {
+  return analyzeImages(loraSource(services.store.blobs, images, originalPath), {
     ...opts,
     baseModel: lora.base_model,
     assetType: lora.asset_type,

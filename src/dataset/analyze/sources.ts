@@ -5,7 +5,9 @@
  */
 import { open, opendir, readFile, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import type { BlobStore } from '../../store/blobs.js';
 import type { LoraImageRecord } from '../../store/repos/loras.js';
+import { readStoredBlob } from '../../store/stored-blob.js';
 import { estimateJpegQuality } from '../../image/metrics.js';
 
 /** One image to analyse. */
@@ -53,13 +55,17 @@ export async function probeJpegQuality(file: string): Promise<number | null> {
  * that is still readable (through the path guard), so JPEG artefacts of the original can be measured: the
  * stored copy is a quality-95 re-encode whose tables say nothing about them.
  */
-export async function* loraSource(images: LoraImageRecord[], originalPath?: (img: LoraImageRecord) => Promise<string | null>): AsyncGenerator<ImageInput> {
+export async function* loraSource(
+  blobs: BlobStore,
+  images: LoraImageRecord[],
+  originalPath?: (img: LoraImageRecord) => Promise<string | null>,
+): AsyncGenerator<ImageInput> {
   for (const img of images) {
     const probe = originalPath && img.format === 'jpeg' && !img.derived_from ? originalPath : undefined;
     yield {
       image_id: img.id,
       label: img.file_name,
-      read: () => readFile(img.blob_path),
+      read: () => readStoredBlob(blobs, { sha256: img.blob_sha256, path: img.blob_path }),
       tags: img.tags,
       caption: img.caption_status === 'ok' ? img.caption : null,
       categories: img.categories,

@@ -4,7 +4,6 @@
  * One image failing never loses the others; a refused key or an unreachable endpoint stops the run at once
  * (every further call would fail the same way).
  */
-import { readFile } from 'node:fs/promises';
 import PQueue from 'p-queue';
 import type { Config } from '../../core/config.js';
 import type { Logger } from '../../core/logger.js';
@@ -13,6 +12,7 @@ import type { PeopleDetector } from '../people/detector.js';
 import type { CoinSpotter } from '../ports.js';
 import { LoraloopError, isLoraloopError } from '../../core/errors.js';
 import type { LoraImageRecord, LoraRecord } from '../../store/repos/loras.js';
+import { readStoredBlob } from '../../store/stored-blob.js';
 import { finalizeCaption } from './finalize.js';
 import { localCaption } from './local.js';
 import { STYLE_GUIDE_TYPES, styleGuideFor } from './style.js';
@@ -23,7 +23,7 @@ import { buildVocabulary, describeVocabulary } from './vocabulary.js';
 export interface WriteCaptionsDeps {
   config: { openai: Config['openai'] };
   fetch: typeof fetch;
-  store: Pick<Store, 'loras'>;
+  store: Pick<Store, 'loras' | 'blobs'>;
   coins: { detector: CoinSpotter };
   people: PeopleDetector;
   logger: Logger;
@@ -123,7 +123,7 @@ export async function writeCaptions(services: WriteCaptionsDeps, loraId: string,
   const one = async (img: LoraImageRecord, idx: number): Promise<void> => {
     if (fatal || opts.signal?.aborted) return;
     try {
-      const bytes = await readFile(img.blob_path);
+      const bytes = await readStoredBlob(services.store.blobs, { sha256: img.blob_sha256, path: img.blob_path });
       let text: string;
       let categories: string[];
       if (vision) {

@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App } from '../../app.js';
 import { isLoraloopError } from '../../core/errors.js';
 import { artifactIdFrom } from '../../server/artifacts.js';
+import { storedBlobPath } from '../../store/stored-blob.js';
 import { consentPage } from '../../server/auth/consent.js';
 import type { EmbeddedAuth } from '../../server/auth/embedded.js';
 import type { AuthGate } from '../../server/auth/gate.js';
@@ -23,8 +24,16 @@ export async function serveDownload(app: App, links: LinkSigner, req: IncomingMe
   if (verdict === 'expired') return text(res, 403, 'This download link has expired. Ask the tool again (or read the loraloop:// resource) for a fresh link.');
   const id = artifactIdFrom(url.pathname);
   const rec = id ? await app.services.store.artifacts.get(id) : undefined;
-  const st = rec ? await stat(rec.path).catch(() => undefined) : undefined;
-  if (!rec || !st?.isFile()) return text(res, 404, 'That file is no longer on the server.');
+  let file: string | undefined;
+  try {
+    // A blob is read by hash: its recorded path is the publishing host's, and this may be another host.
+    file = rec ? await storedBlobPath(app.services.store.blobs, { sha256: rec.blob_sha256, path: rec.path }) : undefined;
+  } catch (e) {
+    if (!isLoraloopError(e)) throw e;
+    if (e.code !== 'NOT_FOUND') return text(res, 502, e.toSentence());
+  }
+  const st = file ? await stat(file).catch(() => undefined) : undefined;
+  if (!rec || !file || !st?.isFile()) return text(res, 404, 'That file is no longer on the server.');
   const headers: Record<string, string> = {
     'content-type': rec.mime_type,
     'content-length': String(st.size),
@@ -36,7 +45,7 @@ export async function serveDownload(app: App, links: LinkSigner, req: IncomingMe
   if (rec.mime_type.startsWith('text/html')) headers['content-security-policy'] = "sandbox; default-src 'none'; img-src data: 'self'; style-src 'unsafe-inline'";
   res.writeHead(200, headers);
   if (req.method === 'HEAD') return void res.end();
-  createReadStream(rec.path).pipe(res);
+  createReadStream(file).pipe(res);
 }
 
 /** Read at most `limit` bytes; undefined when the body is larger (the rest is not read into memory). */

@@ -29,7 +29,7 @@ export async function toMcpResult(result: CommandResult, publisher: ArtifactPubl
     resources.push(p);
     if (a.kind === 'image') {
       try {
-        const preview = await makePreview(a.path);
+        const preview = await makePreview(await publisher.localFile({ path: a.path, blob_sha256: a.sha256 ?? null }));
         content.push({ type: 'image', data: preview.data.toString('base64'), mimeType: preview.mimeType });
       } catch {
         content.push({ type: 'text', text: `${p.name}: preview unavailable.` });

@@ -92,7 +92,7 @@ export interface McpFace {
 export function createMcpFace(app: App, o: McpFaceOptions): McpFace {
   const tools = listMcpTools(app);
   const s = app.services;
-  const publisher = createArtifactPublisher(s.store.artifacts, o.links);
+  const publisher = createArtifactPublisher(s.store.artifacts, s.store.blobs, o.links);
   const studio = createCoverStudio({ version: SERVER_VERSION, ...(o.links ? { publicBaseUrl: o.links.baseUrl } : {}) });
   const call = async (name: string, args: unknown, ctx: ToolContext): Promise<CallToolResult> => {
     const tool = app.tools.get(name);
@@ -136,14 +136,19 @@ export function createMcpFace(app: App, o: McpFaceOptions): McpFace {
       } catch (e) {
         throw new ResourceNotFoundError(req.params.uri, isLoraloopError(e) ? e.message : String(e));
       }
-      const size = await stat(rec.path).then((st) => (st.isFile() ? st.size : undefined), () => undefined);
-      if (size === undefined) throw new ResourceNotFoundError(req.params.uri, `The file behind ${req.params.uri} is gone from the server.`);
+      // A blob is read by hash (its recorded path is the publishing host's); a missing one is gone, like a missing file.
+      const file = await publisher.localFile(rec).catch((e: unknown) => {
+        if (isLoraloopError(e) && e.code === 'NOT_FOUND') return undefined;
+        throw e;
+      });
+      const size = file ? await stat(file).then((st) => (st.isFile() ? st.size : undefined), () => undefined) : undefined;
+      if (!file || size === undefined) throw new ResourceNotFoundError(req.params.uri, `The file behind ${req.params.uri} is gone from the server.`);
       // Checked before reading: LoRA weights can be hundreds of MB.
       if (size > MAX_INLINE_RESOURCE_BYTES) {
-        const p = await publisher.publish({ kind: 'file', path: rec.path, mime_type: rec.mime_type });
+        const p = await publisher.publish({ kind: 'file', path: rec.path, mime_type: rec.mime_type, ...(rec.blob_sha256 ? { sha256: rec.blob_sha256 } : {}) });
         throw new ProtocolError(ProtocolErrorCode.InvalidParams, `${rec.name} is ${(size / 1048576).toFixed(0)} MB, too large to read inline; ${p.url ? `download it from ${p.url}` : `read it at ${p.path}`}.`);
       }
-      const bytes = await readFile(rec.path);
+      const bytes = await readFile(file);
       const uri = req.params.uri;
       return {
         contents: [TEXT_MIME.test(rec.mime_type) ? { uri, mimeType: rec.mime_type, text: bytes.toString('utf8') } : { uri, mimeType: rec.mime_type, blob: bytes.toString('base64') }],

@@ -8,6 +8,7 @@ import type { webApi } from '@slack/bolt';
 import { z } from 'zod';
 import type { App } from '../../app.js';
 import type { Logger } from '../../core/logger.js';
+import { readStoredBlob } from '../../store/stored-blob.js';
 import { coverActionBlocks, escapeSlack, summaryLine } from './blocks.js';
 import { runCoverJob, type CoverJob } from './cover-runner.js';
 import { postProgress } from './progress.js';
@@ -93,7 +94,9 @@ export async function coverFlow(d: FlowDeps, where: Destination, job: CoverJob):
   const o = run.outcome;
   progress.update(prefix + progressText(job.title, 'posting the image'));
   try {
-    const bytes = await readFile(o.path);
+    // By hash: the cover may have been made by a worker on another host (its path is that host's).
+    const cover = await d.app.services.store.covers.get(o.cover_id);
+    const bytes = cover ? await readStoredBlob(d.app.services.store.blobs, { sha256: cover.blob_sha256, path: cover.blob_path }) : await readFile(o.path);
     const line = summaryLine(o);
     await d.client.files.uploadV2({
       channel_id: progress.channel,

@@ -4,7 +4,7 @@
  * samples of one epoch per category; it becomes kohya `num_repeats` per subset, which is how sd-scripts
  * balances folders (TRAINERS.md §2 item 3, §3c).
  */
-import { planBundle, type ExportServices } from '../../dataset/export.js';
+import { planBundle, type PlanServices } from '../../dataset/export.js';
 import type { StageSpec } from './job.js';
 
 /** Largest num_repeats a mix may produce (a category of 1 image at a large share). */
@@ -27,7 +27,7 @@ export interface SubsetCounts {
 }
 
 /** Count the project's images per subset exactly as the bundle writer will group them. */
-export async function subsetCounts(services: ExportServices, loraId: string): Promise<SubsetCounts> {
+export async function subsetCounts(services: PlanServices, loraId: string): Promise<SubsetCounts> {
   const plan = await planBundle(services, loraId);
   const counts = new Map<string, number>();
   const subsetOfCategory = new Map<string, string>();

@@ -65,6 +65,7 @@ export function createObjectBlobStore(remote: ObjectBackend, cache: BlobStore): 
       if (!(await cache.has(ref.sha256, ref.ext))) await fetchToCache(ref);
       return cache.localPath(ref);
     },
+    cachedPath: (ref) => cache.cachedPath(ref),
     sweepTemp: (olderThanMs) => cache.sweepTemp(olderThanMs),
   };
 }

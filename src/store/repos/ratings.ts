@@ -22,6 +22,7 @@ export interface FeedbackEntry {
   lora_version: number | null;
   updated_at: string;
   title: string;
+  blob_sha256: string;
   blob_path: string;
 }
 
@@ -116,7 +117,7 @@ export function createRatingsRepo({ db, sql, now }: RepoContext): RatingsRepo {
         .selectFrom('lora_feedback')
         .innerJoin('covers', 'covers.id', 'lora_feedback.cover_id')
         .selectAll('lora_feedback')
-        .select(['covers.title as title', 'covers.blob_path as blob_path'])
+        .select(['covers.title as title', 'covers.blob_sha256 as blob_sha256', 'covers.blob_path as blob_path'])
         .where('lora_feedback.lora', '=', lora);
       if (polarity) q = q.where('lora_feedback.polarity', '=', polarity);
       const rows = await q.orderBy('lora_feedback.updated_at', 'desc').orderBy(sql.insertionOrder('lora_feedback'), 'desc').execute();
