@@ -3,7 +3,8 @@
  *
  * - Queue overhead per job: send + fetch + complete of an empty job through loraloop's JobQueue (pg-boss),
  *   sequential, median; the floor is a `SELECT 1` round trip on the same server, measured in the same run.
- * - Makespan of 200 raw drafts over 12 emulated ComfyUI servers of uneven speed (0.6-2.4 s per image, in a
+ * - Makespan of 200 raw drafts (from the call to the last draft stored; the contact sheet of 200 drafts that
+ *   follows costs both paths the same ~2.5 s and is reported apart, with the whole call) over 12 emulated ComfyUI servers of uneven speed (0.6-2.4 s per image, in a
  *   child process), against the ideal N / sum(1 / t_i) from each server's time per image measured first:
  *   (a) on PostgreSQL, the batch asked for by a face with no GPU address and run by 2 `loraloop worker`
  *       processes (each its own home) on shared GPU slots;
@@ -16,6 +17,7 @@ import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { createComfyBackend } from '../../src/cover/backends/comfyui/index.js';
 import { createBossQueue } from '../../src/store/queue/index.js';
+import type { Store } from '../../src/store/index.js';
 import { makeTestApp } from '../../tests/support/app.js';
 import { postgresBinDir, startPostgres } from '../../tests/support/postgres.js';
 import { median, type BenchReport, type BenchSection } from '../lib.js';
@@ -59,6 +61,16 @@ async function queueOverhead(report: BenchReport, url: string): Promise<void> {
     await client.end();
     await queue.stop();
   }
+}
+
+/** When the batch was planned, and its first and last drafts stored, in ms from the call. */
+async function timeline(store: Store, batchId: string, t0: number): Promise<{ lastDraft: number; text: string }> {
+  const drafts = await store.generation.listDrafts(batchId);
+  const batch = await store.generation.getBatch(batchId);
+  const at = (iso: string | undefined) => (iso ? Math.round(Date.parse(iso) - t0) : -1);
+  const done = drafts.map((x) => x.updated_at).sort();
+  const lastDraft = at(done[done.length - 1]);
+  return { lastDraft, text: `planned at ${at(batch?.created_at)} ms, first draft ${at(done[0])} ms, sheet done ${at(batch?.updated_at)} ms` };
 }
 
 function spawnWorker(env: Record<string, string>, home: string): ChildProcess {
@@ -114,14 +126,17 @@ export const scaleBench: BenchSection = async (report) => {
     const face = makeTestApp(cluster, {});
     await servers.send({ cmd: 'reset' });
     try {
+      const t0wall = Date.now();
       const t0 = performance.now();
       const r = await face.app.tools.execute('cover_batch', request, face.app.context());
       const ms = performance.now() - t0;
       if (!r.success) throw new Error(r.reasoning);
-      const d = r.data as { status: string; progress: { done: number }; gpu_distribution: Record<string, number> };
-      report.add({ section: 'scale', name: `PostgreSQL, ${WORKERS} workers: ${N} drafts makespan / ideal`, value: ms / best, unit: 'x', target: '<= 1.1x', note: `${Math.round(ms)} ms, ${d.progress.done} done, split ${servers.urls.map((u) => d.gpu_distribution[u] ?? 0).join('/')}` });
+      const d = r.data as { batch_id: string; status: string; progress: { done: number }; gpu_distribution: Record<string, number> };
+      const tl = await timeline(face.app.services.store, d.batch_id, t0wall);
       const inRun = await inRunIdeal();
-      report.add({ section: 'scale', name: `PostgreSQL, ${WORKERS} workers: makespan / in-run ideal`, value: ms / inRun.ms, unit: 'x', note: inRun.note });
+      report.add({ section: 'scale', name: `PostgreSQL, ${WORKERS} workers: ${N} drafts makespan / ideal`, value: tl.lastDraft / best, unit: 'x', target: '<= 1.1x', note: `call to last draft stored ${tl.lastDraft} ms (${tl.text}); ${d.progress.done} done, split ${servers.urls.map((u) => d.gpu_distribution[u] ?? 0).join('/')}` });
+      report.add({ section: 'scale', name: `PostgreSQL, ${WORKERS} workers: makespan / in-run ideal`, value: tl.lastDraft / inRun.ms, unit: 'x', note: inRun.note });
+      report.add({ section: 'scale', name: `PostgreSQL, ${WORKERS} workers: whole call (plan, drafts, contact sheet) / ideal`, value: ms / best, unit: 'x', note: `${Math.round(ms)} ms` });
     } finally {
       await face.dispose();
     }
@@ -132,14 +147,17 @@ export const scaleBench: BenchSection = async (report) => {
     const one = makeTestApp(comfy, {});
     await servers.send({ cmd: 'reset' });
     try {
+      const t0wall = Date.now();
       const t0 = performance.now();
       const r = await one.app.tools.execute('cover_batch', request, one.app.context());
       const ms = performance.now() - t0;
       if (!r.success) throw new Error(r.reasoning);
-      const d = r.data as { progress: { done: number }; gpu_distribution: Record<string, number> };
-      report.add({ section: 'scale', name: `SQLite, one process: ${N} drafts makespan / ideal`, value: ms / best, unit: 'x', note: `${Math.round(ms)} ms, ${d.progress.done} done, split ${servers.urls.map((u) => d.gpu_distribution[u] ?? 0).join('/')}` });
+      const d = r.data as { batch_id: string; progress: { done: number }; gpu_distribution: Record<string, number> };
+      const tl = await timeline(one.app.services.store, d.batch_id, t0wall);
       const inRun = await inRunIdeal();
-      report.add({ section: 'scale', name: 'SQLite, one process: makespan / in-run ideal', value: ms / inRun.ms, unit: 'x', note: inRun.note });
+      report.add({ section: 'scale', name: `SQLite, one process: ${N} drafts makespan / ideal`, value: tl.lastDraft / best, unit: 'x', note: `call to last draft stored ${tl.lastDraft} ms (${tl.text}); ${d.progress.done} done, split ${servers.urls.map((u) => d.gpu_distribution[u] ?? 0).join('/')}` });
+      report.add({ section: 'scale', name: 'SQLite, one process: makespan / in-run ideal', value: tl.lastDraft / inRun.ms, unit: 'x', note: inRun.note });
+      report.add({ section: 'scale', name: 'SQLite, one process: whole call (plan, drafts, contact sheet) / ideal', value: ms / best, unit: 'x', note: `${Math.round(ms)} ms` });
     } finally {
       await one.dispose();
     }

@@ -422,7 +422,7 @@ export async function settleBatch(
   if (!canceled && doneNow.length > 0) {
     const items = await Promise.all(
       after.map(async (d) => {
-        const thumb = (await thumbs.get(d.idx)) ?? null;
+        const thumb = (await thumbs.get(d.idx)) ?? (d.thumb_sha256 ? await s.store.blobs.read({ sha256: d.thumb_sha256, ext: 'rgb' }).catch(() => null) : null);
         return {
           image: thumb ? null : await draftImage(s, d),
           thumb,

@@ -165,6 +165,8 @@ export interface DraftsTable {
   error: string | null;
   /** 0 | 1 */
   selected: number;
+  /** The contact-sheet thumbnail a queue worker stored as a blob (migration 010). */
+  thumb_sha256: string | null;
   created_at: string;
   updated_at: string;
 }

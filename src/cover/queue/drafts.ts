@@ -12,7 +12,8 @@ import type { BatchRecord, DraftRecord } from '../../store/repos/generation.js';
 import type { PoolWorker } from '../backends/pool.js';
 import type { BackendName } from '../backends/registry.js';
 import type { BaseModel, GenerateResult } from '../backends/types.js';
-import { settleBatch, type BatchDeps } from '../batch.js';
+import { draftImage, settleBatch, type BatchDeps } from '../batch.js';
+import { cellSize, makeThumb } from '../contact-sheet.js';
 import { finishImage, generationSize, mapLoraFiles, planImage, type ImagePlan } from '../generate.js';
 
 /** One queue per backend, so a worker's slot only takes drafts its server can run. */
@@ -34,13 +35,9 @@ export async function enqueueDrafts(s: QueueBatchDeps, batchId: string): Promise
   if (!batch) throw new LoraloopError('NOT_FOUND', `No batch "${batchId}".`);
   const todo = (await s.store.generation.listDrafts(batchId)).filter((d) => d.status === 'pending');
   const q = draftQueue(batch.backend);
-  let sent = 0;
-  for (const d of todo) {
-    // Keyed by the draft: a draft that is queued, running or waiting for a retry is never sent twice, however
-    // often the batch is reported on or resumed.
-    if (await s.queue.send<DraftJob>(q, { batch_id: batchId, draft_id: d.id }, { key: d.id })) sent++;
-  }
-  return sent;
+  // Keyed by the draft: a draft that is queued, running or waiting for a retry is never sent twice, however
+  // often the batch is reported on or resumed.
+  return s.queue.sendMany<DraftJob>(q, todo.map((d) => ({ data: { batch_id: batchId, draft_id: d.id }, key: d.id })));
 }
 
 /** What running a batch's drafts needs once per batch: its plan, size and the servers' LoRA names. */
@@ -152,10 +149,13 @@ async function deliver(s: QueueBatchDeps, run: BatchRun, worker: PoolWorker, job
       style: meta.style ?? undefined,
       meta: { draft: d.idx, server: worker.id, generation: image.meta, backend_warnings: result.warnings },
     });
+    // The sheet's thumbnail now, while the image is at hand: the worker that settles the batch then composes
+    // the sheet from small blobs instead of decoding every draft at the end.
+    const thumb = await thumbnail(s, batch, finished.record);
     // The draft is done exactly when its job is: a worker whose attempt lapsed (another has the job now)
     // records nothing, so a draft is delivered once.
     const recorded = await s.store.transaction(async (tx) => {
-      const first = await tx.generation.markDone(d.id, { server: worker.id, cover_id: finished.record.id, blob_path: finished.record.blob_path, elapsed_ms: ms, checkpoint: ckpt });
+      const first = await tx.generation.markDone(d.id, { server: worker.id, cover_id: finished.record.id, blob_path: finished.record.blob_path, elapsed_ms: ms, checkpoint: ckpt, thumb_sha256: thumb });
       if (!first) return false;
       if (!(await s.queue.complete(job, { cover_id: finished.record.id }, tx))) throw new LapsedDraft();
       return true;
@@ -173,6 +173,15 @@ async function deliver(s: QueueBatchDeps, run: BatchRun, worker: PoolWorker, job
 }
 
 class LapsedDraft extends Error {}
+
+async function thumbnail(s: QueueBatchDeps, batch: BatchRecord, cover: { blob_path: string }): Promise<string | null> {
+  const image = await draftImage(s, cover);
+  if (!image) return null;
+  const cell = cellSize(batch.height / batch.width);
+  const small = await makeThumb(image, cell.cw, cell.ch);
+  // Raw RGB of the cell's size, as the sheet takes it (not an image file).
+  return small ? (await s.store.blobs.put(small, 'rgb')).sha256 : null;
+}
 
 /** A failed attempt: the queue retries it (on any server) until the draft's last attempt, which gives it up. */
 async function failed(s: QueueBatchDeps, job: QueueJob<DraftJob>, d: DraftRecord, worker: PoolWorker, e: unknown): Promise<DraftOutcome> {

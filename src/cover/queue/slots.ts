@@ -16,7 +16,7 @@
 import { isLoraloopError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { defaultSleep } from '../../core/retry.js';
-import type { QueueJob, SlotLocks } from '../../store/queue/index.js';
+import type { QueueJob, QueueSpec, SlotLocks } from '../../store/queue/index.js';
 import type { PoolWorker } from '../backends/pool.js';
 import type { BackendName } from '../backends/registry.js';
 import { createBatchCache, draftQueue, generateDraft, type DraftJob, type QueueBatchDeps } from './drafts.js';
@@ -41,6 +41,8 @@ export async function runDraftSlots(s: QueueBatchDeps, o: DraftSlotOptions): Pro
   const backends = o.backends ?? configuredBackends(s);
   const batches = createBatchCache(s);
   const speeds = createSpeeds(s);
+  const byQueue = new Map<string, QueueWatch>();
+  const watchers = (q: QueueSpec): QueueWatch => byQueue.get(q.name) ?? byQueue.set(q.name, createWatch(s, q, o)).get(q.name)!;
   const loops: Array<Promise<void>> = [];
   for (const b of backends) {
     let workers: PoolWorker[];
@@ -52,7 +54,7 @@ export async function runDraftSlots(s: QueueBatchDeps, o: DraftSlotOptions): Pro
     }
     for (const w of workers) {
       const n = Math.max(1, Math.floor(w.concurrency));
-      for (let i = 0; i < n; i++) loops.push(slotLoop(s, o, b, w, i, workers, batches, speeds));
+      for (let i = 0; i < n; i++) loops.push(slotLoop(s, o, b, w, i, workers, batches, speeds, watchers));
     }
   }
   await Promise.all(loops);
@@ -74,12 +76,15 @@ async function slotLoop(
   peers: PoolWorker[],
   batches: ReturnType<typeof createBatchCache>,
   speeds: Speeds,
+  watcher: (q: QueueSpec) => QueueWatch,
 ): Promise<void> {
   const q = draftQueue(backend);
   // The local renderer is this host's CPU: nothing to share with other hosts, so no lock.
   const key = backend === 'local' ? null : `${backend}:${w.id}#${slot}`;
   const log: Logger = s.logger.child({ server: w.id, slot });
   const pollMs = o.pollMs ?? 200;
+  const lockPollMs = Math.max(pollMs, 1000);
+  const ready = watcher(q);
   const deliveries = new Set<Promise<unknown>>();
   let probe = 500;
   const pause = (ms: number) => defaultSleep(ms * (0.75 + Math.random() * 0.5), o.signal).catch(() => undefined);
@@ -88,23 +93,29 @@ async function slotLoop(
   };
   while (!o.signal.aborted) {
     try {
-      if (key && !(await o.slots.tryAcquire(key))) {
-        await pause(pollMs); // another worker drives this slot now
-        continue;
-      }
-      const waiting = await s.queue.waiting(q);
-      if (waiting === 0) {
+      // One shared look at the queue per worker and backend: idle slots cost the database nothing more.
+      if ((await ready.waiting()) === 0) {
         await release();
-        await pause(pollMs);
+        await ready.changed();
         continue;
       }
+      if (key && !(await o.slots.tryAcquire(key))) {
+        // Another worker drives this slot; look again now and then (it may die).
+        await pause(lockPollMs);
+        continue;
+      }
+      const waiting = await ready.waiting();
+      if (waiting === 0) continue;
       if (await speeds.shouldDecline(w, peers, waiting)) {
         await release();
         await pause(Math.min(pollMs, 100));
         continue;
       }
       const [job] = await s.queue.fetch<DraftJob>(q);
-      if (!job) continue;
+      if (!job) {
+        await pause(50); // another slot took the last one
+        continue;
+      }
       const letGo = s.queue.hold(job as QueueJob<unknown>);
       let kept = false;
       try {
@@ -147,6 +158,36 @@ async function slotLoop(
 async function waitUntilUp(w: PoolWorker, signal: AbortSignal, ms: number): Promise<void> {
   if (!w.queueLength) return;
   await w.queueLength().catch(() => defaultSleep(ms, signal).catch(() => undefined));
+}
+
+/** How many drafts wait on one queue, read once per poll interval for every slot of this worker. */
+interface QueueWatch {
+  waiting(): Promise<number>;
+  /** Resolves after the next look at the queue (or when the worker stops). */
+  changed(): Promise<void>;
+}
+
+function createWatch(s: QueueBatchDeps, q: QueueSpec, o: DraftSlotOptions): QueueWatch {
+  const pollMs = o.pollMs ?? 200;
+  let last: { at: number; n: Promise<number> } | undefined;
+  const read = (): Promise<number> => {
+    if (last && Date.now() - last.at < Math.min(100, pollMs)) return last.n;
+    const n = s.queue.waiting(q).catch(() => 0);
+    last = { at: Date.now(), n };
+    return n;
+  };
+  let tick: Promise<void> | undefined;
+  return {
+    waiting: read,
+    changed() {
+      tick ??= defaultSleep(pollMs, o.signal)
+        .catch(() => undefined)
+        .then(() => {
+          tick = undefined;
+        });
+      return tick;
+    },
+  };
 }
 
 interface Speeds {

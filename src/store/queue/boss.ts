@@ -79,6 +79,13 @@ export function createBossQueue(o: BossQueueOptions): JobQueue {
         ...(options.startAfterSeconds ? { startAfter: options.startAfterSeconds } : {}),
       });
     },
+    async sendMany(q, items) {
+      if (items.length === 0) return 0;
+      const b = await ready(q);
+      // pg-boss inserts with ON CONFLICT DO NOTHING: ids already there (the same keys) are skipped.
+      const ids = await b.insert(q.name, items.map((i) => ({ id: jobIdFor(q.name, i.key), data: i.data })));
+      return ids?.length ?? 0;
+    },
     async fetch<T extends object>(q: QueueSpec, count = 1) {
       const b = await ready(q);
       const jobs = await b.fetch<T>(q.name, { batchSize: count });

@@ -52,6 +52,8 @@ export interface DraftRecord {
   elapsed_ms: number | null;
   error: string | null;
   selected: boolean;
+  /** Its contact-sheet thumbnail (a blob), when a queue worker made it. */
+  thumb_sha256: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -91,7 +93,7 @@ export interface GenerationRepo {
    */
   markDone(
     id: string,
-    done: { server: string; cover_id: string | null; blob_path: string; elapsed_ms: number; checkpoint?: string | null; loras?: DraftLora[] },
+    done: { server: string; cover_id: string | null; blob_path: string; elapsed_ms: number; checkpoint?: string | null; loras?: DraftLora[]; thumb_sha256?: string | null },
   ): Promise<boolean>;
   markFailed(id: string, error: string): Promise<void>;
   /**
@@ -264,6 +266,7 @@ export function createGenerationRepo({ db, sql, now, atomic }: RepoContext): Gen
           updated_at: t(),
           ...(d.checkpoint !== undefined ? { checkpoint: d.checkpoint } : {}),
           ...(d.loras !== undefined ? { loras: JSON.stringify(d.loras), lora_combo: loraComboKey(d.loras) } : {}),
+          ...(d.thumb_sha256 !== undefined ? { thumb_sha256: d.thumb_sha256 } : {}),
         })
         .where('id', '=', id)
         .where('status', '!=', 'done')

@@ -5,7 +5,8 @@ import { loop } from './004_loop.js';
 import { improve } from './007_improve.js';
 import { remote } from './008_remote.js';
 import { artifactBlobs } from './009_artifact_blobs.js';
+import { draftThumbs } from './010_draft_thumbs.js';
 import type { Migration } from '../types.js';
 
 /** Every PostgreSQL migration: the SQLite ones in PostgreSQL types (BIGINT, DOUBLE PRECISION, TEXT COLLATE "C" so text sorts byte-wise as in SQLite, and a `seq` identity column where SQLite has rowid), in any order (they are sorted by id). Add one file per schema change. */
-export const postgresMigrations: readonly Migration[] = [foundation, lora, generation, loop, improve, remote, artifactBlobs];
+export const postgresMigrations: readonly Migration[] = [foundation, lora, generation, loop, improve, remote, artifactBlobs, draftThumbs];
