@@ -66,7 +66,11 @@ export function createApp(config: Config, tools: readonly ToolDefinition[], over
     },
     renderer: overrides.renderer ?? createCoverRenderer(),
     loraResolver: overrides.loraResolver ?? createLoraResolver(store),
-    trainingOptions: overrides.trainingOptions ?? (config.replicate.webhookUrl ? { webhookUrl: config.replicate.webhookUrl } : {}),
+    trainingOptions: overrides.trainingOptions ?? {
+      ...(config.replicate.webhookUrl ? { webhookUrl: config.replicate.webhookUrl } : {}),
+      ...(config.training.pollMs ? { pollIntervalMs: config.training.pollMs } : {}),
+      ...(config.training.leaseMs ? { leaseTtlMs: config.training.leaseMs } : {}),
+    },
     trainingRunner: overrides.trainingRunner ?? (() => (trainingRunner ??= createTrainingRunner(services))),
     improveOptions: overrides.improveOptions ?? {},
     generationOptions: overrides.generationOptions ?? {},

@@ -4,13 +4,18 @@
  *
  * - queued tool calls (covers, batches' planning, analyses, training submissions, backends_status), a few at once;
  * - the drafts of every batch, one loop per GPU server slot, each slot held cluster-wide (src/cover/queue/slots.ts);
- * - the training runner, which follows every unfinished training and adopts those of a dead process;
+ * - trainings, each followed to its end through its queue job (a dead worker's come back to another one), and
+ *   the training runner's scan, which queues every unfinished training once;
  * - the nightly improvement run, on a schedule registered once per cluster (pg-boss cron), run by one worker.
  */
 import { LoraloopError } from '../core/errors.js';
 import { defaultSleep } from '../core/retry.js';
 import { runDraftSlots } from '../cover/queue/slots.js';
 import type { BackendName } from '../cover/backends/registry.js';
+import { followQueuedTraining } from '../lora/training/follow-queued.js';
+import { TRAINING_BACKENDS } from '../lora/training/params.js';
+import { trainingQueue, type QueuedTraining } from '../lora/training/queue.js';
+import { TRAINING_DRIVERS } from '../lora/training/runner.js';
 import { createSlotLocks, type QueueJob, type QueueSpec } from '../store/queue/index.js';
 import { CALL_QUEUE, runQueuedCall, type QueuedCall } from '../tools/queued.js';
 import type { ToolRegistry } from '../tools/registry.js';
@@ -28,6 +33,8 @@ export interface WorkerOptions {
   drafts?: boolean;
   /** Backends whose drafts this worker runs (default: those configured here). */
   backends?: BackendName[];
+  /** Trainings followed at once, per configured training backend (default 8; 0: none). */
+  trainings?: number;
   /** Register and run the nightly schedule (default true). */
   nightly?: boolean;
   /** Idle poll of an empty queue, ms (default 200). */
@@ -53,13 +60,13 @@ export async function runWorker(app: WorkerApp, o: WorkerOptions): Promise<void>
   const pollMs = o.pollMs ?? 200;
   const idle = (ms: number) => defaultSleep(ms * (0.75 + Math.random() * 0.5), o.signal).catch(() => undefined);
 
-  /** Fetch-run loop of one queue: take a job, keep it alive while it runs, then look again. */
-  const consume = async <T extends object>(spec: QueueSpec, run: (job: QueueJob<T>) => Promise<void>): Promise<void> => {
+  /** Fetch-run loop of one queue: take a job, keep it alive while it runs, then look again (every `idleMs` when empty). */
+  const consume = async <T extends object>(spec: QueueSpec, run: (job: QueueJob<T>) => Promise<void>, idleMs = pollMs): Promise<void> => {
     while (!o.signal.aborted) {
       try {
         const [job] = await queue.fetch<T>(spec);
         if (!job) {
-          await idle(pollMs);
+          await idle(idleMs);
           continue;
         }
         const letGo = queue.hold(job as QueueJob<unknown>);
@@ -79,6 +86,15 @@ export async function runWorker(app: WorkerApp, o: WorkerOptions): Promise<void>
   const loops: Array<Promise<void>> = [];
   for (let i = 0; i < Math.max(1, o.calls ?? 4); i++) loops.push(consume<QueuedCall>(CALL_QUEUE, (job) => runQueuedCall(app, job, o.signal)));
   if (o.drafts !== false) loops.push(runDraftSlots({ ...s, queue, store: s.store }, { slots, signal: o.signal, pollMs, ...(o.backends ? { backends: o.backends } : {}) }));
+  // A training runs for minutes to hours: a second's delay before one is picked up costs nothing, and keeps the
+  // idle loops' queries few. Only backends configured here: another worker takes the others.
+  const trainingIdleMs = Math.max(pollMs, 1000);
+  const trainingBackends = TRAINING_BACKENDS.filter((b) => TRAINING_DRIVERS[b].configured(s));
+  for (const backend of trainingBackends) {
+    for (let i = 0; i < (o.trainings ?? 8); i++) loops.push(consume<QueuedTraining>(trainingQueue(backend), (job) => followQueuedTraining({ ...s, queue }, job, o.signal), trainingIdleMs));
+  }
+  // With the queue, the runner's scan claims nothing: it queues every unfinished training (once each), such as
+  // one whose lora_train call died before queueing it. Following is the loops' work above.
   s.trainingRunner().start();
   if (o.nightly !== false) {
     await queue.schedule(NIGHTLY_QUEUE, s.config.improveCron, {}, Intl.DateTimeFormat().resolvedOptions().timeZone);
@@ -93,7 +109,7 @@ export async function runWorker(app: WorkerApp, o: WorkerOptions): Promise<void>
       }),
     );
   }
-  log.info('worker started', { calls: o.calls ?? 4, drafts: o.drafts !== false, nightly: o.nightly !== false ? s.config.improveCron : false });
+  log.info('worker started', { calls: o.calls ?? 4, drafts: o.drafts !== false, trainings: o.trainings === 0 ? [] : trainingBackends, nightly: o.nightly !== false ? s.config.improveCron : false });
   try {
     await Promise.all(loops);
   } finally {

@@ -60,6 +60,8 @@ const envSchema = z.object({
   LORALOOP_QUEUE: optionalString.pipe(z.enum(['pg-boss', 'off']).optional()),
   LORALOOP_KOHYA_CMD: optionalString,
   LORALOOP_KOHYA_BASE_MODEL: optionalString,
+  LORALOOP_TRAINING_POLL_MS: optionalString.pipe(z.coerce.number<string | undefined>().int().min(100).max(600_000).optional()),
+  LORALOOP_TRAINING_LEASE_MS: optionalString.pipe(z.coerce.number<string | undefined>().int().min(1000).max(3_600_000).optional()),
   COMFYUI_URLS: optionalString,
   LORALOOP_CHECKPOINT_TIERS: optionalString,
   OPENAI_API_KEY: optionalString,
@@ -101,6 +103,12 @@ export interface Config {
     webhookUrl: string | undefined;
   };
   kohya: { cmd: string | undefined; baseModel: string | undefined };
+  /**
+   * Training followers: how often a remote training is polled (LORALOOP_TRAINING_POLL_MS, default 10 s), and how
+   * long a follower's claim on a job outlives its last renewal (LORALOOP_TRAINING_LEASE_MS, default 60 s): a
+   * killed process's trainings are followed again by another process that much later at most.
+   */
+  training: { pollMs: number | undefined; leaseMs: number | undefined };
   /** PostgreSQL shared by every host (LORALOOP_DATABASE_URL); undefined = the SQLite file in `home`. */
   databaseUrl: string | undefined;
   /**
@@ -188,6 +196,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string)
       webhookUrl: e.LORALOOP_REPLICATE_WEBHOOK_URL,
     },
     kohya: { cmd: e.LORALOOP_KOHYA_CMD, baseModel: e.LORALOOP_KOHYA_BASE_MODEL },
+    training: { pollMs: e.LORALOOP_TRAINING_POLL_MS, leaseMs: e.LORALOOP_TRAINING_LEASE_MS },
     databaseUrl: e.LORALOOP_DATABASE_URL,
     queue,
     blobs: parseBlobLocation(e.LORALOOP_BLOBS),

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ok } from '../core/result.js';
 import { PRESET_NAMES } from '../lora/training/presets.js';
 import { TRAINING_BACKENDS } from '../lora/training/params.js';
+import { offerTrainings } from '../lora/training/queue.js';
 import { MAX_VARIANTS, planTraining } from '../lora/training/submit.js';
 import { defineTool } from './types.js';
 
@@ -68,24 +69,25 @@ export const loraTrainTool = defineTool({
       .array(z.object({ name: z.string().describe('Stage name.'), mix: z.record(z.string(), z.number()).describe('Data mix.'), learning_rate: z.number().describe('Learning rate.'), epochs: z.number().int().describe('Epochs.') }))
       .nullable()
       .describe('The stages, or null.'),
-    started: z.boolean().describe('True when a runner in this process is already submitting the job.'),
+    started: z.boolean().describe('True when a follower is on its way: a worker of the cluster queue, or a runner in this process.'),
     warnings: z.array(z.string()).describe('Settings the backend cannot honour, and advice.'),
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-  // Submitted by a worker, whose training runner follows it (and any worker adopts it if that one dies).
+  // Planned on a worker; with the queue each job is then followed through its own queue job, by whichever
+  // worker takes it (and by another one if that one dies).
   worker: true,
   async handler(ctx, input) {
     const s = ctx.services;
     const plan = await planTraining(s, input);
     const runner = s.trainingRunner();
-    const started = runner.running;
-    if (started) void runner.scan();
+    const started = s.queue ? await offerTrainings(s.queue, plan.jobs, ctx.logger) : runner.running;
+    if (started && !s.queue) void runner.scan();
     const first = plan.jobs[0];
     if (!first) throw new Error('planTraining returned no job');
     const many = plan.jobs.length > 1;
     const follow = `Follow it with lora_status {"job_id": "${first.id}", "wait_seconds": 60}`;
     const where = started
-      ? 'It is being submitted now.'
+      ? `It is being submitted now${s.queue ? ' by a worker' : ''}.`
       : 'It starts when a loraloop server or daemon is running, or while lora_status waits on it.';
     return ok(
       {

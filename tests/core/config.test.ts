@@ -36,6 +36,13 @@ describe('config from the environment', () => {
     expect(bad({ COMFYUI_URLS: 'gpu1:8188' })?.message).toContain('COMFYUI_URLS');
   });
 
+  it('reads the training poll interval and lease, and names either when out of range', () => {
+    expect(loadConfig({}, '/').training).toEqual({ pollMs: undefined, leaseMs: undefined });
+    expect(loadConfig({ LORALOOP_TRAINING_POLL_MS: '250', LORALOOP_TRAINING_LEASE_MS: '5000' }, '/').training).toEqual({ pollMs: 250, leaseMs: 5000 });
+    expect(() => loadConfig({ LORALOOP_TRAINING_POLL_MS: '5' }, '/')).toThrow(/LORALOOP_TRAINING_POLL_MS/);
+    expect(() => loadConfig({ LORALOOP_TRAINING_LEASE_MS: 'soon' }, '/')).toThrow(/LORALOOP_TRAINING_LEASE_MS/);
+  });
+
   it('treats empty strings as unset and parses lists', () => {
     const c = loadConfig({ REPLICATE_API_TOKEN: '', COMFYUI_URLS: 'http://a:8188/, http://b:8188', LORALOOP_ALLOW_PRIVATE_URLS: '1' }, '/');
     expect(c.replicate.apiToken).toBeUndefined();

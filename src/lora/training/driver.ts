@@ -6,6 +6,7 @@
 import type { Config } from '../../core/config.js';
 import type { Logger } from '../../core/logger.js';
 import type { Store } from '../../store/index.js';
+import type { JobQueue } from '../../store/queue/index.js';
 import type { TrainingJob } from './job.js';
 import type { TrainingRunner } from './runner.js';
 
@@ -18,6 +19,8 @@ export interface TrainingDeps {
   store: Store;
   /** This app's runner: a driver's cancel stops the follower this process runs. */
   trainingRunner: () => TrainingRunner;
+  /** The cluster's job queue, or null: with it, `loraloop worker` processes follow trainings (see queue.ts). */
+  queue: JobQueue | null;
 }
 
 /** Settings of the runner and its drivers. Every field has a production default. */

@@ -6,10 +6,14 @@
  * per job).
  *
  * Started by long-lived faces; `lora_train` only queues jobs and nudges a runner that is already running.
+ *
+ * With the cluster's job queue (LORALOOP_QUEUE=pg-boss) the scan claims nothing: it makes sure every unfinished
+ * job has its queue job (queue.ts), and `loraloop worker` loops follow them through `followJob`, under the same
+ * lease. So one process never has two followers of a job, and faces never follow trainings themselves.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { isLoraloopError } from '../../core/errors.js';
+import { LoraloopError, isLoraloopError } from '../../core/errors.js';
 import { defaultSleep } from '../../core/retry.js';
 import { kohyaTrainer } from '../backends/kohya.js';
 import { replicateTrainer } from '../backends/replicate-trainer.js';
@@ -17,6 +21,8 @@ import type { FollowContext, ResolvedRunnerOptions, TrainingDeps, TrainingDriver
 import { getTrainingJob, isTerminalTraining, listTrainingJobs, type TrainingJob } from './job.js';
 import { failTraining } from './outcome.js';
 import type { TrainingBackendName } from './params.js';
+import { sendTrainings } from './queue.js';
+import { missingBackendConfig } from './submit.js';
 
 export type { TrainingDeps, TrainingRunnerOptions } from './driver.js';
 
@@ -34,8 +40,17 @@ export interface TrainingRunner {
   readonly running: boolean;
   /** Begin following: scan now and then every scanIntervalMs. Idempotent. */
   start(): void;
-  /** Claim and follow every unfinished job nobody else follows (resolves once claims are made). */
+  /**
+   * Claim and follow every unfinished job nobody else follows (resolves once claims are made); with a job
+   * queue, queue every unfinished job instead (sent once each; a worker follows it).
+   */
   scan(): Promise<void>;
+  /**
+   * Follow one job here until it ends, under its lease (a worker's queue loop). Waits on this process's
+   * follower when there is one instead of starting a second. 'held': another process holds a live lease;
+   * 'stopped': following stopped before the job ended (`signal`, the runner stopped, the lease was lost).
+   */
+  followJob(jobId: string, signal: AbortSignal): Promise<FollowOutcome>;
   /** Abort following a job in this process (kills a local kohya child). False when not followed here. */
   cancelLocal(jobId: string): boolean;
   isFollowing(jobId: string): boolean;
@@ -46,6 +61,8 @@ export interface TrainingRunner {
   /** Resolves when this process follows no job (tests, graceful shutdown). */
   whenIdle(): Promise<void>;
 }
+
+export type FollowOutcome = 'ended' | 'held' | 'stopped';
 
 export function resolveRunnerOptions(o: TrainingRunnerOptions = {}): ResolvedRunnerOptions {
   return {
@@ -133,22 +150,37 @@ export function createTrainingRunner(services: TrainingDeps & { trainingOptions:
     active.set(job.id, { ac, done, wake: () => wakeSleep?.abort() });
   };
 
+  /** Claim the lease and start following; 'following' also when this process already follows the job. */
+  const claimAndFollow = async (jobId: string): Promise<'following' | 'ended' | 'held'> => {
+    if (active.has(jobId)) return 'following';
+    if (!(await services.store.jobs.claim(jobId, opts.ownerId, opts.leaseTtlMs))) return 'held';
+    // Re-read after claiming: the record may have moved on while we looked.
+    const fresh = await getTrainingJob(services, jobId);
+    if (!fresh || isTerminalTraining(fresh.status)) {
+      await services.store.jobs.release(jobId, opts.ownerId);
+      return 'ended';
+    }
+    // The claim accepts our own lease, so a second caller here (the scan and a queue loop) would pass it too:
+    // only the first to get here follows. Nothing awaits between this check and follow() registering the job.
+    if (active.has(jobId)) return 'following';
+    logger.info('following training job', { job_id: jobId, backend: fresh.state.backend, status: fresh.status });
+    follow(fresh);
+    return 'following';
+  };
+
   const scanOnce = async (): Promise<void> => {
+    const unfinished = await listTrainingJobs(services, { status: ['queued', 'training'] });
+    if (services.queue) {
+      await sendTrainings(services.queue, unfinished);
+      return;
+    }
     const now = services.now().getTime();
-    for (const job of await listTrainingJobs(services, { status: ['queued', 'training'] })) {
+    for (const job of unfinished) {
       if (active.has(job.id)) continue;
       const driver = TRAINING_DRIVERS[job.state.backend];
       if (!driver?.configured(services)) continue;
       if (job.owner !== opts.ownerId && !isUnowned(job, now)) continue;
-      if (!(await services.store.jobs.claim(job.id, opts.ownerId, opts.leaseTtlMs))) continue;
-      // Re-read after claiming: the record may have moved on while we looked.
-      const fresh = await getTrainingJob(services, job.id);
-      if (!fresh || isTerminalTraining(fresh.status)) {
-        await services.store.jobs.release(job.id, opts.ownerId);
-        continue;
-      }
-      logger.info('following training job', { job_id: job.id, backend: fresh.state.backend, status: fresh.status });
-      follow(fresh);
+      await claimAndFollow(job.id);
     }
   };
 
@@ -172,6 +204,29 @@ export function createTrainingRunner(services: TrainingDeps & { trainingOptions:
           scanning = undefined;
         });
       return scanning;
+    },
+    async followJob(jobId, signal) {
+      const job = await getTrainingJob(services, jobId);
+      if (!job || isTerminalTraining(job.status)) return 'ended';
+      if (!TRAINING_DRIVERS[job.state.backend].configured(services)) {
+        throw new LoraloopError('NOT_CONFIGURED', `This process cannot follow ${job.state.backend} trainings: ${missingBackendConfig(services, job.state.backend).join(' and ')} not set.`);
+      }
+      if (signal.aborted) return 'stopped';
+      const claimed = await claimAndFollow(jobId);
+      if (claimed !== 'following') return claimed;
+      const a = active.get(jobId);
+      if (a) {
+        const stop = () => a.ac.abort(new Error('stopped by its caller'));
+        if (signal.aborted) stop();
+        else signal.addEventListener('abort', stop, { once: true });
+        try {
+          await a.done.catch(() => undefined);
+        } finally {
+          signal.removeEventListener('abort', stop);
+        }
+      }
+      const cur = await getTrainingJob(services, jobId);
+      return !cur || isTerminalTraining(cur.status) ? 'ended' : 'stopped';
     },
     cancelLocal(jobId) {
       const a = active.get(jobId);

@@ -5,7 +5,8 @@
  * Who follows: nobody may follow an unfinished job (no server or daemon running, or it died); then this
  * process does. A one-shot process (a CLI command, which exits when the call returns) may follow a Replicate
  * job while it waits (another process can adopt it later), but never start a kohya run: the child would die
- * with the process.
+ * with the process. With the cluster's job queue, following is the workers' work: the scan here only makes
+ * sure the jobs are on the queue, which any process may do, so nothing is left unattended.
  */
 import { LoraloopError } from '../../core/errors.js';
 import type { Progress } from '../../core/progress.js';
@@ -86,9 +87,10 @@ export async function trainingStatus(s: StatusDeps, input: StatusRequest, opts: 
   let jobs = group.jobs;
   const nowMs = () => s.now().getTime();
 
-  const orphans = jobs.filter((j) => isUnowned(j, nowMs()) && TRAINING_DRIVERS[j.state.backend].configured(s));
+  const queued = s.queue !== null;
+  const orphans = jobs.filter((j) => isUnowned(j, nowMs()) && (queued || TRAINING_DRIVERS[j.state.backend].configured(s)));
   const runner = s.trainingRunner();
-  const canFollow = !opts.oneShot || (wait > 0 && orphans.every((j) => j.state.backend === 'replicate'));
+  const canFollow = queued || !opts.oneShot || (wait > 0 && orphans.every((j) => j.state.backend === 'replicate'));
   if (orphans.length && canFollow) {
     runner.start();
     await runner.scan();

@@ -6,13 +6,14 @@ import { openApp, type CliCommand } from '../command.js';
 
 export const workerCommand: CliCommand = {
   name: 'worker',
-  usage: 'worker [--calls N] [--backends comfyui,replicate,local] [--no-drafts] [--no-nightly]',
+  usage: 'worker [--calls N] [--trainings N] [--backends comfyui,replicate,local] [--no-drafts] [--no-nightly]',
   summary: 'run the cluster queue (LORALOOP_QUEUE=pg-boss): queued calls, batch drafts on shared GPU slots, trainings, the nightly run',
   async run(args, io) {
     const p = parseCommandArgs(io, {
       args,
       options: {
         calls: { type: 'string', default: '4' },
+        trainings: { type: 'string', default: '8' },
         backends: { type: 'string' },
         'no-drafts': { type: 'boolean', default: false },
         'no-nightly': { type: 'boolean', default: false },
@@ -22,6 +23,11 @@ export const workerCommand: CliCommand = {
     const calls = Number(p.values.calls);
     if (!Number.isInteger(calls) || calls < 1 || calls > 64) {
       io.stderr('error: --calls must be an integer in 1..64\n');
+      return EXIT_USAGE;
+    }
+    const trainings = Number(p.values.trainings);
+    if (!Number.isInteger(trainings) || trainings < 0 || trainings > 256) {
+      io.stderr('error: --trainings must be an integer in 0..256 (trainings followed at once per backend; 0: none)\n');
       return EXIT_USAGE;
     }
     const backends = p.values.backends?.split(',').map((b) => b.trim());
@@ -40,6 +46,7 @@ export const workerCommand: CliCommand = {
       await runWorker(app, {
         signal: stopping.signal,
         calls,
+        trainings,
         drafts: !p.values['no-drafts'],
         nightly: !p.values['no-nightly'],
         ...(backends ? { backends: backends as BackendName[] } : {}),
