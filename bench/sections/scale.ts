@@ -14,6 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { createComfyBackend } from '../../src/cover/backends/comfyui/index.js';
 import { createBossQueue } from '../../src/store/queue/index.js';
@@ -73,10 +74,19 @@ async function timeline(store: Store, batchId: string, t0: number): Promise<{ la
   return { lastDraft, text: `planned at ${at(batch?.created_at)} ms, first draft ${at(done[0])} ms, sheet done ${at(batch?.updated_at)} ms` };
 }
 
-function spawnWorker(env: Record<string, string>, home: string): ChildProcess {
+/** A worker on a home of its own; resolves once it says it takes work (a cluster's workers run before anyone asks). */
+async function spawnWorker(env: Record<string, string>, home: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, [resolve('dist/src/main.js'), 'worker', '--no-nightly', '--calls', '1'], {
-    env: { PATH: process.env.PATH ?? '', HOME: home, ...env, LORALOOP_HOME: home, LORALOOP_ALLOWED_ROOTS: home, LORALOOP_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { PATH: process.env.PATH ?? '', HOME: home, ...env, LORALOOP_HOME: home, LORALOOP_ALLOWED_ROOTS: home, LORALOOP_LOG_LEVEL: process.env.BENCH_WORKER_LOG ?? 'info' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  await new Promise<void>((resolveReady, reject) => {
+    const lines = createInterface({ input: child.stderr as NodeJS.ReadableStream });
+    lines.on('line', (l) => {
+      if (l.includes('"worker started"')) resolveReady();
+      else if (/"level":"(warn|error)"|debug/.test(l)) process.stderr.write(`${l}\n`);
+    });
+    child.once('exit', (code) => reject(new Error(`a worker exited (${code}) before it started`)));
   });
   return child;
 }
@@ -122,7 +132,7 @@ export const scaleBench: BenchSection = async (report) => {
     // (a) PostgreSQL: a face with no GPU address asks, two workers run it.
     const url = await server.database('cluster');
     const cluster = { LORALOOP_DATABASE_URL: url, LORALOOP_QUEUE: 'pg-boss' };
-    for (let i = 0; i < WORKERS; i++) workers.push(spawnWorker({ ...cluster, ...comfy }, mkdtempSync(join(root, `worker${i}-`))));
+    for (let i = 0; i < WORKERS; i++) workers.push(await spawnWorker({ ...cluster, ...comfy }, mkdtempSync(join(root, `worker${i}-`))));
     const face = makeTestApp(cluster, {});
     await servers.send({ cmd: 'reset' });
     try {

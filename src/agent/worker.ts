@@ -109,6 +109,8 @@ export async function runWorker(app: WorkerApp, o: WorkerOptions): Promise<void>
       }),
     );
   }
+  // The queue is up (pg-boss started, its schema migrated, the calls queue made) before this says so.
+  await queue.waiting(CALL_QUEUE);
   log.info('worker started', { calls: o.calls ?? 4, drafts: o.drafts !== false, trainings: o.trainings === 0 ? [] : trainingBackends, nightly: o.nightly !== false ? s.config.improveCron : false });
   try {
     await Promise.all(loops);

@@ -106,7 +106,10 @@ export async function runQueuedCall(deps: CallWorkerDeps, job: QueueJob<QueuedCa
     },
   });
   if (job.retryCount > 0) log.info('running a call again: the worker that had it stopped', { attempt: job.retryCount + 1 });
+  const t0 = Date.now();
+  log.debug('queued call taken', { waited_ms: t0 - Date.parse(row.created_at) });
   const r = await deps.tools.execute(tool, input, ctx);
+  log.debug('queued call ran', { ms: Date.now() - t0, success: r.success });
   await saving;
   const result: CallJobState['result'] = { success: r.success, data: wireData(r), reasoning: r.reasoning };
   if (r.success && r.next) result.next = r.next;
