@@ -27,7 +27,7 @@ export const NIGHTLY_QUEUE: QueueSpec = { name: 'loraloop.nightly', retryLimit: 
 
 export interface WorkerOptions {
   signal: AbortSignal;
-  /** Queued tool calls run at once (default 4). */
+  /** Queued tool calls run at once (default 4; 0: none, as `loraloop daemon` in a cluster). */
   calls?: number;
   /** Run drafts (default true). */
   drafts?: boolean;
@@ -84,7 +84,7 @@ export async function runWorker(app: WorkerApp, o: WorkerOptions): Promise<void>
   };
 
   const loops: Array<Promise<void>> = [];
-  for (let i = 0; i < Math.max(1, o.calls ?? 4); i++) loops.push(consume<QueuedCall>(CALL_QUEUE, (job) => runQueuedCall(app, job, o.signal)));
+  for (let i = 0; i < Math.max(0, o.calls ?? 4); i++) loops.push(consume<QueuedCall>(CALL_QUEUE, (job) => runQueuedCall(app, job, o.signal)));
   if (o.drafts !== false) loops.push(runDraftSlots({ ...s, queue, store: s.store }, { slots, signal: o.signal, pollMs, ...(o.backends ? { backends: o.backends } : {}) }));
   // A training runs for minutes to hours: a second's delay before one is picked up costs nothing, and keeps the
   // idle loops' queries few. Only backends configured here: another worker takes the others.

@@ -113,7 +113,7 @@ function reasoningOf(sum: BatchSummary, started: boolean): string {
     .map(([k, v]) => `${k} x${v}`)
     .join(', ');
   if (b.status === 'running') {
-    return `${started ? 'Started' : 'Batch'} ${b.id}: ${sum.done}/${sum.drafts.length} drafts done (${b.mode}, ${b.backend}${ck ? `; checkpoints ${ck}` : ''}). Call cover_batch with batch_id "${b.id}" for progress; it keeps running in this process.`;
+    return `${started ? 'Started' : 'Batch'} ${b.id}: ${sum.done}/${sum.drafts.length} drafts done (${b.mode}, ${b.backend}${ck ? `; checkpoints ${ck}` : ''}). Call cover_batch with batch_id "${b.id}" for progress; it keeps running meanwhile.`;
   }
   if (b.status === 'failed') return `Batch ${b.id} made no draft. ${sum.warnings.slice(-3).join(' ')} Check the servers with backends_status.`;
   return [
@@ -136,8 +136,15 @@ function reasoningOf(sum: BatchSummary, started: boolean): string {
 function filesOf(sum: BatchSummary): Artifact[] | undefined {
   const drafts: Artifact[] = sum.drafts
     .filter((d) => d.status === 'done' && d.blob_path)
-    .map((d) => ({ kind: 'file', path: d.blob_path as string, mime_type: 'image/png', title: `Draft ${d.idx + 1}` }));
-  const sheet: Artifact[] = sum.batch.contact_sheet_path ? [{ kind: 'image', path: sum.batch.contact_sheet_path, mime_type: 'image/png', title: 'Contact sheet of the drafts' }] : [];
+    .map((d) => {
+      // The hash lets a host other than the worker that made the draft serve it (from the shared blob store).
+      const sha = /([0-9a-f]{64})\.png$/.exec(d.blob_path as string)?.[1];
+      return { kind: 'file' as const, path: d.blob_path as string, mime_type: 'image/png', title: `Draft ${d.idx + 1}`, ...(sha ? { sha256: sha } : {}) };
+    });
+  const b = sum.batch;
+  const sheet: Artifact[] = b.contact_sheet_path
+    ? [{ kind: 'image', path: b.contact_sheet_path, mime_type: 'image/png', title: 'Contact sheet of the drafts', ...(b.contact_sheet_sha256 ? { sha256: b.contact_sheet_sha256 } : {}) }]
+    : [];
   const all = [...sheet, ...drafts];
   return all.length ? all : undefined;
 }

@@ -83,7 +83,7 @@ export function createBossQueue(o: BossQueueOptions): JobQueue {
       if (items.length === 0) return 0;
       const b = await ready(q);
       // pg-boss inserts with ON CONFLICT DO NOTHING: ids already there (the same keys) are skipped.
-      const ids = await b.insert(q.name, items.map((i) => ({ id: jobIdFor(q.name, i.key), data: i.data })));
+      const ids = await b.insert(q.name, items.map((i) => ({ id: jobIdFor(q.name, i.key), data: i.data })), { returnId: true });
       return ids?.length ?? 0;
     },
     async fetch<T extends object>(q: QueueSpec, count = 1) {

@@ -1,5 +1,6 @@
 import { parseCommandArgs } from '../args.js';
 import { startSchedule } from '../../../agent/schedule.js';
+import { runWorker } from '../../../agent/worker.js';
 import { EXIT_OK, EXIT_USAGE } from '../output.js';
 import { openApp, type CliCommand } from '../command.js';
 
@@ -13,6 +14,22 @@ export const daemonCommand: CliCommand = {
     const s = app.services;
     const logger = s.logger.child({ face: 'daemon' });
     const stopping = new AbortController();
+    if (s.queue) {
+      // In a cluster the nightly run is a pg-boss schedule that fires once for the whole cluster, and trainings
+      // are queue jobs: the daemon is a worker that takes no calls and runs no drafts.
+      const stop = () => stopping.abort();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      try {
+        io.stderr(`loraloop daemon: cluster queue in use; nightly run on "${s.config.improveCron}" once per cluster, trainings followed from the queue\n`);
+        await runWorker(app, { signal: stopping.signal, calls: 0, drafts: false });
+        return EXIT_OK;
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        await app.close();
+      }
+    }
     let current: Promise<unknown> | undefined;
     try {
       // Training jobs outlive the processes that queued them: the daemon follows every unfinished one.

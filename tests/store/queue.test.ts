@@ -1,0 +1,191 @@
+/**
+ * The cluster job queue (pg-boss on a real PostgreSQL) and the shared GPU slots, as the rest of loraloop relies
+ * on them: idempotency keys, completion inside the caller's transaction, a lapsed attempt recording nothing,
+ * slots given back when their holder's connection dies, one schedule per cluster, and a face's tool call run
+ * by a worker with its result readable from the face.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runWorker } from '../../src/agent/worker.js';
+import { loadConfig } from '../../src/core/config.js';
+import { createStore } from '../../src/store/index.js';
+import { createBossQueue, createSlotLocks, type JobQueue, type QueueSpec } from '../../src/store/queue/index.js';
+import { lockKeysFor } from '../../src/store/queue/keys.js';
+import { makeTestApp } from '../support/app.js';
+import { postgresBinDir, startPostgres, type RunningPostgres } from '../support/postgres.js';
+import { dataOf, errorOf } from '../support/result.js';
+
+const quiet = { warn: () => undefined };
+const run = postgresBinDir() && process.env.LORALOOP_TEST_DATABASE !== 'postgres' ? describe : describe.skip;
+let server: RunningPostgres;
+const queues: JobQueue[] = [];
+beforeAll(async () => {
+  if (postgresBinDir() && process.env.LORALOOP_TEST_DATABASE !== 'postgres') server = await startPostgres();
+}, 60_000);
+afterAll(async () => {
+  for (const q of queues) await q.stop();
+  await server?.stop();
+});
+
+function queueOn(url: string): JobQueue {
+  const q = createBossQueue({ url, logger: quiet });
+  queues.push(q);
+  return q;
+}
+const spec = (name: string): QueueSpec => ({ name, retryLimit: 2, heartbeatSeconds: 10, expireInSeconds: 60 });
+
+async function sql<R extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<R[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query<R>(text, values)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+describe('LORALOOP_QUEUE', () => {
+  it('needs LORALOOP_DATABASE_URL, and says so', () => {
+    expect(() => loadConfig({ LORALOOP_QUEUE: 'pg-boss' }, '/tmp')).toThrow(/LORALOOP_QUEUE=pg-boss needs LORALOOP_DATABASE_URL/);
+    expect(() => loadConfig({ LORALOOP_QUEUE: 'rabbit' }, '/tmp')).toThrow(/LORALOOP_QUEUE/);
+  });
+
+  it('a worker without a queue refuses to start, naming the variables', async () => {
+    const t = makeTestApp();
+    try {
+      await expect(runWorker(t.app, { signal: new AbortController().signal })).rejects.toMatchObject({ code: 'NOT_CONFIGURED', hint: expect.stringMatching(/LORALOOP_QUEUE=pg-boss/) });
+    } finally {
+      await t.dispose();
+    }
+  });
+});
+
+run('the job queue on PostgreSQL', () => {
+  it('drops a second send with the same key, alone or in a batch', async () => {
+    const q = queueOn(await server.database('keys'));
+    const s = spec('t.keys');
+    expect(await q.send(s, { n: 1 }, { key: 'draft_1' })).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await q.send(s, { n: 2 }, { key: 'draft_1' })).toBeNull();
+    expect(await q.sendMany(s, [{ data: { n: 3 }, key: 'draft_1' }, { data: { n: 4 }, key: 'draft_2' }, { data: { n: 5 }, key: 'draft_3' }])).toBe(2);
+    expect(await q.waiting(s)).toBe(3);
+    const jobs = await q.fetch<{ n: number }>(s, 10);
+    expect(jobs.map((j) => j.data.n).sort()).toEqual([1, 4, 5]);
+  });
+
+  it('settles a job with the transaction that records its result, and not without it', async () => {
+    const url = await server.database('tx');
+    const q = queueOn(url);
+    const store = createStore('/nonexistent-home', undefined, { databaseUrl: url });
+    try {
+      const s = spec('t.tx');
+      await q.send(s, {});
+      const [job] = await q.fetch(s);
+      const row = await store.jobs.create({ kind: 'call', status: 'running', state: {} });
+      // The transaction fails after completing: neither the row nor the job's completion stays.
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.jobs.update(row.id, { status: 'succeeded' });
+          expect(await q.complete(job!, { ok: true }, tx)).toBe(true);
+          throw new Error('the result could not be stored');
+        }),
+      ).rejects.toThrow('could not be stored');
+      expect((await store.jobs.get(row.id))?.status).toBe('running');
+      expect((await sql<{ state: string }>(url, 'SELECT state FROM pgboss.job WHERE id = $1', [job!.id]))[0]?.state).toBe('active');
+      // Now it succeeds: both at once.
+      await store.transaction(async (tx) => {
+        await tx.jobs.update(row.id, { status: 'succeeded' });
+        expect(await q.complete(job!, { ok: true }, tx)).toBe(true);
+      });
+      expect((await store.jobs.get(row.id))?.status).toBe('succeeded');
+      expect((await sql<{ state: string }>(url, 'SELECT state FROM pgboss.job WHERE id = $1', [job!.id]))[0]?.state).toBe('completed');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('an attempt that lapsed cannot settle the job another worker now holds', async () => {
+    const q = queueOn(await server.database('lapse'));
+    const s = spec('t.lapse');
+    await q.send(s, {});
+    const [first] = await q.fetch(s);
+    await q.fail(first!, 'worker went quiet'); // as the heartbeat monitor does for a dead worker
+    const [second] = await q.fetch(s);
+    expect(second?.id).toBe(first?.id);
+    expect(second?.retryCount).toBe(1);
+    expect(await q.complete(first!)).toBe(false);
+    expect(await q.complete(second!)).toBe(true);
+  });
+
+  it('a GPU slot is held by one process, and comes back when its holder dies', async () => {
+    const url = await server.database('slots');
+    const a = createSlotLocks(url, quiet);
+    const b = createSlotLocks(url, quiet);
+    try {
+      expect(await a.tryAcquire('comfyui:http://gpu1:8188#0')).toBe(true);
+      expect(await a.tryAcquire('comfyui:http://gpu1:8188#0')).toBe(true); // already its own
+      expect(await b.tryAcquire('comfyui:http://gpu1:8188#0')).toBe(false);
+      expect(await b.tryAcquire('comfyui:http://gpu1:8188#1')).toBe(true); // another slot of the same server
+      await a.release('comfyui:http://gpu1:8188#0');
+      expect(await b.tryAcquire('comfyui:http://gpu1:8188#0')).toBe(true);
+      await b.release('comfyui:http://gpu1:8188#0');
+      // A holds it again, then its connection dies (a killed worker): PostgreSQL frees the slot by itself.
+      expect(await a.tryAcquire('comfyui:http://gpu1:8188#0')).toBe(true);
+      expect(await b.tryAcquire('comfyui:http://gpu1:8188#0')).toBe(false);
+      // The session that holds it: advisory locks of the two-key form show the keys as classid and objid.
+      const [k1, k2] = lockKeysFor(0x736c6f74, 'comfyui:http://gpu1:8188#0');
+      const pids = await sql<{ pid: number }>(url, `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = $1 AND objid = $2`, [k1 >>> 0, k2 >>> 0]);
+      expect(pids.length).toBe(1);
+      await sql(url, 'SELECT pg_terminate_backend($1)', [pids[0]!.pid]);
+      for (let i = 0; i < 50 && a.healthy; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(a.healthy).toBe(false);
+      expect(await b.tryAcquire('comfyui:http://gpu1:8188#0')).toBe(true);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('a schedule registered by every worker exists once for the cluster', async () => {
+    const url = await server.database('cron');
+    const s = spec('t.nightly');
+    await Promise.all([queueOn(url), queueOn(url), queueOn(url)].map((q) => q.schedule(s, '0 3 * * *', {}, 'Europe/Paris')));
+    const rows = await sql<{ cron: string; timezone: string }>(url, `SELECT cron, timezone FROM pgboss.schedule WHERE name = 't.nightly'`);
+    expect(rows).toEqual([{ cron: '0 3 * * *', timezone: 'Europe/Paris' }]);
+  });
+
+  it("a face's GPU call goes to a worker; the face hands over, and job_status reads the worker's result", async () => {
+    const url = await server.database('calls');
+    const env = { LORALOOP_DATABASE_URL: url, LORALOOP_QUEUE: 'pg-boss' };
+    const face = makeTestApp(env);
+    const worker = makeTestApp(env);
+    const stop = new AbortController();
+    try {
+      // No worker yet: the call waits until its deadline, then hands over a job that is not "lost".
+      const ctx = { ...face.app.context('mcp'), deadline: Date.now() + 2500 };
+      const first = dataOf<{ status: string; job_id: string }>(await face.app.tools.execute('cover_generate', { title: 'Solana ETF inflows hit $1B', seed: 3 }, ctx));
+      expect(first.status).toBe('running');
+      const pending = dataOf<{ status: string }>(await face.app.tools.execute('job_status', { job_id: first.job_id }, face.app.context('mcp')));
+      expect(pending.status).toBe('running');
+      // A worker starts and runs it; the face reads the result from the shared store.
+      const running = runWorker(worker.app, { signal: stop.signal, calls: 1, drafts: false, nightly: false, trainings: 0, pollMs: 100 });
+      const done = dataOf<{ status: string; result: { path: string; coins: Array<{ symbol: string }> } }>(
+        await face.app.tools.execute('job_status', { job_id: first.job_id, wait_seconds: 30 }, face.app.context('mcp')),
+      );
+      expect(done.status).toBe('succeeded');
+      expect(done.result.coins[0]?.symbol).toBe('SOL');
+      // The face itself never ran it: its home has no blob; the worker's has the cover.
+      expect(done.result.path.startsWith(worker.home)).toBe(true);
+      // A call with a path on the caller's host runs where it was asked.
+      const local = await face.app.tools.execute('cover_generate', { title: 'Bitcoin slides below $60K', seed: 4, out: `${face.home}/cover.png` }, face.app.context('mcp'));
+      expect(local.success, local.reasoning).toBe(true);
+      stop.abort();
+      await running;
+      // Bad input is refused by the face before anything is queued.
+      expect(errorOf(await face.app.tools.execute('cover_generate', { seed: -1 }, face.app.context('mcp'))).code).toBe('INVALID_INPUT');
+    } finally {
+      stop.abort();
+      await face.dispose();
+      await worker.dispose();
+    }
+  }, 60_000);
+});
