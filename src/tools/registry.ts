@@ -52,7 +52,7 @@ export function createToolRegistry(tools: ToolDefinition[]): ToolRegistry {
       }
       try {
         // With a job queue, GPU work goes to the workers; the face waits for (or hands over) the result.
-        const queue = ctx.services.queue;
+        const queue = tool.worker ? ctx.services.queue : null;
         if (queue && goesOnQueue(tool, parsed.data, ctx)) return await enqueueCall(queue, ctx, tool.name, parsed.data);
         const result = await tool.handler(ctx, parsed.data);
         if (result.success) {

@@ -70,6 +70,18 @@ run('the job queue on PostgreSQL', () => {
     expect(await q.waiting(s)).toBe(3);
     const jobs = await q.fetch<{ n: number }>(s, 10);
     expect(jobs.map((j) => j.data.n).sort()).toEqual([1, 4, 5]);
+    // A job whose every attempt failed (dead workers) is revived by sending its key again; the others stay.
+    const first = jobs.find((j) => j.data.n === 1)!;
+    await q.complete(jobs.find((j) => j.data.n === 4)!);
+    let attempt = first;
+    for (let i = 0; i <= s.retryLimit; i++) {
+      await q.fail(attempt, 'worker died');
+      attempt = (await q.fetch<{ n: number }>(s, 10)).find((j) => j.id === first.id) ?? attempt;
+    }
+    expect(await q.waiting(s)).toBe(0);
+    expect(await q.sendMany(s, [{ data: { n: 1 }, key: 'draft_1' }, { data: { n: 4 }, key: 'draft_2' }])).toBe(0);
+    const revived = await q.fetch<{ n: number }>(s, 10);
+    expect(revived.map((j) => j.id)).toEqual([first.id]);
   });
 
   it('settles a job with the transaction that records its result, and not without it', async () => {

@@ -83,7 +83,10 @@ export function createBossQueue(o: BossQueueOptions): JobQueue {
       if (items.length === 0) return 0;
       const b = await ready(q);
       // pg-boss inserts with ON CONFLICT DO NOTHING: ids already there (the same keys) are skipped.
-      const ids = await b.insert(q.name, items.map((i) => ({ id: jobIdFor(q.name, i.key), data: i.data })), { returnId: true });
+      const all = items.map((i) => ({ id: jobIdFor(q.name, i.key), data: i.data }));
+      const ids = await b.insert(q.name, all, { returnId: true });
+      // pg-boss's retry touches only jobs in the failed state, and gives each one more attempt.
+      if ((ids?.length ?? 0) < all.length) await b.retry(q.name, all.map((j) => j.id));
       return ids?.length ?? 0;
     },
     async fetch<T extends object>(q: QueueSpec, count = 1) {

@@ -45,7 +45,11 @@ export interface SendOptions {
  */
 export interface JobQueue {
   send<T extends object>(queue: QueueSpec, data: T, options?: SendOptions): Promise<string | null>;
-  /** Send many in one statement; each keyed (see SendOptions.key). Returns how many were new. */
+  /**
+   * Send many in one statement; each keyed (see SendOptions.key). A key whose job failed for good (every
+   * attempt's worker died) gets one more attempt, so resuming work revives what was lost. Returns how many
+   * were new.
+   */
   sendMany<T extends object>(queue: QueueSpec, items: Array<{ data: T; key: string }>): Promise<number>;
   /** Up to `count` jobs that are ready, now held by this process. */
   fetch<T extends object>(queue: QueueSpec, count?: number): Promise<Array<QueueJob<T>>>;

@@ -62,7 +62,9 @@ const creates = () => emu.state.requests.filter((r) => r.method === 'POST' && /\
 
 describe('Replicate training (official client against the emulator)', () => {
   it('trains end to end: zip with the trigger first, progress, weights registered as v1 and inspected', async () => {
-    const app = replicateApp();
+    // Each poll moves the emulated training one tick: polls slower than lora_status's 100 ms look let it see
+    // the training part-way (at 20 ms the whole training can pass between two looks).
+    const app = replicateApp({ pollIntervalMs: 120 });
     const loraId = await seedProject(app, { name: 'sol-flux', base_model: 'flux', images: 3, trigger: 'sks solana' });
     const before = emu.state.trainings.length;
     const train = await callOk<{ job_id: string; status: string; params: Record<string, unknown> }>(app, 'lora_train', {
