@@ -83,6 +83,10 @@ export async function runWorker(app: WorkerApp, o: WorkerOptions): Promise<void>
     }
   };
 
+  // The queue is up (pg-boss started, its schema migrated, the calls queue made) before any loop runs: a
+  // database that cannot be reached stops the worker here with that error, not in every loop.
+  await queue.waiting(CALL_QUEUE);
+  if (o.nightly !== false) await queue.schedule(NIGHTLY_QUEUE, s.config.improveCron, {}, Intl.DateTimeFormat().resolvedOptions().timeZone);
   const loops: Array<Promise<void>> = [];
   for (let i = 0; i < Math.max(0, o.calls ?? 4); i++) loops.push(consume<QueuedCall>(CALL_QUEUE, (job) => runQueuedCall(app, job, o.signal)));
   if (o.drafts !== false) loops.push(runDraftSlots({ ...s, queue, store: s.store }, { slots, signal: o.signal, pollMs, ...(o.backends ? { backends: o.backends } : {}) }));
@@ -97,7 +101,6 @@ export async function runWorker(app: WorkerApp, o: WorkerOptions): Promise<void>
   // one whose lora_train call died before queueing it. Following is the loops' work above.
   s.trainingRunner().start();
   if (o.nightly !== false) {
-    await queue.schedule(NIGHTLY_QUEUE, s.config.improveCron, {}, Intl.DateTimeFormat().resolvedOptions().timeZone);
     loops.push(
       consume(NIGHTLY_QUEUE, async (job) => {
         log.info('nightly run starting');
@@ -109,8 +112,6 @@ export async function runWorker(app: WorkerApp, o: WorkerOptions): Promise<void>
       }),
     );
   }
-  // The queue is up (pg-boss started, its schema migrated, the calls queue made) before this says so.
-  await queue.waiting(CALL_QUEUE);
   log.info('worker started', { calls: o.calls ?? 4, drafts: o.drafts !== false, trainings: o.trainings === 0 ? [] : trainingBackends, nightly: o.nightly !== false ? s.config.improveCron : false });
   try {
     await Promise.all(loops);
