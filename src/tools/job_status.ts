@@ -3,6 +3,7 @@ import { LoraloopError } from '../core/errors.js';
 import { ok } from '../core/result.js';
 import { defaultSleep } from '../core/retry.js';
 import { CALL_JOB_KIND, isAbandoned, type CallJob } from './handover.js';
+import { queuedCallLost } from './queued.js';
 import { TRAINING_JOB_KIND } from '../lora/training/job.js';
 import { DEADLINE_MARGIN_MS, defineTool } from './types.js';
 
@@ -39,23 +40,26 @@ export const jobStatusTool = defineTool({
     }
     const started = Date.now();
     const until = Math.min(started + (input.wait_seconds ?? 0) * 1000, (ctx.deadline ?? Infinity) - DEADLINE_MARGIN_MS);
-    while (job.status === 'running' && !isAbandoned(job, ctx.services.now().getTime()) && Date.now() < until && !ctx.signal.aborted) {
+    // A queued call is lost when the queue gave up on it (every worker that took it stopped).
+    const gone = async (j: CallJob) => isAbandoned(j, ctx.services.now().getTime()) || (await queuedCallLost(ctx.services, j));
+    let lost = await gone(job);
+    while (job.status === 'running' && !lost && Date.now() < until && !ctx.signal.aborted) {
       try {
         await defaultSleep(Math.min(250, Math.max(0, until - Date.now())), ctx.signal);
       } catch {
         break;
       }
       job = ((await jobs.get(input.job_id)) as CallJob | undefined) ?? job;
+      lost = await gone(job);
     }
     const waited = Math.round((Date.now() - started) / 100) / 10;
     const tool = job.state.tool;
-    const lost = isAbandoned(job, ctx.services.now().getTime());
     const r = job.state.result;
     if (job.status === 'running' || !r) {
       const next = lost ? `Call ${tool} again.` : `Call job_status {"job_id": "${job.id}", "wait_seconds": 30} again.`;
       const pct = Math.round(job.progress * 100);
       return ok(
-        { job_id: job.id, tool, status: lost ? ('lost' as const) : ('running' as const), progress: job.progress, message: job.state.message ?? null, result: null, error: lost ? 'The loraloop process that ran this call stopped before it finished; its work is lost.' : null, waited_seconds: waited },
+        { job_id: job.id, tool, status: lost ? ('lost' as const) : ('running' as const), progress: job.progress, message: job.state.message ?? null, result: null, error: lost ? `The loraloop process${job.state.queued ? 'es' : ''} that ran this call stopped before it finished; its work is lost.` : null, waited_seconds: waited },
         lost
           ? `${tool} (job ${job.id}) was lost: the loraloop process that ran it stopped before it finished. ${next}`
           : `${tool} is still running (${pct}%${job.state.message ? `, ${job.state.message}` : ''}). ${next}`,

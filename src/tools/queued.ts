@@ -39,6 +39,23 @@ function resultOf(job: CallJob): CommandResult | undefined {
   return err ? { success: false, error: err, reasoning: r.reasoning } : failure('JOB_FAILED', r.reasoning, { category: 'system' });
 }
 
+/**
+ * A queued call whose queue job failed for good: every worker that took it stopped before finishing (the
+ * queue's retries are spent), so nobody will write its result.
+ */
+export async function queuedCallLost(s: Pick<Services, 'queue'>, job: CallJob): Promise<boolean> {
+  if (!s.queue || job.state.queued !== true || job.status !== 'running') return false;
+  return (await s.queue.stateOf(CALL_QUEUE, job.id).catch(() => null)) === 'failed';
+}
+
+/** What a caller is told about a call whose workers all stopped. */
+export function lostCall(tool: string): CommandResult {
+  return failure('JOB_FAILED', `Every worker that took this ${tool} call stopped before it finished (${CALL_QUEUE.retryLimit + 1} attempts).`, {
+    category: 'system',
+    hint: `Check the workers' logs (loraloop worker), then call ${tool} again.`,
+  });
+}
+
 /** Face side: queue the call, then wait for its result until the caller's deadline (or for good, without one). */
 export async function enqueueCall(queue: JobQueue, ctx: ToolContext, tool: string, input: unknown): Promise<CommandResult> {
   const jobs = ctx.services.store.jobs;
@@ -48,6 +65,7 @@ export async function enqueueCall(queue: JobQueue, ctx: ToolContext, tool: strin
   let job = created as CallJob;
   let last: ProgressUpdate | undefined;
   let lastMessage: string | undefined;
+  let lostCheckedAt = Date.now();
   while (Date.now() < until && !ctx.signal.aborted) {
     const done = resultOf(job);
     if (done && job.status !== 'running') return done;
@@ -63,6 +81,11 @@ export async function enqueueCall(queue: JobQueue, ctx: ToolContext, tool: strin
       break;
     }
     job = ((await jobs.get<CallJobState>(created.id)) as CallJob | undefined) ?? job;
+    // Rarely needed (every worker that took it died), so asked of the queue every 2 s only.
+    if (Date.now() - lostCheckedAt > 2000) {
+      lostCheckedAt = Date.now();
+      if (await queuedCallLost(ctx.services, job)) return lostCall(tool);
+    }
   }
   const done = resultOf(job);
   if (done && job.status !== 'running') return done;

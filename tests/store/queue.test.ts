@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/core/config.js';
 import { createStore } from '../../src/store/index.js';
 import { createBossQueue, createSlotLocks, type JobQueue, type QueueSpec } from '../../src/store/queue/index.js';
 import { lockKeysFor } from '../../src/store/queue/keys.js';
+import { CALL_QUEUE } from '../../src/tools/queued.js';
 import { makeTestApp } from '../support/app.js';
 import { postgresBinDir, startPostgres, type RunningPostgres } from '../support/postgres.js';
 import { dataOf, errorOf } from '../support/result.js';
@@ -200,4 +201,26 @@ run('the job queue on PostgreSQL', () => {
       await worker.dispose();
     }
   }, 60_000);
+
+  it('a call whose every worker died is reported lost, not running forever', async () => {
+    const url = await server.database('lost');
+    const face = makeTestApp({ LORALOOP_DATABASE_URL: url, LORALOOP_QUEUE: 'pg-boss' });
+    const q = queueOn(url);
+    try {
+      const ctx = { ...face.app.context('mcp'), deadline: Date.now() + 1500 };
+      const handed = dataOf<{ status: string; job_id: string }>(await face.app.tools.execute('cover_generate', { title: 'Solana ETF inflows hit $1B' }, ctx));
+      expect(handed.status).toBe('running');
+      // Three workers in a row take it and die (the heartbeat monitor fails each attempt).
+      for (let i = 0; i <= CALL_QUEUE.retryLimit; i++) {
+        const [job] = await q.fetch(CALL_QUEUE);
+        expect(job?.data).toMatchObject({ call_id: handed.job_id, tool: 'cover_generate' });
+        await q.fail(job!, 'worker stopped heartbeating');
+      }
+      const st = dataOf<{ status: string; error: string }>(await face.app.tools.execute('job_status', { job_id: handed.job_id }, face.app.context('mcp')));
+      expect(st.status).toBe('lost');
+      expect(st.error).toMatch(/stopped before it finished/);
+    } finally {
+      await face.dispose();
+    }
+  }, 30_000);
 });

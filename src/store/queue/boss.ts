@@ -117,6 +117,12 @@ export function createBossQueue(o: BossQueueOptions): JobQueue {
       const b = await boss();
       await b.fail(job.queue.name, attempt(job), { message: error });
     },
+    async stateOf(q, key) {
+      const b = await ready(q);
+      const job = await b.getJobById(q.name, jobIdFor(q.name, key));
+      if (!job) return null;
+      return job.state === 'created' || job.state === 'retry' ? 'waiting' : job.state;
+    },
     async waiting(q) {
       const b = await ready(q);
       const r = await b.getDb().executeSql(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1 AND state < 'active' AND start_after <= now()`, [q.name]);

@@ -63,6 +63,8 @@ export interface JobQueue {
   complete(job: QueueJob<unknown>, output?: object, tx?: Repos): Promise<boolean>;
   /** Settle the attempt as failed: the job is retried until its queue's retryLimit, then left failed. */
   fail(job: QueueJob<unknown>, error: string): Promise<void>;
+  /** Where the job sent with `key` stands, or null when there is none (never sent, or long deleted). */
+  stateOf(queue: QueueSpec, key: string): Promise<'waiting' | 'active' | 'completed' | 'failed' | 'cancelled' | null>;
   /** Jobs waiting to run (not yet claimed, or waiting for a retry). */
   waiting(queue: QueueSpec): Promise<number>;
   /** Send `data` to `queue` on this cron (in `timezone`, default UTC), once per cluster however many processes call it. */
