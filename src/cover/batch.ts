@@ -23,7 +23,7 @@ import { loraComboKey } from '../store/repos/generation.js';
 import { inferBaseModel } from './backends/comfyui/backend.js';
 import { runPool, type PoolWorker } from './backends/pool.js';
 import type { BackendName } from './backends/registry.js';
-import type { BaseModel, GenerateResult } from './backends/types.js';
+import type { BaseModel, GenerateRequest, GenerateResult } from './backends/types.js';
 import {
   DEFAULT_TIER,
   allocate,
@@ -231,8 +231,29 @@ export async function createBatch(s: BatchPlanDeps, req: BatchRequest): Promise<
   return summarizeBatch(s, batch.id);
 }
 
+/** What the image model is asked for one draft: the batch's prompt with the draft's seed, checkpoint and LoRAs. */
+export function draftRequest(
+  batch: BatchRecord,
+  d: DraftRecord,
+  o: { size: { width: number; height: number }; baseModel: BaseModel | undefined; loras: DraftLora[]; signal: AbortSignal },
+): GenerateRequest {
+  const style = (batch.meta as { style?: string | null }).style;
+  return {
+    prompt: batch.prompt,
+    ...(batch.negative_prompt ? { negativePrompt: batch.negative_prompt } : {}),
+    width: o.size.width,
+    height: o.size.height,
+    seed: d.seed,
+    ...(d.checkpoint ? { checkpoint: d.checkpoint } : {}),
+    ...(o.baseModel ? { baseModel: o.baseModel } : {}),
+    loras: o.loras,
+    abortSignal: o.signal,
+    ...(batch.backend === 'local' && style ? { providerOptions: { local: { style } } } : {}),
+  };
+}
+
 /** The plan of a stored batch, rebuilt for running (routing again is cheap and deterministic). */
-async function planOf(s: PlanDeps, b: BatchRecord): Promise<ImagePlan> {
+export async function planOf(s: PlanDeps, b: BatchRecord): Promise<ImagePlan> {
   const base = await planImage(s, {
     title: b.title ?? undefined,
     subtitle: b.subtitle ?? undefined,
@@ -331,18 +352,7 @@ async function execute(s: BatchDeps, batchId: string, handle: RunHandle): Promis
       run: async (worker, d, signal) => {
         await gen.noteAttempt(d.id);
         const loras = backend === 'comfyui' ? mapLoraFiles(d.loras, serverLoras) : d.loras;
-        return worker.backend.generate({
-          prompt: batch.prompt,
-          ...(batch.negative_prompt ? { negativePrompt: batch.negative_prompt } : {}),
-          width: size.width,
-          height: size.height,
-          seed: d.seed,
-          ...(d.checkpoint ? { checkpoint: d.checkpoint } : {}),
-          ...(baseModel ? { baseModel } : {}),
-          loras,
-          abortSignal: signal,
-          ...(backend === 'local' && meta.style ? { providerOptions: { local: { style: meta.style } } } : {}),
-        });
+        return worker.backend.generate(draftRequest(batch, d, { size, baseModel, loras, signal }));
       },
       deliver: async (d, worker, result, ms) => {
         const image = result.images[0];

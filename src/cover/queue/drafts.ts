@@ -12,9 +12,9 @@ import type { BatchRecord, DraftRecord } from '../../store/repos/generation.js';
 import type { PoolWorker } from '../backends/pool.js';
 import type { BackendName } from '../backends/registry.js';
 import type { BaseModel, GenerateResult } from '../backends/types.js';
-import { draftImage, settleBatch, type BatchDeps } from '../batch.js';
+import { draftImage, draftRequest, planOf, settleBatch, type BatchDeps } from '../batch.js';
 import { cellSize, makeThumb } from '../contact-sheet.js';
-import { finishImage, generationSize, mapLoraFiles, planImage, type ImagePlan } from '../generate.js';
+import { finishImage, generationSize, mapLoraFiles, type ImagePlan } from '../generate.js';
 
 /** One queue per backend, so a worker's slot only takes drafts its server can run. */
 export function draftQueue(backend: string): QueueSpec {
@@ -68,8 +68,7 @@ export function createBatchCache(s: QueueBatchDeps): (batchId: string) => Promis
 async function load(s: QueueBatchDeps, batchId: string): Promise<BatchRun> {
   const batch = await s.store.generation.getBatch(batchId);
   if (!batch) throw new LoraloopError('NOT_FOUND', `No batch "${batchId}".`);
-  const base = await planImage(s, { title: batch.title ?? undefined, subtitle: batch.subtitle ?? undefined, prompt: batch.title ? undefined : batch.prompt, backend: 'local' });
-  const plan = { ...base, prompt: batch.prompt, negative_prompt: batch.negative_prompt ?? base.negative_prompt, scope: batch.scope };
+  const plan = await planOf(s, batch);
   const meta = batch.meta as { base_model?: BaseModel | null };
   const baseModel = meta.base_model ?? undefined;
   let serverLoras: string[] = [];
@@ -104,23 +103,12 @@ export async function generateDraft(
   const run = await batches(job.data.batch_id);
   const { batch, size, baseModel } = run;
   const backend = batch.backend as BackendName;
-  const meta = batch.meta as { style?: string | null };
   await gen.noteAttempt(d.id);
   const started = Date.now();
   let result: GenerateResult;
   try {
-    result = await worker.backend.generate({
-      prompt: batch.prompt,
-      ...(batch.negative_prompt ? { negativePrompt: batch.negative_prompt } : {}),
-      width: size.width,
-      height: size.height,
-      seed: d.seed,
-      ...(d.checkpoint ? { checkpoint: d.checkpoint } : {}),
-      ...(baseModel ? { baseModel } : {}),
-      loras: backend === 'comfyui' ? mapLoraFiles(d.loras, run.serverLoras) : d.loras,
-      abortSignal: signal,
-      ...(backend === 'local' && meta.style ? { providerOptions: { local: { style: meta.style } } } : {}),
-    });
+    const loras = backend === 'comfyui' ? mapLoraFiles(d.loras, run.serverLoras) : d.loras;
+    result = await worker.backend.generate(draftRequest(batch, d, { size, baseModel, loras, signal }));
   } catch (e) {
     return { outcome: await failed(s, job, d, worker, e) };
   }
