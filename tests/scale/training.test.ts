@@ -5,14 +5,11 @@
  * is created and trained through the MCP host; the worker that follows the training is killed with SIGKILL
  * while the remote training runs, and the other worker takes it over from the queue.
  */
-import { Client } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import type { Client } from '@modelcontextprotocol/client';
 import { copyFileSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseBlobLocation } from '../../src/core/blob-location.js';
-import { createStore, type Store } from '../../src/store/index.js';
 import { startReplicateEmulator, type ReplicateEmulator } from '../emulators/replicate.js';
 import { startCluster, type ClusterProcess, type TestCluster } from '../support/cluster.js';
 import { postgresBinDir } from '../support/postgres.js';
@@ -86,15 +83,8 @@ run('a training whose worker is killed', () => {
     const mcpHome = cluster.home('mcp');
     mkdirSync(join(mcpHome, 'photos'));
     for (const f of PHOTOS) copyFileSync(join(PEOPLE, f), join(mcpHome, 'photos', f));
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [resolve('dist/src/main.js'), 'mcp'],
-      env: { PATH: process.env.PATH ?? '', HOME: mcpHome, ...cluster.env, LORALOOP_HOME: mcpHome, LORALOOP_ALLOWED_ROOTS: mcpHome },
-      stderr: 'pipe',
-    });
-    const client = new Client({ name: 'scale-training-test', version: '1' });
-    await client.connect(transport);
-    const reader: Store = createStore(cluster.home('reader'), undefined, { databaseUrl: cluster.databaseUrl, blobs: parseBlobLocation('s3://cluster/blobs'), objectStoreEnv: cluster.env });
+    const client = await cluster.mcpClient(mcpHome, 'scale-training-test');
+    const reader = cluster.freshStore('reader');
     const logs = () => workers.map((w, i) => `--- worker${i} (pid ${w.child.pid})\n${w.stderr().slice(-3000)}`).join('\n');
     try {
       const { lora_id: loraId } = await callOk<{ lora_id: string }>(client, 'lora_create', { name: 'kill-follower', base_model: 'flux', asset_type: 'character', trigger_word: 'sks crew' });

@@ -3,14 +3,9 @@
  * MCP server on a fourth that has no GPU address at all, one PostgreSQL (store and pg-boss queue), one S3
  * bucket, and four emulated ComfyUI servers of uneven speed. One worker is killed with SIGKILL mid-batch.
  */
-import { Client } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
-import { resolve } from 'node:path';
 import pg from 'pg';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStore, type Store } from '../../src/store/index.js';
-import { parseBlobLocation } from '../../src/core/blob-location.js';
 import { startComfyEmulator, type ComfyEmulator } from '../emulators/comfyui.js';
 import { startCluster, type TestCluster } from '../support/cluster.js';
 import { postgresBinDir } from '../support/postgres.js';
@@ -45,25 +40,13 @@ const rerunDraftJobs = () => pgCount(`SELECT count(*) AS n FROM pgboss.job WHERE
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A store on a home of its own: a host that made nothing. */
-function freshStore(name: string): Store {
-  return createStore(cluster.home(name), undefined, { databaseUrl: cluster.databaseUrl, blobs: parseBlobLocation('s3://cluster/blobs'), objectStoreEnv: cluster.env });
-}
-
 run('three workers, one killed mid-batch', () => {
   it('finishes a 40-draft batch from an MCP host with no GPU access; a fresh host reads every image', async () => {
     const comfy = { COMFYUI_URLS: emus.map((e) => e.url).join(',') };
     const workers = [0, 1, 2].map((i) => cluster.spawn(`worker${i}`, ['worker', '--calls', '2', '--no-nightly'], comfy));
     const mcpHome = cluster.home('mcp');
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [resolve('dist/src/main.js'), 'mcp'],
-      env: { PATH: process.env.PATH ?? '', HOME: mcpHome, ...cluster.env, LORALOOP_HOME: mcpHome, LORALOOP_ALLOWED_ROOTS: mcpHome },
-      stderr: 'pipe',
-    });
-    const client = new Client({ name: 'scale-test', version: '1' });
-    await client.connect(transport);
-    const reader = freshStore('reader');
+    const client = await cluster.mcpClient(mcpHome, 'scale-test');
+    const reader = cluster.freshStore('reader');
     try {
       const started = await client.callTool({ name: 'cover_batch', arguments: { title: 'Solana rallies as ETF inflows hit $1B', count: 40, backend: 'comfyui', wait: false } });
       expect(started.isError, JSON.stringify(started.content)).toBeFalsy();

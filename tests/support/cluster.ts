@@ -2,6 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { parseBlobLocation } from '../../src/core/blob-location.js';
+import { createStore, type Store } from '../../src/store/index.js';
 import { startPostgres, type RunningPostgres } from './postgres.js';
 import { startS3, type RunningS3 } from './object-stores.js';
 
@@ -15,6 +19,10 @@ export interface TestCluster {
   env: Record<string, string>;
   /** A fresh home folder (another host). */
   home(name: string): string;
+  /** `loraloop mcp` (stdio) on `home` with only the cluster's variables (no GPU, no Replicate), through the SDK's Client. */
+  mcpClient(home: string, name: string): Promise<Client>;
+  /** A store on a fresh home of its own (a host that made nothing), on the cluster's database and bucket. */
+  freshStore(name: string): Store;
   /** Start `loraloop <args>` as a host with its own home; its stderr is kept. */
   spawn(name: string, args: string[], env?: Record<string, string>): ClusterProcess;
   stop(): Promise<void>;
@@ -42,6 +50,18 @@ export async function startCluster(): Promise<TestCluster> {
     databaseUrl,
     env,
     home,
+    async mcpClient(h, name) {
+      const transport = new StdioClientTransport({
+        command: process.execPath,
+        args: [bin, 'mcp'],
+        env: { PATH: process.env.PATH ?? '', HOME: h, ...env, LORALOOP_HOME: h, LORALOOP_ALLOWED_ROOTS: h },
+        stderr: 'pipe',
+      });
+      const client = new Client({ name, version: '1' });
+      await client.connect(transport);
+      return client;
+    },
+    freshStore: (name) => createStore(home(name), undefined, { databaseUrl, blobs: parseBlobLocation(env.LORALOOP_BLOBS), objectStoreEnv: env }),
     spawn(name, args, extra = {}) {
       const h = home(name);
       const child = spawn(process.execPath, [bin, ...args], {
