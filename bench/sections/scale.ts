@@ -128,49 +128,38 @@ export const scaleBench: BenchSection = async (report) => {
     };
     const request = { prompt: 'Solana (SOL) cryptocurrency, etf inflows, editorial news cover illustration', count: N, backend: 'comfyui', mode: 'quick', wait: true };
     const comfy = { COMFYUI_URLS: servers.urls.join(',') };
+    /** One batch asked of an app with `env`: its makespan (call to last draft stored), in-run and whole-call ratios. */
+    const measure = async (label: string, env: Record<string, string>, target?: string): Promise<void> => {
+      const t = makeTestApp(env, {});
+      await servers.send({ cmd: 'reset' });
+      try {
+        const t0wall = Date.now();
+        const t0 = performance.now();
+        const r = await t.app.tools.execute('cover_batch', request, t.app.context());
+        const ms = performance.now() - t0;
+        if (!r.success) throw new Error(r.reasoning);
+        const d = r.data as { batch_id: string; progress: { done: number }; gpu_distribution: Record<string, number> };
+        const tl = await timeline(t.app.services.store, d.batch_id, t0wall);
+        const inRun = await inRunIdeal();
+        const split = servers.urls.map((u) => d.gpu_distribution[u] ?? 0).join('/');
+        report.add({ section: 'scale', name: `${label}: ${N} drafts makespan / ideal`, value: tl.lastDraft / best, unit: 'x', ...(target ? { target } : {}), note: `call to last draft stored ${tl.lastDraft} ms (${tl.text}); ${d.progress.done} done, split ${split}` });
+        report.add({ section: 'scale', name: `${label}: makespan / in-run ideal`, value: tl.lastDraft / inRun.ms, unit: 'x', note: inRun.note });
+        report.add({ section: 'scale', name: `${label}: whole call (plan, drafts, contact sheet) / ideal`, value: ms / best, unit: 'x', note: `${Math.round(ms)} ms` });
+      } finally {
+        await t.dispose();
+      }
+    };
 
     // (a) PostgreSQL: a face with no GPU address asks, two workers run it.
     const url = await server.database('cluster');
     const cluster = { LORALOOP_DATABASE_URL: url, LORALOOP_QUEUE: 'pg-boss' };
     for (let i = 0; i < WORKERS; i++) workers.push(await spawnWorker({ ...cluster, ...comfy }, mkdtempSync(join(root, `worker${i}-`))));
-    const face = makeTestApp(cluster, {});
-    await servers.send({ cmd: 'reset' });
-    try {
-      const t0wall = Date.now();
-      const t0 = performance.now();
-      const r = await face.app.tools.execute('cover_batch', request, face.app.context());
-      const ms = performance.now() - t0;
-      if (!r.success) throw new Error(r.reasoning);
-      const d = r.data as { batch_id: string; status: string; progress: { done: number }; gpu_distribution: Record<string, number> };
-      const tl = await timeline(face.app.services.store, d.batch_id, t0wall);
-      const inRun = await inRunIdeal();
-      report.add({ section: 'scale', name: `PostgreSQL, ${WORKERS} workers: ${N} drafts makespan / ideal`, value: tl.lastDraft / best, unit: 'x', target: '<= 1.1x', note: `call to last draft stored ${tl.lastDraft} ms (${tl.text}); ${d.progress.done} done, split ${servers.urls.map((u) => d.gpu_distribution[u] ?? 0).join('/')}` });
-      report.add({ section: 'scale', name: `PostgreSQL, ${WORKERS} workers: makespan / in-run ideal`, value: tl.lastDraft / inRun.ms, unit: 'x', note: inRun.note });
-      report.add({ section: 'scale', name: `PostgreSQL, ${WORKERS} workers: whole call (plan, drafts, contact sheet) / ideal`, value: ms / best, unit: 'x', note: `${Math.round(ms)} ms` });
-    } finally {
-      await face.dispose();
-    }
+    await measure(`PostgreSQL, ${WORKERS} workers`, cluster, '<= 1.1x');
     for (const w of workers) w.kill('SIGTERM');
     await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(null) : w.once('exit', r)))));
 
     // (b) SQLite: the same batch in one process, through the in-process pool.
-    const one = makeTestApp(comfy, {});
-    await servers.send({ cmd: 'reset' });
-    try {
-      const t0wall = Date.now();
-      const t0 = performance.now();
-      const r = await one.app.tools.execute('cover_batch', request, one.app.context());
-      const ms = performance.now() - t0;
-      if (!r.success) throw new Error(r.reasoning);
-      const d = r.data as { batch_id: string; progress: { done: number }; gpu_distribution: Record<string, number> };
-      const tl = await timeline(one.app.services.store, d.batch_id, t0wall);
-      const inRun = await inRunIdeal();
-      report.add({ section: 'scale', name: `SQLite, one process: ${N} drafts makespan / ideal`, value: tl.lastDraft / best, unit: 'x', note: `call to last draft stored ${tl.lastDraft} ms (${tl.text}); ${d.progress.done} done, split ${servers.urls.map((u) => d.gpu_distribution[u] ?? 0).join('/')}` });
-      report.add({ section: 'scale', name: 'SQLite, one process: makespan / in-run ideal', value: tl.lastDraft / inRun.ms, unit: 'x', note: inRun.note });
-      report.add({ section: 'scale', name: 'SQLite, one process: whole call (plan, drafts, contact sheet) / ideal', value: ms / best, unit: 'x', note: `${Math.round(ms)} ms` });
-    } finally {
-      await one.dispose();
-    }
+    await measure('SQLite, one process', comfy);
   } finally {
     for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
     await servers.close();

@@ -231,6 +231,38 @@ export async function createBatch(s: BatchPlanDeps, req: BatchRequest): Promise<
   return summarizeBatch(s, batch.id);
 }
 
+/**
+ * Compose one generated draft into its cover (logo and title, or the raw image) and store it: what both the
+ * in-process run and a queue worker do with a server's answer. The checkpoint is the one the server reports.
+ */
+export async function composeDraft(
+  s: MakeCoverDeps & PlanDeps,
+  batch: BatchRecord,
+  plan: ImagePlan,
+  d: DraftRecord,
+  server: string,
+  result: GenerateResult,
+): Promise<{ finished: Awaited<ReturnType<typeof finishImage>>; ckpt: string | null }> {
+  const image = result.images[0];
+  if (!image) throw new LoraloopError('JOB_FAILED', `${server} returned no image for draft #${d.idx + 1}.`);
+  const ckpt = typeof image.meta.checkpoint === 'string' ? image.meta.checkpoint : d.checkpoint;
+  const finished = await finishImage(s, {
+    plan,
+    png: image.png,
+    raw: !batch.title,
+    width: batch.width,
+    height: batch.height,
+    seed: d.seed,
+    backend: batch.backend,
+    checkpoint: ckpt,
+    loras: d.loras,
+    batch_id: batch.id,
+    style: (batch.meta as { style?: string | null }).style ?? undefined,
+    meta: { draft: d.idx, server, generation: image.meta, backend_warnings: result.warnings },
+  });
+  return { finished, ckpt };
+}
+
 /** What the image model is asked for one draft: the batch's prompt with the draft's seed, checkpoint and LoRAs. */
 export function draftRequest(
   batch: BatchRecord,
@@ -316,7 +348,6 @@ async function execute(s: BatchDeps, batchId: string, handle: RunHandle): Promis
     const plan = await planOf(s, batch);
     const meta = batch.meta as { base_model?: BaseModel | null; style?: string | null; warnings?: string[] };
     const baseModel = meta.base_model ?? undefined;
-    const raw = !batch.title;
     const backend = batch.backend as BackendName;
     const workers: PoolWorker[] = s.backends.workers(backend);
     // LoRA names as the servers spell them (registry names -> server files).
@@ -355,23 +386,7 @@ async function execute(s: BatchDeps, batchId: string, handle: RunHandle): Promis
         return worker.backend.generate(draftRequest(batch, d, { size, baseModel, loras, signal }));
       },
       deliver: async (d, worker, result, ms) => {
-        const image = result.images[0];
-        if (!image) throw new LoraloopError('JOB_FAILED', `${worker.id} returned no image for draft #${d.idx}.`);
-        const ckpt = typeof image.meta.checkpoint === 'string' ? image.meta.checkpoint : d.checkpoint;
-        const finished = await finishImage(s, {
-          plan,
-          png: image.png,
-          raw,
-          width: batch.width,
-          height: batch.height,
-          seed: d.seed,
-          backend,
-          checkpoint: ckpt,
-          loras: d.loras,
-          batch_id: batchId,
-          style: meta.style ?? undefined,
-          meta: { draft: d.idx, server: worker.id, generation: image.meta, backend_warnings: result.warnings },
-        });
+        const { finished, ckpt } = await composeDraft(s, batch, plan, d, worker.id, result);
         const first = await gen.markDone(d.id, { server: worker.id, cover_id: finished.record.id, blob_path: finished.record.blob_path, elapsed_ms: ms, checkpoint: ckpt });
         if (!first) {
           log.warn('draft delivered twice; the second copy was dropped', { draft: d.idx, server: worker.id });

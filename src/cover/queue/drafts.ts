@@ -4,6 +4,8 @@
  * them (slots.ts); this file is what runs one: generate on the server whose slot the worker holds, compose the
  * cover, and record the draft done together with the job's completion.
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Config } from '../../core/config.js';
 import { LoraloopError, isLoraloopError } from '../../core/errors.js';
 import type { Store } from '../../store/index.js';
@@ -12,9 +14,9 @@ import type { BatchRecord, DraftRecord } from '../../store/repos/generation.js';
 import type { PoolWorker } from '../backends/pool.js';
 import type { BackendName } from '../backends/registry.js';
 import type { BaseModel, GenerateResult } from '../backends/types.js';
-import { draftImage, draftRequest, planOf, settleBatch, type BatchDeps } from '../batch.js';
+import { composeDraft, draftImage, draftRequest, planOf, settleBatch, type BatchDeps } from '../batch.js';
 import { cellSize, makeThumb } from '../contact-sheet.js';
-import { finishImage, generationSize, mapLoraFiles, type ImagePlan } from '../generate.js';
+import { generationSize, mapLoraFiles, type ImagePlan } from '../generate.js';
 
 /** One queue per backend, so a worker's slot only takes drafts its server can run. */
 export function draftQueue(backend: string): QueueSpec {
@@ -118,25 +120,8 @@ export async function generateDraft(
 
 async function deliver(s: QueueBatchDeps, run: BatchRun, worker: PoolWorker, job: QueueJob<DraftJob>, d: DraftRecord, result: GenerateResult, ms: number): Promise<DraftOutcome> {
   const { batch, plan } = run;
-  const meta = batch.meta as { style?: string | null };
   try {
-    const image = result.images[0];
-    if (!image) throw new LoraloopError('JOB_FAILED', `${worker.id} returned no image for draft #${d.idx + 1}.`);
-    const ckpt = typeof image.meta.checkpoint === 'string' ? image.meta.checkpoint : d.checkpoint;
-    const finished = await finishImage(s, {
-      plan,
-      png: image.png,
-      raw: !batch.title,
-      width: batch.width,
-      height: batch.height,
-      seed: d.seed,
-      backend: batch.backend,
-      checkpoint: ckpt,
-      loras: d.loras,
-      batch_id: batch.id,
-      style: meta.style ?? undefined,
-      meta: { draft: d.idx, server: worker.id, generation: image.meta, backend_warnings: result.warnings },
-    });
+    const { finished, ckpt } = await composeDraft(s, batch, plan, d, worker.id, result);
     // The sheet's thumbnail now, while the image is at hand: the worker that settles the batch then composes
     // the sheet from small blobs instead of decoding every draft at the end.
     const thumb = await thumbnail(s, batch, finished.record);
@@ -197,5 +182,16 @@ async function afterDraft(s: QueueBatchDeps, batchId: string): Promise<void> {
   if (drafts.some((x) => x.status === 'pending') || batch.status !== 'running') return;
   const failures = drafts.filter((x) => x.status === 'failed').map((x) => `Draft #${x.idx + 1} failed: ${x.error ?? 'unknown error'}.`);
   const meta = batch.meta as { warnings?: string[]; queued_at?: number };
-  await settleBatch(s, batch, { canceled: false, warnings: [...(meta.warnings ?? []), ...failures], started: meta.queued_at ?? Date.parse(batch.created_at) });
+  // Two workers storing the last two drafts at once both get here: the batch job's lease lets one make the
+  // sheet (a few seconds of CPU for 200 drafts) and the other go on.
+  const settler = `${SETTLER}:${randomBytes(4).toString('hex')}`; // unique per call: a claim accepts its own owner
+  if (batch.job_id && !(await s.store.jobs.claim(batch.job_id, settler, 120_000))) return;
+  try {
+    await settleBatch(s, batch, { canceled: false, warnings: [...(meta.warnings ?? []), ...failures], started: meta.queued_at ?? Date.parse(batch.created_at) });
+  } finally {
+    if (batch.job_id) await s.store.jobs.release(batch.job_id, settler);
+  }
 }
+
+/** This process as the holder of a batch job's lease while it settles the batch. */
+const SETTLER = `${hostname()}:${process.pid}:settle`;
