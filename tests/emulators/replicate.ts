@@ -106,6 +106,8 @@ export async function startReplicateEmulator(options: ReplicateEmulatorOptions =
         return;
       }
       entry.status = reply.status;
+      // The answer reflects the state at handling time but arrives late, as over a slow network.
+      if (fault?.kind === 'late') await new Promise((r) => setTimeout(r, fault.delayMs ?? 200));
       send(res, reply);
     };
     handle().catch((e: unknown) => {

@@ -108,9 +108,15 @@ export function createTrainingRunner(services: TrainingDeps & { trainingOptions:
     };
     const renew = setInterval(() => void renewOnce(), Math.max(50, Math.floor(opts.leaseTtlMs / 3)));
     renew.unref();
-    // A nudge ends the current sleep early; a real abort still rejects it.
+    // A nudge ends the current sleep early; a real abort still rejects it. A nudge that comes while the
+    // follower is not asleep (mid-poll) is kept for its next sleep, or the news would wait a whole poll interval.
     let wakeSleep: AbortController | undefined;
+    let nudged = false;
     const sleep = async (ms: number): Promise<void> => {
+      if (nudged) {
+        nudged = false;
+        return;
+      }
       wakeSleep = new AbortController();
       try {
         await defaultSleep(ms, AbortSignal.any([ac.signal, wakeSleep.signal]));
@@ -147,7 +153,11 @@ export function createTrainingRunner(services: TrainingDeps & { trainingOptions:
         }
       }
     })();
-    active.set(job.id, { ac, done, wake: () => wakeSleep?.abort() });
+    active.set(job.id, { ac, done, wake: () => {
+        if (wakeSleep) wakeSleep.abort();
+        else nudged = true;
+      },
+    });
   };
 
   /** Claim the lease and start following; 'following' also when this process already follows the job. */

@@ -85,10 +85,11 @@ export interface FaultSpec {
    * - `rate_limit`: 429 + `Retry-After`, request not processed.
    * - `server_error`: 5xx, request not processed.
    * - `slow`: handled normally after `delayMs`.
+   * - `late`: handled at once, answered after `delayMs` (the answer is already stale when it arrives).
    * - `cut`: handled normally (side effects happen!), then the socket is destroyed: the answer is lost.
    * - `drop`: the socket is destroyed before the request is processed.
    */
-  kind: 'rate_limit' | 'server_error' | 'slow' | 'cut' | 'drop';
+  kind: 'rate_limit' | 'server_error' | 'slow' | 'late' | 'cut' | 'drop';
   /** How many requests it applies to. Default 1. */
   times?: number;
   /** Only this method (e.g. 'POST'). */
@@ -101,7 +102,7 @@ export interface FaultSpec {
   retryAfterMs?: number;
   /** server_error: the status. Default 500. */
   status?: number;
-  /** slow: delay before answering. Default 200 ms. */
+  /** slow, late: delay before answering. Default 200 ms. */
   delayMs?: number;
 }
 

@@ -183,21 +183,7 @@ describe('Replicate training (official client against the emulator)', () => {
   });
 
   it('follows webhooks (signed, idempotent, nothing after the end) and registers on the completed event', async () => {
-    const holder: { app?: App } = {};
-    const answers: number[] = [];
-    const server: Server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        void handleReplicateWebhook((holder.app as App).services, Buffer.concat(chunks), req.headers).then((a) => {
-          answers.push(a.status);
-          res.writeHead(a.status).end(a.body);
-        });
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    disposers.push(() => new Promise((r) => server.close(() => r())));
-    const hookUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/replicate/webhook`;
+    const { holder, answers, hookUrl } = await webhookReceiver();
     // Polling is slow here (60 s): only webhooks can move the job in time.
     const app = replicateApp({ pollIntervalMs: 60_000, webhookUrl: hookUrl });
     holder.app = app;
@@ -230,6 +216,48 @@ describe('Replicate training (official client against the emulator)', () => {
     expect((await getTrainingJob(app.services, train.job_id))?.status).toBe('ready');
   });
 });
+
+describe('a completed webhook that arrives while the follower is mid-poll', () => {
+  it('is not lost: the follower polls again at once instead of sleeping its whole interval', async () => {
+    const { holder, hookUrl } = await webhookReceiver();
+    const app = replicateApp({ pollIntervalMs: 60_000, webhookUrl: hookUrl });
+    holder.app = app;
+    const loraId = await seedProject(app, { name: 'midpoll-flux', base_model: 'flux', images: 2 });
+    emu.plan('training', { progressTicks: 2 });
+    // The follower's first poll is read at once but answered 1.5 s later: it will carry the old status.
+    emu.faults.add({ kind: 'late', method: 'GET', path: /^\/v1\/trainings\/[^/]+$/, delayMs: 1500 });
+    const train = await callOk<{ job_id: string }>(app, 'lora_train', { lora_id: loraId, backend: 'replicate' });
+    app.services.trainingRunner().start();
+    await until(async () => (await getTrainingJob(app.services, train.job_id))?.remote_id != null, 15_000, 'the training to be created');
+    const remoteId = (await getTrainingJob(app.services, train.job_id))?.remote_id;
+    await until(() => emu.state.requests.some((r) => r.method === 'GET' && r.path === `/v1/trainings/${remoteId}`), 15_000, 'the first poll');
+    const remote = emu.state.trainings.find((t) => t.id === remoteId);
+    expect(remote?.status).not.toBe('succeeded');
+    emu.step(remoteId ?? undefined, 10);
+    await emu.webhooksIdle();
+    // The nudge came while no sleep was running; with the 60 s interval only a kept nudge finishes it in time.
+    await until(async () => (await getTrainingJob(app.services, train.job_id))?.status === 'ready', 10_000, 'ready soon after the mid-poll webhook');
+    expect(await app.services.store.loras.listVersions(loraId)).toHaveLength(1);
+  });
+});
+
+async function webhookReceiver(): Promise<{ holder: { app?: App }; answers: number[]; hookUrl: string }> {
+  const holder: { app?: App } = {};
+  const answers: number[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      void handleReplicateWebhook((holder.app as App).services, Buffer.concat(chunks), req.headers).then((a) => {
+        answers.push(a.status);
+        res.writeHead(a.status).end(a.body);
+      });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  disposers.push(() => new Promise((r) => server.close(() => r())));
+  return { holder, answers, hookUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/replicate/webhook` };
+}
 
 describe('Replicate refusals keep the API text', () => {
   it('fails the job with the API error when the destination does not exist', async () => {
