@@ -37,7 +37,10 @@ export interface WorkerOptions {
   trainings?: number;
   /** Register and run the nightly schedule (default true). */
   nightly?: boolean;
-  /** Idle poll of an empty queue, ms (default 200). */
+  /**
+   * Longest idle pause before an empty queue is looked at again (ms, default 1000). Sends wake the loops at once
+   * (LISTEN/NOTIFY); the look catches what nobody announces, such as a dead worker's job given back.
+   */
   pollMs?: number;
 }
 
@@ -57,16 +60,25 @@ export async function runWorker(app: WorkerApp, o: WorkerOptions): Promise<void>
   }
   const log = s.logger.child({ face: 'worker' });
   const slots = createSlotLocks(s.config.databaseUrl, log);
-  const pollMs = o.pollMs ?? 200;
+  const pollMs = o.pollMs ?? 1000;
   const idle = (ms: number) => defaultSleep(ms * (0.75 + Math.random() * 0.5), o.signal).catch(() => undefined);
 
   /** Fetch-run loop of one queue: take a job, keep it alive while it runs, then look again (every `idleMs` when empty). */
   const consume = async <T extends object>(spec: QueueSpec, run: (job: QueueJob<T>) => Promise<void>, idleMs = pollMs): Promise<void> => {
+    // A send anywhere in the cluster wakes the loop at once; the idle look is for what nobody announces.
+    const sent = queue.onWork(spec);
+    try {
+      await consumeLoop(spec, run, () => sent.next(idleMs * (0.75 + Math.random() * 0.5), o.signal));
+    } finally {
+      sent.close();
+    }
+  };
+  const consumeLoop = async <T extends object>(spec: QueueSpec, run: (job: QueueJob<T>) => Promise<void>, nextLook: () => Promise<void>): Promise<void> => {
     while (!o.signal.aborted) {
       try {
         const [job] = await queue.fetch<T>(spec);
         if (!job) {
-          await idle(idleMs);
+          await nextLook();
           continue;
         }
         const letGo = queue.hold(job as QueueJob<unknown>);
@@ -90,9 +102,10 @@ export async function runWorker(app: WorkerApp, o: WorkerOptions): Promise<void>
   const loops: Array<Promise<void>> = [];
   for (let i = 0; i < Math.max(0, o.calls ?? 4); i++) loops.push(consume<QueuedCall>(CALL_QUEUE, (job) => runQueuedCall(app, job, o.signal)));
   if (o.drafts !== false) loops.push(runDraftSlots({ ...s, queue, store: s.store }, { slots, signal: o.signal, pollMs, ...(o.backends ? { backends: o.backends } : {}) }));
-  // A training runs for minutes to hours: a second's delay before one is picked up costs nothing, and keeps the
-  // idle loops' queries few. Only backends configured here: another worker takes the others.
-  const trainingIdleMs = Math.max(pollMs, 1000);
+  // A training runs for minutes to hours: a few seconds before a given-back one is picked up cost nothing, and
+  // keep the idle loops' queries few (new ones are announced). Only backends configured here: another worker
+  // takes the others.
+  const trainingIdleMs = Math.max(pollMs, 5000);
   const trainingBackends = TRAINING_BACKENDS.filter((b) => TRAINING_DRIVERS[b].configured(s));
   for (const backend of trainingBackends) {
     for (let i = 0; i < (o.trainings ?? 8); i++) loops.push(consume<QueuedTraining>(trainingQueue(backend), (job) => followQueuedTraining({ ...s, queue }, job, o.signal), trainingIdleMs));

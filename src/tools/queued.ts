@@ -7,7 +7,7 @@
  */
 import { failure, ok, wireData, type CommandResult, type ResultError } from '../core/result.js';
 import { defaultSleep } from '../core/retry.js';
-import type { JobQueue, QueueJob, QueueSpec } from '../store/queue/index.js';
+import type { JobQueue, QueueJob, QueueSpec, Subscription } from '../store/queue/index.js';
 import { createToolContext } from './context.js';
 import { CALL_JOB_KIND, handoverResult, type CallJob, type CallJobState } from './handover.js';
 import type { ToolRegistry } from './registry.js';
@@ -60,9 +60,24 @@ export function lostCall(tool: string): CommandResult {
 export async function enqueueCall(queue: JobQueue, ctx: ToolContext, tool: string, input: unknown): Promise<CommandResult> {
   const jobs = ctx.services.store.jobs;
   const created = await jobs.create<CallJobState>({ kind: CALL_JOB_KIND, status: 'running', subject_id: null, backend: null, state: { tool, queued: true, message: 'waiting for a worker' } });
-  await queue.send<QueuedCall>(CALL_QUEUE, { call_id: created.id, tool, input }, { key: created.id });
+  const queueJobId = await queue.send<QueuedCall>(CALL_QUEUE, { call_id: created.id, tool, input }, { key: created.id });
+  // The worker's commit wakes this wait at once; between wake-ups the row is read for progress.
+  const settled = queueJobId ? queue.onSettled(queueJobId) : undefined;
+  try {
+    await settled?.ready;
+    return await waitForCall(ctx, tool, created as CallJob, settled);
+  } finally {
+    settled?.close();
+  }
+}
+
+/** How often a waiting face reads its call's row for progress (the result itself wakes it at once). */
+const CALL_PROGRESS_MS = 500;
+
+async function waitForCall(ctx: ToolContext, tool: string, created: CallJob, settled: Subscription | undefined): Promise<CommandResult> {
+  const jobs = ctx.services.store.jobs;
   const until = (ctx.deadline ?? Infinity) - DEADLINE_MARGIN_MS;
-  let job = created as CallJob;
+  let job = ((await jobs.get<CallJobState>(created.id)) as CallJob | undefined) ?? created;
   let last: ProgressUpdate | undefined;
   let lastMessage: string | undefined;
   let lostCheckedAt = Date.now();
@@ -75,11 +90,10 @@ export async function enqueueCall(queue: JobQueue, ctx: ToolContext, tool: strin
       last = { progress: job.progress, total: 1, ...(message ? { message } : {}) };
       ctx.progress(last);
     }
-    try {
-      await defaultSleep(Math.min(200, Math.max(0, until - Date.now())), ctx.signal);
-    } catch {
-      break;
-    }
+    const ms = Math.min(CALL_PROGRESS_MS, Math.max(0, until - Date.now()));
+    if (settled) await settled.next(ms, ctx.signal);
+    else await defaultSleep(ms, ctx.signal).catch(() => undefined);
+    if (ctx.signal.aborted) break;
     job = ((await jobs.get<CallJobState>(created.id)) as CallJob | undefined) ?? job;
     // Rarely needed (every worker that took it died), so asked of the queue every 2 s only.
     if (Date.now() - lostCheckedAt > 2000) {

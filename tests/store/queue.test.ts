@@ -129,6 +129,51 @@ run('the job queue on PostgreSQL', () => {
     expect(await q.complete(second!)).toBe(true);
   });
 
+  it('a send wakes the processes waiting on its queue at once, and a result wakes its face only once committed', async () => {
+    const url = await server.database('signals');
+    const sender = queueOn(url);
+    const listener = queueOn(url);
+    const s = spec('t.signals');
+    // What a wait of 60 s does within 5 s: only a wake-up can end it that soon.
+    const outcome = (p: Promise<void>) => Promise.race([p.then(() => 'woken'), new Promise((r) => setTimeout(() => r('still waiting'), 5000))]);
+    const work = listener.onWork(s);
+    const other = listener.onWork(spec('t.elsewhere'));
+    await work.ready;
+    const waiting = work.next(60_000);
+    const elsewhere = other.next(60_000);
+    await sender.send(s, { n: 1 });
+    expect(await outcome(waiting)).toBe('woken');
+    expect(await Promise.race([elsewhere.then(() => 'woken'), new Promise((r) => setTimeout(() => r('still waiting'), 1000))])).toBe('still waiting');
+    other.close();
+    // News that comes while nobody waits is kept for the next wait.
+    await sender.sendMany(s, [{ data: { n: 2 }, key: 'k2' }]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await outcome(work.next(60_000))).toBe('woken');
+    work.close();
+
+    const store = createStore('/nonexistent-home', undefined, { databaseUrl: url });
+    try {
+      const [job] = await listener.fetch(s);
+      const settled = sender.onSettled(job!.id);
+      await settled.ready;
+      const rolledBack = settled.next(60_000);
+      await expect(
+        store.transaction(async (tx) => {
+          await listener.complete(job!, {}, tx);
+          throw new Error('the result could not be stored');
+        }),
+      ).rejects.toThrow('could not be stored');
+      expect(await Promise.race([rolledBack.then(() => 'woken'), new Promise((r) => setTimeout(() => r('still waiting'), 1500))])).toBe('still waiting');
+      await store.transaction(async (tx) => {
+        await listener.complete(job!, {}, tx);
+      });
+      expect(await outcome(rolledBack)).toBe('woken');
+      settled.close();
+    } finally {
+      await store.close();
+    }
+  }, 30_000);
+
   it('a GPU slot is held by one process, and comes back when its holder dies', async () => {
     const url = await server.database('slots');
     const a = createSlotLocks(url, quiet);

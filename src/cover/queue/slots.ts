@@ -26,9 +26,14 @@ export interface DraftSlotOptions {
   signal: AbortSignal;
   /** Backends whose drafts this worker runs; default: each one configured here (local always). */
   backends?: BackendName[];
-  /** Pause of an idle slot before it looks again (ms, default 200). */
+  /**
+   * Longest pause of an idle slot before it looks again (ms, default 1000). A send wakes it at once; the look
+   * catches what nobody announces (drafts given back after their worker died, a lost listen connection).
+   */
   pollMs?: number;
 }
+
+const DEFAULT_IDLE_MS = 1000;
 
 /** Whether an error says the server is unusable (rather than the draft being wrong). */
 function serverDown(e: unknown): boolean {
@@ -82,7 +87,7 @@ async function slotLoop(
   // The local renderer is this host's CPU: nothing to share with other hosts, so no lock.
   const key = backend === 'local' ? null : `${backend}:${w.id}#${slot}`;
   const log: Logger = s.logger.child({ server: w.id, slot });
-  const pollMs = o.pollMs ?? 200;
+  const pollMs = o.pollMs ?? DEFAULT_IDLE_MS;
   const lockPollMs = Math.max(pollMs, 1000);
   const ready = watcher(q);
   const deliveries = new Set<Promise<unknown>>();
@@ -168,10 +173,13 @@ interface QueueWatch {
 }
 
 function createWatch(s: QueueBatchDeps, q: QueueSpec, o: DraftSlotOptions): QueueWatch {
-  const pollMs = o.pollMs ?? 200;
+  const pollMs = o.pollMs ?? DEFAULT_IDLE_MS;
+  // A batch's drafts are announced when they are sent: idle slots start at once, not at their next look.
+  const sent = s.queue.onWork(q);
+  o.signal.addEventListener('abort', () => sent.close(), { once: true });
   let last: { at: number; n: Promise<number> } | undefined;
   const read = (): Promise<number> => {
-    if (last && Date.now() - last.at < Math.min(100, pollMs)) return last.n;
+    if (last && Date.now() - last.at < 100) return last.n;
     const n = s.queue.waiting(q).catch(() => 0);
     last = { at: Date.now(), n };
     return n;
@@ -180,11 +188,10 @@ function createWatch(s: QueueBatchDeps, q: QueueSpec, o: DraftSlotOptions): Queu
   return {
     waiting: read,
     changed() {
-      tick ??= defaultSleep(pollMs, o.signal)
-        .catch(() => undefined)
-        .then(() => {
-          tick = undefined;
-        });
+      tick ??= sent.next(pollMs, o.signal).then(() => {
+        tick = undefined;
+        last = undefined; // news: the next look reads the queue
+      });
       return tick;
     },
   };

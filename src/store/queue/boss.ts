@@ -10,6 +10,7 @@ import { LoraloopError } from '../../core/errors.js';
 import type { Repos } from '../index.js';
 import { transactionOf } from '../tx.js';
 import { jobIdFor } from './keys.js';
+import { createQueueSignals, settledTopic, SIGNAL_CHANNEL, workTopic } from './signals.js';
 import type { JobQueue, QueueJob, QueueSpec, SendOptions } from './types.js';
 
 export interface BossQueueOptions {
@@ -70,14 +71,26 @@ export function createBossQueue(o: BossQueueOptions): JobQueue {
     return b;
   };
   const attempt = (job: QueueJob<unknown>) => ({ id: job.id, retryCount: job.retryCount });
+  const signals = createQueueSignals(o.url, o.logger);
+  /** Tell listening processes (inside `db`'s transaction when given: delivered at commit, never for a rollback). */
+  const notify = async (topic: string, db?: { executeSql(text: string, values?: unknown[]): Promise<unknown> }): Promise<void> => {
+    try {
+      await (db ?? (await boss()).getDb()).executeSql('SELECT pg_notify($1, $2)', [SIGNAL_CHANNEL, topic]);
+    } catch (e) {
+      if (db) throw e; // part of the caller's transaction: its failure is the transaction's
+      o.logger.warn('could not announce a queue change; listeners find it at their next look', { topic, error: String(e) });
+    }
+  };
 
   return {
     async send(q, data, options: SendOptions = {}) {
       const b = await ready(q);
-      return b.send(q.name, data, {
+      const id = await b.send(q.name, data, {
         ...(options.key ? { id: jobIdFor(q.name, options.key) } : {}),
         ...(options.startAfterSeconds ? { startAfter: options.startAfterSeconds } : {}),
       });
+      if (id && !options.startAfterSeconds) await notify(workTopic(q.name));
+      return id;
     },
     async sendMany(q, items) {
       if (items.length === 0) return 0;
@@ -87,6 +100,7 @@ export function createBossQueue(o: BossQueueOptions): JobQueue {
       const ids = await b.insert(q.name, all, { returnId: true });
       // pg-boss's retry touches only jobs in the failed state, and gives each one more attempt.
       if ((ids?.length ?? 0) < all.length) await b.retry(q.name, all.map((j) => j.id));
+      await notify(workTopic(q.name));
       return ids?.length ?? 0;
     },
     async fetch<T extends object>(q: QueueSpec, count = 1) {
@@ -111,11 +125,16 @@ export function createBossQueue(o: BossQueueOptions): JobQueue {
       const db = trx ? (await import('pg-boss')).fromKysely(trx) : undefined;
       const r = await b.complete(job.queue.name, attempt(job), output ?? null, db ? { db } : undefined);
       // pg-boss's typings leave CommandResponse empty; at run time it carries `affected`.
-      return ((r as { affected?: number }).affected ?? 0) > 0;
+      const done = ((r as { affected?: number }).affected ?? 0) > 0;
+      if (done) await notify(settledTopic(job.id), db);
+      return done;
     },
     async fail(job, error) {
       const b = await boss();
       await b.fail(job.queue.name, attempt(job), { message: error });
+      // Either it goes back to the queue for another attempt or it failed for good: both are news.
+      await notify(workTopic(job.queue.name));
+      await notify(settledTopic(job.id));
     },
     async stateOf(q, key) {
       const b = await ready(q);
@@ -136,7 +155,10 @@ export function createBossQueue(o: BossQueueOptions): JobQueue {
       const b = await ready(q);
       await b.unschedule(q.name);
     },
+    onWork: (q) => signals.subscribe(workTopic(q.name)),
+    onSettled: (jobId) => signals.subscribe(settledTopic(jobId)),
     async stop() {
+      await signals.close();
       const s = starting;
       starting = undefined;
       if (!s) return;

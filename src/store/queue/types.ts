@@ -1,4 +1,5 @@
 import type { Repos } from '../index.js';
+import type { Subscription } from './signals.js';
 
 /**
  * A queue's settings. Each module that puts work on the queue declares its queues next to the code that runs
@@ -70,6 +71,13 @@ export interface JobQueue {
   /** Send `data` to `queue` on this cron (in `timezone`, default UTC), once per cluster however many processes call it. */
   schedule(queue: QueueSpec, cron: string, data?: object, timezone?: string): Promise<void>;
   unschedule(queue: QueueSpec): Promise<void>;
+  /**
+   * Wake-ups when any process sends work to `queue` (or a failed attempt goes back to it). A hint only: a
+   * consumer still looks again after its own interval, since retries after a dead worker are not announced.
+   */
+  onWork(queue: QueueSpec): Subscription;
+  /** Wake-ups when the job `jobId` (what `send` returned) is settled, completed or failed, by any process. */
+  onSettled(jobId: string): Subscription;
   stop(): Promise<void>;
 }
 
