@@ -174,6 +174,29 @@ run('the job queue on PostgreSQL', () => {
     }
   }, 30_000);
 
+  it('a lost wake-up connection wakes its waiters to look, and listening comes back by itself', async () => {
+    const url = await server.database('signals_lost');
+    const sender = queueOn(url);
+    const listener = queueOn(url);
+    const s = spec('t.signals_lost');
+    const outcome = (p: Promise<void>) => Promise.race([p.then(() => 'woken'), new Promise((r) => setTimeout(() => r('still waiting'), 5000))]);
+    const work = listener.onWork(s);
+    await work.ready;
+    const waiting = work.next(60_000);
+    // The database drops the listening session (a failover, an admin): sends meanwhile would go unheard.
+    const killed = await sql<{ ok: boolean }>(url, `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = 'loraloop-signals' AND datname = current_database()`);
+    expect(killed.length).toBeGreaterThan(0);
+    expect(await outcome(waiting)).toBe('woken');
+    // It listens again on a later wait (at most one try per 5 s), and sends wake it again.
+    await new Promise((r) => setTimeout(r, 5200));
+    await work.next(10);
+    await new Promise((r) => setTimeout(r, 500));
+    const again = work.next(60_000);
+    await sender.send(s, { n: 1 });
+    expect(await outcome(again)).toBe('woken');
+    work.close();
+  }, 30_000);
+
   it('a GPU slot is held by one process, and comes back when its holder dies', async () => {
     const url = await server.database('slots');
     const a = createSlotLocks(url, quiet);

@@ -29,6 +29,8 @@ export interface QueueSignals {
 
 /** After a failed connect, wait this long before trying again (the waits poll meanwhile). */
 const RECONNECT_MS = 5000;
+/** The longest a subscriber waits for the listen connection before it goes on without it. */
+const READY_MS = 5000;
 
 export function createQueueSignals(url: string, logger: Pick<Logger, 'warn'>): QueueSignals {
   const subs = new Map<string, Set<{ fire: () => void }>>();
@@ -41,17 +43,22 @@ export function createQueueSignals(url: string, logger: Pick<Logger, 'warn'>): Q
     if (!connecting && Date.now() - failedAt < RECONNECT_MS) return Promise.resolve(undefined);
     connecting ??= (async () => {
       const pg = (await import('pg')).default;
-      const c = new pg.Client({ connectionString: url, application_name: 'loraloop-signals', keepAlive: true });
+      const c = new pg.Client({ connectionString: url, application_name: 'loraloop-signals', keepAlive: true, connectionTimeoutMillis: READY_MS });
       c.on('notification', (m) => {
         for (const s of subs.get(m.payload ?? '') ?? []) s.fire();
       });
-      c.on('error', (e) => {
-        logger.warn('lost the queue wake-up connection; waiting workers poll until it is back', { error: e.message });
+      let lost = false;
+      const drop = (why: string) => {
+        if (lost || closed) return;
+        lost = true;
+        logger.warn('lost the queue wake-up connection; waiting workers poll until it is back', { error: why });
         failedAt = Date.now();
         connecting = undefined;
         // Whatever was sent meanwhile may have been missed: wake everyone to look once.
         for (const set of subs.values()) for (const s of set) s.fire();
-      });
+      };
+      c.on('error', (e) => drop(e.message));
+      c.on('end', () => drop('the server closed the connection'));
       await c.connect();
       await c.query(`LISTEN ${SIGNAL_CHANNEL}`);
       return c;
@@ -75,7 +82,8 @@ export function createQueueSignals(url: string, logger: Pick<Logger, 'warn'>): Q
         },
       };
       (subs.get(topic) ?? subs.set(topic, new Set()).get(topic)!).add(entry);
-      const ready = connect().then(() => undefined);
+      // Bounded: a database that does not answer must not hold up a caller that can poll instead.
+      const ready = Promise.race([connect().then(() => undefined), new Promise<void>((r) => setTimeout(r, READY_MS).unref())]);
       return {
         ready,
         next(ms, signal) {
