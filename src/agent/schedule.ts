@@ -21,14 +21,13 @@ export interface ScheduleOptions {
   cron: string;
   task: () => Promise<void>;
   logger: Logger;
-  /** IANA time zone (default: the host's). */
-  timezone?: string;
+  /** IANA time zone (default: the host's; LORALOOP_IMPROVE_TZ). */
+  timezone?: string | undefined;
 }
 
 export function startSchedule(opts: ScheduleOptions): Schedule {
-  let job: Cron;
-  try {
-    job = new Cron(
+  const job = cronOf(opts.cron, () =>
+    new Cron(
       opts.cron,
       {
         protect: (j) => opts.logger.warn('nightly run still going; skipping this tick', { next: j.nextRun()?.toISOString() ?? null }),
@@ -38,16 +37,35 @@ export function startSchedule(opts: ScheduleOptions): Schedule {
       async () => {
         await opts.task();
       },
-    );
-  } catch (e) {
-    throw new LoraloopError('CONFIG_INVALID', `LORALOOP_IMPROVE_CRON "${opts.cron}" is not a cron pattern: ${(e as Error).message}.`, {
-      hint: 'Use five fields (minute hour day month weekday), e.g. "0 3 * * *" for 3 am every day.',
-      cause: e,
-    });
-  }
+    ),
+  );
   return {
     next: () => job.nextRun(),
     busy: () => job.isBusy(),
     stop: () => job.stop(),
   };
+}
+
+/**
+ * When the nightly run would next start, or CONFIG_INVALID naming LORALOOP_IMPROVE_CRON: a worker checks the
+ * pattern before it registers the cluster's schedule, with the same words as the daemon.
+ */
+export function nextNightly(cron: string, timezone?: string): Date | null {
+  const c = cronOf(cron, () => new Cron(cron, { paused: true, ...(timezone ? { timezone } : {}) }));
+  try {
+    return c.nextRun();
+  } finally {
+    c.stop();
+  }
+}
+
+function cronOf(pattern: string, make: () => Cron): Cron {
+  try {
+    return make();
+  } catch (e) {
+    throw new LoraloopError('CONFIG_INVALID', `LORALOOP_IMPROVE_CRON "${pattern}" is not a cron pattern: ${(e as Error).message}.`, {
+      hint: 'Use five fields (minute hour day month weekday), e.g. "0 3 * * *" for 3 am every day.',
+      cause: e,
+    });
+  }
 }

@@ -21,6 +21,7 @@ import { CALL_QUEUE, runQueuedCall, type QueuedCall } from '../tools/queued.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { Services } from '../tools/services.js';
 import { createToolContext } from '../tools/context.js';
+import { nextNightly } from './schedule.js';
 
 /** The nightly run's queue: one run at a time is enough, and a dead worker's run is continued by the next. */
 export const NIGHTLY_QUEUE: QueueSpec = { name: 'loraloop.nightly', retryLimit: 1, heartbeatSeconds: 30, expireInSeconds: 12 * 3600 };
@@ -98,7 +99,13 @@ export async function runWorker(app: WorkerApp, o: WorkerOptions): Promise<void>
   // The queue is up (pg-boss started, its schema migrated, the calls queue made) before any loop runs: a
   // database that cannot be reached stops the worker here with that error, not in every loop.
   await queue.waiting(CALL_QUEUE);
-  if (o.nightly !== false) await queue.schedule(NIGHTLY_QUEUE, s.config.improveCron, {}, Intl.DateTimeFormat().resolvedOptions().timeZone);
+  // One schedule for the cluster, re-registered by every worker: with LORALOOP_IMPROVE_TZ unset, hosts in other
+  // time zones would each move it to their own, so the zone is logged with it.
+  const nightlyTz = s.config.improveTimezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (o.nightly !== false) {
+    nextNightly(s.config.improveCron, nightlyTz);
+    await queue.schedule(NIGHTLY_QUEUE, s.config.improveCron, {}, nightlyTz);
+  }
   const loops: Array<Promise<void>> = [];
   for (let i = 0; i < Math.max(0, o.calls ?? 4); i++) loops.push(consume<QueuedCall>(CALL_QUEUE, (job) => runQueuedCall(app, job, o.signal)));
   if (o.drafts !== false) loops.push(runDraftSlots({ ...s, queue, store: s.store }, { slots, signal: o.signal, pollMs, ...(o.backends ? { backends: o.backends } : {}) }));
@@ -125,7 +132,7 @@ export async function runWorker(app: WorkerApp, o: WorkerOptions): Promise<void>
       }),
     );
   }
-  log.info('worker started', { calls: o.calls ?? 4, drafts: o.drafts !== false, trainings: o.trainings === 0 ? [] : trainingBackends, nightly: o.nightly !== false ? s.config.improveCron : false });
+  log.info('worker started', { calls: o.calls ?? 4, drafts: o.drafts !== false, trainings: o.trainings === 0 ? [] : trainingBackends, nightly: o.nightly !== false ? `${s.config.improveCron} (${nightlyTz})` : false });
   try {
     await Promise.all(loops);
   } finally {

@@ -70,6 +70,9 @@ const envSchema = z.object({
   LORALOOP_VISION_MODEL: optionalString,
   LORALOOP_FEEDS: optionalString,
   LORALOOP_IMPROVE_CRON: optionalString,
+  LORALOOP_IMPROVE_TZ: optionalString.refine((tz) => tz === undefined || validTimeZone(tz), {
+    message: 'is not an IANA time zone (e.g. Europe/Paris, America/New_York, UTC)',
+  }),
   SLACK_BOT_TOKEN: optionalString,
   SLACK_SIGNING_SECRET: optionalString,
   SLACK_APP_TOKEN: optionalString,
@@ -127,6 +130,8 @@ export interface Config {
   openai: { apiKey: string | undefined; baseUrl: string | undefined; llmModel: string; visionModel: string };
   feeds: string[];
   improveCron: string;
+  /** IANA time zone of improveCron; unset: the host's (a cluster should set it, or each host registers its own). */
+  improveTimezone: string | undefined;
   slack: {
     botToken: string | undefined;
     signingSecret: string | undefined;
@@ -216,6 +221,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string)
       .map((f) => f.trim())
       .filter((f) => f !== ''),
     improveCron: e.LORALOOP_IMPROVE_CRON ?? '0 3 * * *',
+    improveTimezone: e.LORALOOP_IMPROVE_TZ,
     slack: {
       botToken: e.SLACK_BOT_TOKEN,
       signingSecret: e.SLACK_SIGNING_SECRET,
@@ -259,5 +265,14 @@ function databasePassword(url: string | undefined): string | undefined {
     return decodeURIComponent(new URL(url).password) || undefined;
   } catch {
     return undefined;
+  }
+}
+
+function validTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -234,6 +234,33 @@ run('the job queue on PostgreSQL', () => {
     expect(rows).toEqual([{ cron: '0 3 * * *', timezone: 'Europe/Paris' }]);
   });
 
+  it('workers register the nightly run in LORALOOP_IMPROVE_TZ, and refuse a pattern that is not a cron', async () => {
+    const url = await server.database('nightly_tz');
+    const env = { LORALOOP_DATABASE_URL: url, LORALOOP_QUEUE: 'pg-boss', LORALOOP_IMPROVE_TZ: 'Asia/Tokyo', LORALOOP_IMPROVE_CRON: '30 2 * * *' };
+    const worker = makeTestApp(env);
+    const bad = makeTestApp({ ...env, LORALOOP_IMPROVE_CRON: 'every night' });
+    const stop = new AbortController();
+    try {
+      const running = runWorker(worker.app, { signal: stop.signal, calls: 0, drafts: false, trainings: 0 });
+      let rows: Array<{ cron: string; timezone: string }> = [];
+      for (let i = 0; i < 100 && rows.length === 0; i++) {
+        // The pgboss schema appears when the worker's queue has started.
+        rows = await sql<{ cron: string; timezone: string }>(url, `SELECT cron, timezone FROM pgboss.schedule WHERE name = 'loraloop.nightly'`).catch(() => []);
+        if (!rows.length) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(rows).toEqual([{ cron: '30 2 * * *', timezone: 'Asia/Tokyo' }]);
+      await expect(runWorker(bad.app, { signal: stop.signal, calls: 0, drafts: false, trainings: 0 })).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringMatching(/LORALOOP_IMPROVE_CRON "every night"/) });
+      // The bad one changed nothing.
+      expect(await sql(url, `SELECT cron, timezone FROM pgboss.schedule WHERE name = 'loraloop.nightly'`)).toEqual([{ cron: '30 2 * * *', timezone: 'Asia/Tokyo' }]);
+      stop.abort();
+      await running;
+    } finally {
+      stop.abort();
+      await worker.dispose();
+      await bad.dispose();
+    }
+  }, 60_000);
+
   it("a face's GPU call goes to a worker; the face hands over, and job_status reads the worker's result", async () => {
     const url = await server.database('calls');
     const env = { LORALOOP_DATABASE_URL: url, LORALOOP_QUEUE: 'pg-boss' };

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { startSchedule } from '../../../src/agent/schedule.js';
+import { nextNightly, startSchedule } from '../../../src/agent/schedule.js';
+import { loadConfig } from '../../../src/core/config.js';
 import { createLogger } from '../../../src/core/logger.js';
 import { runCli } from '../../../src/faces/cli/run.js';
 import { createStore } from '../../../src/store/index.js';
@@ -57,6 +58,14 @@ describe('loraloop improve', () => {
 describe('schedule', () => {
   it('names LORALOOP_IMPROVE_CRON when the pattern is wrong', () => {
     expect(() => startSchedule({ cron: 'every night', task: async () => {}, logger: createLogger({ level: 'silent' }) })).toThrow(/LORALOOP_IMPROVE_CRON "every night"/);
+  });
+
+  it('runs in LORALOOP_IMPROVE_TZ when set, and names it when it is not a time zone', () => {
+    // 3 am in Tokyo (UTC+9, no daylight saving) is 18:00 UTC the day before.
+    expect(nextNightly('0 3 * * *', loadConfig({ LORALOOP_IMPROVE_TZ: 'Asia/Tokyo' }, tmpdir()).improveTimezone)?.getUTCHours()).toBe(18);
+    expect(nextNightly('0 3 * * *', 'UTC')?.getUTCHours()).toBe(3);
+    expect(() => loadConfig({ LORALOOP_IMPROVE_TZ: 'Mars/Olympus_Mons' }, tmpdir())).toThrow(/LORALOOP_IMPROVE_TZ: is not an IANA time zone/);
+    expect(() => nextNightly('every night')).toThrow(/LORALOOP_IMPROVE_CRON "every night"/);
   });
 
   it('fires the task on the pattern and stops', async () => {

@@ -36,6 +36,7 @@ export const daemonCommand: CliCommand = {
       s.trainingRunner().start();
       const schedule = startSchedule({
         cron: s.config.improveCron,
+        timezone: s.config.improveTimezone,
         logger,
         task: async () => {
           logger.info('nightly run starting');
