@@ -10,7 +10,6 @@
  *   has one) needs `force`.
  * - Default strength: a preferred weight from the file's metadata when it states one, else 0.85.
  */
-import { unlinkSync } from 'node:fs';
 import { LoraloopError } from '../core/errors.js';
 import type { Store } from '../store/index.js';
 import type { BaseModelName, LoraRecord, LoraVersionRecord } from '../store/repos/loras.js';
@@ -264,12 +263,8 @@ export interface DeletionResult {
 async function removeFileIfUnreferenced(store: RegistryStore, v: LoraVersionRecord, removed: string[]): Promise<void> {
   if (!v.file_sha256 || !v.file_path) return;
   if ((await store.loras.countFileRefs(v.file_sha256)) > 0) return;
-  try {
-    unlinkSync(v.file_path);
-    removed.push(v.file_path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
+  // By its hash, through the blob store: with LORALOOP_BLOBS the shared copy goes too, whichever host asks.
+  if (await store.blobs.remove({ sha256: v.file_sha256, ext: 'safetensors' })) removed.push(v.file_path);
 }
 
 /**

@@ -26,6 +26,11 @@ export interface BlobStore {
   cachedPath(ref: Pick<BlobRef, 'sha256' | 'ext'>): Promise<string | null>;
   /** Remove temp files older than `olderThanMs` left by killed writers; how many were removed. */
   sweepTemp(olderThanMs?: number): Promise<number>;
+  /**
+   * Delete the blob everywhere this store keeps it (the shared object store too); false when it was not there.
+   * The caller makes sure no row names it any more: keys are content hashes, so other rows may share a blob.
+   */
+  remove(ref: Pick<BlobRef, 'sha256' | 'ext'>): Promise<boolean>;
 }
 
 /**
@@ -81,6 +86,15 @@ export function createBlobStore(home: string): BlobStore {
         });
       }
       return ref;
+    },
+    async remove(ref) {
+      try {
+        await unlink(pathFor(ref.sha256, ref.ext));
+        return true;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+        throw e;
+      }
     },
     async sweepTemp(olderThanMs = 60 * 60 * 1000) {
       let removed = 0;

@@ -1,4 +1,5 @@
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -31,6 +32,7 @@ let b: { app: App; home: string; dispose: () => Promise<void> };
 let faceA: HttpFace;
 let faceB: HttpFace;
 let files: string;
+let env: Record<string, string>;
 
 /**
  * Host B: a fresh home with the same LORALOOP_BLOBS and host A's database. On PostgreSQL that is A's URL, as in
@@ -55,7 +57,7 @@ function hostBeside(homeA: string, env: Record<string, string>): typeof b {
 
 beforeAll(async () => {
   s3 = await startS3(['loraloop-shared']);
-  const env = { LORALOOP_BLOBS: 's3://loraloop-shared/desk', LORALOOP_HTTP_TOKEN: TOKEN, ...s3.env };
+  env = { LORALOOP_BLOBS: 's3://loraloop-shared/desk', LORALOOP_HTTP_TOKEN: TOKEN, ...s3.env };
   a = makeTestApp(env);
   b = hostBeside(a.home, env);
   faceA = await serveHttp(a.app, { port: 0, host: '127.0.0.1', token: TOKEN, insecureLocal: false });
@@ -149,6 +151,26 @@ describe('a blob stored on host A is read on host B (another LORALOOP_HOME, same
     const dl = await downloadFromB(resources[0]!.url);
     expect(dl.status).toBe(200);
     sameBytes(Buffer.from(await dl.arrayBuffer()), weights);
+  }, 60_000);
+
+  it('a LoRA version imported on A and deleted on B is gone from the bucket, so no host serves it again', async () => {
+    const weights = buildKohyaSd15Lora({ sample: true, rank: 4, alpha: 3 });
+    writeFileSync(join(files, 'gone.safetensors'), weights);
+    const { data } = await callOnA('lora_import', { path: join(files, 'gone.safetensors'), name: 'gone-style' });
+    const sha = createHash('sha256').update(weights).digest('hex');
+    const loraId = data.lora_id as string;
+    const del = dataOf<{ deleted_versions: number[]; files_removed: string[] }>(
+      await b.app.tools.execute('lora_delete', { lora_id: loraId, force: true }, b.app.context()),
+    );
+    expect(del.deleted_versions).toEqual([1]);
+    expect(del.files_removed).toHaveLength(1);
+    // A third home, same bucket: nothing to fetch.
+    const fresh = hostBeside(a.home, env);
+    try {
+      expect(await fresh.app.services.store.blobs.has(sha, 'safetensors')).toBe(false);
+    } finally {
+      await fresh.dispose();
+    }
   }, 60_000);
 
   it("B's covers use the logo registered on A, and B's training export holds the images A took in", async () => {

@@ -56,6 +56,17 @@ describe('blobs in S3 (s3rver)', () => {
     expect(head.$metadata.httpStatusCode).toBe(200);
   });
 
+  it('a blob removed on one host is gone from the bucket for every host that never cached it', async () => {
+    const bytes = Buffer.from('weights that are deleted');
+    const ref = await store().put(bytes, 'safetensors');
+    const other = store();
+    expect(await other.remove(ref)).toBe(true);
+    const fresh = store();
+    expect(await fresh.has(ref.sha256, 'safetensors')).toBe(false);
+    await expect(fresh.read(ref)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(await fresh.remove(ref)).toBe(false);
+  });
+
   it('an object altered in the bucket is refused on a fresh host and not cached', async () => {
     const bytes = Buffer.from('a LoRA file, honestly');
     const ref = await store().put(bytes, 'safetensors');
@@ -103,6 +114,15 @@ describe('blobs in Azure Blob Storage (Azurite)', () => {
       .getBlockBlobClient(`covers/${objectKey(ref.sha256, 'png')}`)
       .getProperties();
     expect(props.contentType).toBe('image/png');
+  });
+
+  it('a blob removed on one host is gone from the container for every host that never cached it', async () => {
+    const bytes = Buffer.from('azure weights that are deleted');
+    const ref = await store().put(bytes, 'safetensors');
+    expect(await store().remove(ref)).toBe(true);
+    const fresh = store();
+    expect(await fresh.has(ref.sha256, 'safetensors')).toBe(false);
+    expect(await fresh.remove(ref)).toBe(false);
   });
 
   it('a missing blob is NOT_FOUND; a missing container is a configuration error', async () => {

@@ -61,5 +61,12 @@ export function createAzureBackend(loc: AzureLocation, container: ContainerClien
         throw blobError(`reading ${key}`, location, e);
       }
     },
+    async delete(key) {
+      try {
+        return (await blob(key).deleteIfExists()).succeeded;
+      } catch (e) {
+        throw blobError(`deleting ${key}`, location, e);
+      }
+    },
   };
 }

@@ -26,6 +26,7 @@ export function blobStoreFor(location: BlobLocation, local: BlobStore, env: Reco
     exists: async (key) => (await backend()).exists(key),
     put: async (key, bytes, type) => (await backend()).put(key, bytes, type),
     get: async (key) => (await backend()).get(key),
+    delete: async (key) => (await backend()).delete(key),
   };
   return createObjectBlobStore(lazy, local);
 }

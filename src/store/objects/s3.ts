@@ -1,4 +1,4 @@
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { blobError, statusOf } from './errors.js';
 import type { ObjectBackend } from './types.js';
 
@@ -37,17 +37,18 @@ export function createS3Backend(loc: S3Location, env: Record<string, string | un
   const s3 = client ?? new S3Client(config);
   const location = `s3://${loc.bucket}/${loc.prefix}`;
   const Key = (key: string) => loc.prefix + key;
+  const exists = async (key: string): Promise<boolean> => {
+    try {
+      await s3.send(new HeadObjectCommand({ Bucket: loc.bucket, Key: Key(key) }));
+      return true;
+    } catch (e) {
+      if (statusOf(e) === 404 && (e as { name?: string }).name !== 'NoSuchBucket') return false;
+      throw blobError(`checking ${key}`, location, e);
+    }
+  };
   return {
     location,
-    async exists(key) {
-      try {
-        await s3.send(new HeadObjectCommand({ Bucket: loc.bucket, Key: Key(key) }));
-        return true;
-      } catch (e) {
-        if (statusOf(e) === 404 && (e as { name?: string }).name !== 'NoSuchBucket') return false;
-        throw blobError(`checking ${key}`, location, e);
-      }
-    },
+    exists,
     async put(key, bytes, contentType) {
       try {
         await s3.send(new PutObjectCommand({ Bucket: loc.bucket, Key: Key(key), Body: bytes, ContentType: contentType }));
@@ -63,6 +64,16 @@ export function createS3Backend(loc: S3Location, env: Record<string, string | un
       } catch (e) {
         if ((e as { name?: string }).name === 'NoSuchKey') return undefined;
         throw blobError(`reading ${key}`, location, e);
+      }
+    },
+    async delete(key) {
+      // S3 answers 204 whether or not the key existed: ask first, so the caller can tell.
+      if (!(await exists(key))) return false;
+      try {
+        await s3.send(new DeleteObjectCommand({ Bucket: loc.bucket, Key: Key(key) }));
+        return true;
+      } catch (e) {
+        throw blobError(`deleting ${key}`, location, e);
       }
     },
   };

@@ -66,6 +66,13 @@ export function createObjectBlobStore(remote: ObjectBackend, cache: BlobStore): 
       return cache.localPath(ref);
     },
     cachedPath: (ref) => cache.cachedPath(ref),
+    async remove(ref) {
+      // The shared copy first: once it is gone no host can fetch the blob again. Other hosts' caches keep
+      // their copy until their home is cleared; no row names it any more, so nothing reads it.
+      const shared = await remote.delete(objectKey(ref.sha256, ref.ext));
+      const local = await cache.remove(ref);
+      return shared || local;
+    },
     sweepTemp: (olderThanMs) => cache.sweepTemp(olderThanMs),
   };
 }

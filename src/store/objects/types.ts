@@ -10,4 +10,6 @@ export interface ObjectBackend {
   put(key: string, bytes: Buffer, contentType: string): Promise<void>;
   /** The object's bytes, or undefined when there is no such object. */
   get(key: string): Promise<Buffer | undefined>;
+  /** Delete the object; false when there was none. */
+  delete(key: string): Promise<boolean>;
 }
