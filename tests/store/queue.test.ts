@@ -34,6 +34,8 @@ function queueOn(url: string): JobQueue {
   return q;
 }
 const spec = (name: string): QueueSpec => ({ name, retryLimit: 2, heartbeatSeconds: 10, expireInSeconds: 60 });
+/** What a wait of 60 s has done after `ms`: only a wake-up can end it that soon. */
+const outcome = (wait: Promise<void>, ms = 5000) => Promise.race([wait.then(() => 'woken'), new Promise((r) => setTimeout(() => r('still waiting'), ms))]);
 
 async function sql<R extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<R[]> {
   const c = new pg.Client({ connectionString: url });
@@ -134,8 +136,6 @@ run('the job queue on PostgreSQL', () => {
     const sender = queueOn(url);
     const listener = queueOn(url);
     const s = spec('t.signals');
-    // What a wait of 60 s does within 5 s: only a wake-up can end it that soon.
-    const outcome = (p: Promise<void>) => Promise.race([p.then(() => 'woken'), new Promise((r) => setTimeout(() => r('still waiting'), 5000))]);
     const work = listener.onWork(s);
     const other = listener.onWork(spec('t.elsewhere'));
     await work.ready;
@@ -143,7 +143,7 @@ run('the job queue on PostgreSQL', () => {
     const elsewhere = other.next(60_000);
     await sender.send(s, { n: 1 });
     expect(await outcome(waiting)).toBe('woken');
-    expect(await Promise.race([elsewhere.then(() => 'woken'), new Promise((r) => setTimeout(() => r('still waiting'), 1000))])).toBe('still waiting');
+    expect(await outcome(elsewhere, 1000)).toBe('still waiting');
     other.close();
     // News that comes while nobody waits is kept for the next wait.
     await sender.sendMany(s, [{ data: { n: 2 }, key: 'k2' }]);
@@ -163,7 +163,7 @@ run('the job queue on PostgreSQL', () => {
           throw new Error('the result could not be stored');
         }),
       ).rejects.toThrow('could not be stored');
-      expect(await Promise.race([rolledBack.then(() => 'woken'), new Promise((r) => setTimeout(() => r('still waiting'), 1500))])).toBe('still waiting');
+      expect(await outcome(rolledBack, 1500)).toBe('still waiting');
       await store.transaction(async (tx) => {
         await listener.complete(job!, {}, tx);
       });
@@ -179,7 +179,6 @@ run('the job queue on PostgreSQL', () => {
     const sender = queueOn(url);
     const listener = queueOn(url);
     const s = spec('t.signals_lost');
-    const outcome = (p: Promise<void>) => Promise.race([p.then(() => 'woken'), new Promise((r) => setTimeout(() => r('still waiting'), 5000))]);
     const work = listener.onWork(s);
     await work.ready;
     const waiting = work.next(60_000);
