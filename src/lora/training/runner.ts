@@ -153,11 +153,11 @@ export function createTrainingRunner(services: TrainingDeps & { trainingOptions:
         }
       }
     })();
-    active.set(job.id, { ac, done, wake: () => {
-        if (wakeSleep) wakeSleep.abort();
-        else nudged = true;
-      },
-    });
+    const wake = (): void => {
+      if (wakeSleep) wakeSleep.abort();
+      else nudged = true;
+    };
+    active.set(job.id, { ac, done, wake });
   };
 
   /** Claim the lease and start following; 'following' also when this process already follows the job. */
