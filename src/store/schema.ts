@@ -167,6 +167,8 @@ export interface DraftsTable {
   selected: number;
   /** The contact-sheet thumbnail a queue worker stored as a blob (migration 010). */
   thumb_sha256: string | null;
+  /** JSON array of the servers that refused it for a reason of their own (migration 011). */
+  refused_by: Generated<Json>;
   created_at: string;
   updated_at: string;
 }

@@ -115,7 +115,7 @@ interface TaskState<T> {
 }
 
 /** Errors that mean "this server cannot do this task" rather than "this server is broken". */
-function refusesTask(e: unknown): boolean {
+export function refusesTask(e: unknown): boolean {
   return isLoraloopError(e) && (e.code === 'INVALID_INPUT' || e.code === 'NOT_FOUND');
 }
 

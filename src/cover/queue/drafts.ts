@@ -11,17 +11,22 @@ import { LoraloopError, isLoraloopError } from '../../core/errors.js';
 import type { Store } from '../../store/index.js';
 import type { JobQueue, QueueJob, QueueSpec } from '../../store/queue/index.js';
 import type { BatchRecord, DraftRecord } from '../../store/repos/generation.js';
-import type { PoolWorker } from '../backends/pool.js';
+import { refusesTask, type PoolWorker } from '../backends/pool.js';
 import type { BackendName } from '../backends/registry.js';
 import type { BaseModel, GenerateResult } from '../backends/types.js';
 import { composeDraft, draftImage, draftRequest, planOf, settleBatch, type BatchDeps } from '../batch.js';
 import { cellSize, makeThumb } from '../contact-sheet.js';
 import { generationSize, mapLoraFiles, type ImagePlan } from '../generate.js';
 
+/** Attempts a draft gets, each on some server (the in-process pool's default too). */
+export const MAX_DRAFT_ATTEMPTS = 4;
+
 /** One queue per backend, so a worker's slot only takes drafts its server can run. */
 export function draftQueue(backend: string): QueueSpec {
   // A draft is a few seconds to a few minutes of GPU; a worker that stops touching it for 10 s is gone.
-  return { name: `loraloop.drafts.${backend}`, retryLimit: 3, heartbeatSeconds: 10, expireInSeconds: 3600 };
+  // pg-boss counts every claim, and a slot handing back a draft its server refused before is a claim too, so
+  // the queue allows many; the draft's own attempts (MAX_DRAFT_ATTEMPTS) are counted in the drafts table.
+  return { name: `loraloop.drafts.${backend}`, retryLimit: 24, heartbeatSeconds: 10, expireInSeconds: 3600 };
 }
 
 export interface DraftJob {
@@ -82,25 +87,41 @@ async function load(s: QueueBatchDeps, batchId: string): Promise<BatchRun> {
   return { batch, plan, size, baseModel, serverLoras };
 }
 
-/** What became of one attempt at a draft, for the slot that ran it. */
-export type DraftOutcome = { kind: 'done'; ms: number } | { kind: 'skipped' } | { kind: 'failed'; error: unknown; final: boolean };
+/** What became of one attempt at a draft, for the slot that ran it ('declined': its server refused it before). */
+export type DraftOutcome = { kind: 'done'; ms: number } | { kind: 'skipped' } | { kind: 'declined' } | { kind: 'failed'; error: unknown; final: boolean };
+
+/** The server whose slot runs a draft, and the ids of every server of its backend (for refusals). */
+export interface DraftServer {
+  worker: PoolWorker;
+  peers: readonly string[];
+}
 
 /**
- * Run one draft job on `worker` (the server whose slot the caller holds). Generation happens here; the cover
- * is composed and stored by `deliver`, which the caller may run while the slot takes its next draft.
+ * Run one draft job on `at.worker` (the server whose slot the caller holds). Generation happens here; the
+ * cover is composed and stored by `deliver`, which the caller may run while the slot takes its next draft. A
+ * draft this server refused before is handed back for the other servers, as the in-process pool does.
  */
 export async function generateDraft(
   s: QueueBatchDeps,
   batches: (id: string) => Promise<BatchRun>,
-  worker: PoolWorker,
+  at: DraftServer,
   job: QueueJob<DraftJob>,
   signal: AbortSignal,
 ): Promise<{ outcome: DraftOutcome; deliver?: () => Promise<DraftOutcome> }> {
   const gen = s.store.generation;
+  const { worker } = at;
   const d = await gen.getDraft(job.data.draft_id);
   if (!d || d.status !== 'pending') {
     await s.queue.complete(job);
     return { outcome: { kind: 'skipped' } };
+  }
+  if (d.refused_by.includes(worker.id)) {
+    if (at.peers.every((p) => d.refused_by.includes(p))) return { outcome: await giveUp(s, job, d, d.error ?? 'refused') };
+    // Handing back costs the queue a claim, not the draft an attempt; once the claims are spent it runs here.
+    if (job.retryCount < job.queue.retryLimit) {
+      await s.queue.fail(job, `${worker.id} refused this draft before; left to the other servers`);
+      return { outcome: { kind: 'declined' } };
+    }
   }
   const run = await batches(job.data.batch_id);
   const { batch, size, baseModel } = run;
@@ -112,14 +133,15 @@ export async function generateDraft(
     const loras = backend === 'comfyui' ? mapLoraFiles(d.loras, run.serverLoras) : d.loras;
     result = await worker.backend.generate(draftRequest(batch, d, { size, baseModel, loras, signal }));
   } catch (e) {
-    return { outcome: await failed(s, job, d, worker, e) };
+    return { outcome: await failed(s, job, d, at, e) };
   }
   const ms = Date.now() - started;
-  return { outcome: { kind: 'done', ms }, deliver: () => deliver(s, run, worker, job, d, result, ms) };
+  return { outcome: { kind: 'done', ms }, deliver: () => deliver(s, run, at, job, d, result, ms) };
 }
 
-async function deliver(s: QueueBatchDeps, run: BatchRun, worker: PoolWorker, job: QueueJob<DraftJob>, d: DraftRecord, result: GenerateResult, ms: number): Promise<DraftOutcome> {
+async function deliver(s: QueueBatchDeps, run: BatchRun, at: DraftServer, job: QueueJob<DraftJob>, d: DraftRecord, result: GenerateResult, ms: number): Promise<DraftOutcome> {
   const { batch, plan } = run;
+  const { worker } = at;
   try {
     const { finished, ckpt } = await composeDraft(s, batch, plan, d, worker.id, result);
     // The sheet's thumbnail now, while the image is at hand: the worker that settles the batch then composes
@@ -139,7 +161,7 @@ async function deliver(s: QueueBatchDeps, run: BatchRun, worker: PoolWorker, job
       s.logger.warn('draft attempt lapsed (another worker has it now); its image was not recorded', { draft: d.idx, batch: batch.id });
       return { kind: 'skipped' };
     }
-    return failed(s, job, d, worker, e);
+    return failed(s, job, d, at, e);
   }
   await afterDraft(s, batch.id);
   return { kind: 'done', ms };
@@ -156,20 +178,30 @@ async function thumbnail(s: QueueBatchDeps, batch: BatchRecord, cover: { blob_pa
   return small ? (await s.store.blobs.put(small, 'rgb')).sha256 : null;
 }
 
-/** A failed attempt: the queue retries it (on any server) until the draft's last attempt, which gives it up. */
-async function failed(s: QueueBatchDeps, job: QueueJob<DraftJob>, d: DraftRecord, worker: PoolWorker, e: unknown): Promise<DraftOutcome> {
+/**
+ * A failed attempt: the queue retries it until the draft's last attempt, which gives it up. A server that
+ * refused it for a reason of its own (it lacks the checkpoint) is remembered on the draft, and the retry goes to
+ * another server; when every server refused it, it is given up at once.
+ */
+async function failed(s: QueueBatchDeps, job: QueueJob<DraftJob>, d: DraftRecord, at: DraftServer, e: unknown): Promise<DraftOutcome> {
   const msg = isLoraloopError(e) ? e.message : e instanceof Error ? e.message : String(e);
-  const final = job.retryCount >= job.queue.retryLimit;
-  s.logger.warn('draft attempt failed', { draft: d.idx, batch: d.batch_id, server: worker.id, attempt: job.retryCount + 1, final, error: msg });
-  if (final) {
-    await s.store.generation.markFailed(d.id, msg);
-    await s.queue.complete(job, { failed: msg });
-    await afterDraft(s, d.batch_id);
-  } else {
-    await s.store.generation.noteError(d.id, msg);
-    await s.queue.fail(job, msg);
-  }
+  const now = refusesTask(e) ? await s.store.generation.noteRefusal(d.id, at.worker.id, msg) : undefined;
+  const everyone = now !== undefined && at.peers.every((p) => now.refused_by.includes(p));
+  // d was read before this attempt was counted: this is attempt d.attempts + 1.
+  const final = everyone || d.attempts + 1 >= MAX_DRAFT_ATTEMPTS || job.retryCount >= job.queue.retryLimit;
+  s.logger.warn('draft attempt failed', { draft: d.idx, batch: d.batch_id, server: at.worker.id, attempt: d.attempts + 1, final, refused: now !== undefined, error: msg });
+  if (final) return giveUp(s, job, d, everyone ? `every server refused it; the last said: ${msg}` : msg, e);
+  if (!now) await s.store.generation.noteError(d.id, msg);
+  await s.queue.fail(job, msg);
   return { kind: 'failed', error: e, final };
+}
+
+/** The draft's last attempt failed: it is failed for good, and its job done. */
+async function giveUp(s: QueueBatchDeps, job: QueueJob<DraftJob>, d: DraftRecord, msg: string, e: unknown = new Error(msg)): Promise<DraftOutcome> {
+  await s.store.generation.markFailed(d.id, msg);
+  await s.queue.complete(job, { failed: msg });
+  await afterDraft(s, d.batch_id);
+  return { kind: 'failed', error: e, final: true };
 }
 
 /** Progress of the batch's job, and the batch settled once no draft is pending. */

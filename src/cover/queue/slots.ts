@@ -91,6 +91,7 @@ async function slotLoop(
   const lockPollMs = Math.max(pollMs, 1000);
   const ready = watcher(q);
   const deliveries = new Set<Promise<unknown>>();
+  const peerIds = peers.map((p) => p.id);
   let probe = 500;
   const pause = (ms: number) => defaultSleep(ms * (0.75 + Math.random() * 0.5), o.signal).catch(() => undefined);
   const release = async () => {
@@ -124,7 +125,12 @@ async function slotLoop(
       const letGo = s.queue.hold(job as QueueJob<unknown>);
       let kept = false;
       try {
-        const { outcome, deliver } = await generateDraft(s, batches, w, job, o.signal);
+        const { outcome, deliver } = await generateDraft(s, batches, { worker: w, peers: peerIds }, job, o.signal);
+        if (outcome.kind === 'declined') {
+          // Its server refused this draft before: give the other servers' slots a moment to take it.
+          await pause(Math.min(pollMs, 500));
+          continue;
+        }
         if (outcome.kind === 'failed' && serverDown(outcome.error)) {
           log.warn('server did not answer; the slot waits and probes it', { probe_ms: probe });
           await release();

@@ -54,6 +54,8 @@ export interface DraftRecord {
   selected: boolean;
   /** Its contact-sheet thumbnail (a blob), when a queue worker made it. */
   thumb_sha256: string | null;
+  /** Servers that refused it for a reason of their own (a missing checkpoint or LoRA); queue workers only. */
+  refused_by: string[];
   created_at: string;
   updated_at: string;
 }
@@ -87,6 +89,8 @@ export interface GenerationRepo {
   noteAttempt(id: string): Promise<void>;
   /** Remember the last error of a draft's attempts. */
   noteError(id: string, error: string): Promise<void>;
+  /** A server refused the draft for a reason of its own: remember it (with the error); the draft as it is now. */
+  noteRefusal(id: string, server: string, error: string): Promise<DraftRecord | undefined>;
   /**
    * Mark a draft done with its stored cover. Returns false (and changes nothing) when it was already done:
    * the guard that keeps a late duplicate from counting twice.
@@ -112,6 +116,7 @@ export function loraComboKey(loras: ReadonlyArray<{ name: string }>): string {
 }
 
 const draftLoras = z.array(z.looseObject({ name: z.string(), strength: z.number() }));
+const serverList = z.array(z.string());
 
 const batchFromRow = (r: Selectable<BatchesTable>): BatchRecord => ({
   ...r,
@@ -124,6 +129,7 @@ const draftFromRow = (r: Selectable<DraftsTable>): DraftRecord => ({
   ...r,
   status: r.status as DraftRecord['status'],
   loras: parseJson(draftLoras, r.loras, { table: 'drafts', column: 'loras', row: r.id }),
+  refused_by: parseJson(serverList, r.refused_by, { table: 'drafts', column: 'refused_by', row: r.id }),
   selected: r.selected === 1,
 });
 
@@ -244,6 +250,22 @@ export function createGenerationRepo({ db, sql, now, atomic }: RepoContext): Gen
         .set((eb) => ({ attempts: eb('attempts', '+', 1), updated_at: t() }))
         .where('id', '=', id)
         .execute();
+    },
+    async noteRefusal(id, server, error) {
+      // One attempt holds a draft at a time (the queue's lease), so this read-modify-write has no rival writer.
+      return atomic(async (tx) => {
+        const r = await tx.selectFrom('drafts').selectAll().where('id', '=', id).executeTakeFirst();
+        if (!r) return undefined;
+        const d = draftFromRow(r);
+        const refused = d.refused_by.includes(server) ? d.refused_by : [...d.refused_by, server];
+        await tx
+          .updateTable('drafts')
+          .set({ refused_by: JSON.stringify(refused), error: error.slice(0, 2000), updated_at: t() })
+          .where('id', '=', id)
+          .where('status', '!=', 'done')
+          .execute();
+        return { ...d, refused_by: refused, error: error.slice(0, 2000) };
+      });
     },
     async noteError(id, error) {
       await db

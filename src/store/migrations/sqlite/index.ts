@@ -6,7 +6,8 @@ import { improve } from './007_improve.js';
 import { remote } from './008_remote.js';
 import { artifactBlobs } from './009_artifact_blobs.js';
 import { draftThumbs } from './010_draft_thumbs.js';
+import { draftRefusals } from './011_draft_refusals.js';
 import type { Migration } from '../types.js';
 
 /** Every SQLite migration, in any order (they are sorted by id). Add one file per schema change. */
-export const sqliteMigrations: readonly Migration[] = [foundation, lora, generation, loop, improve, remote, artifactBlobs, draftThumbs];
+export const sqliteMigrations: readonly Migration[] = [foundation, lora, generation, loop, improve, remote, artifactBlobs, draftThumbs, draftRefusals];
