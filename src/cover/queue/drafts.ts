@@ -116,7 +116,7 @@ export async function generateDraft(
     return { outcome: { kind: 'skipped' } };
   }
   if (d.refused_by.includes(worker.id)) {
-    if (at.peers.every((p) => d.refused_by.includes(p))) return { outcome: await giveUp(s, job, d, d.error ?? 'refused') };
+    if (at.peers.every((p) => d.refused_by.includes(p))) return { outcome: await giveUp(s, job, d, `every server refused it; the last said: ${d.error ?? 'no reason'}`) };
     // Handing back costs the queue a claim, not the draft an attempt; once the claims are spent it runs here.
     if (job.retryCount < job.queue.retryLimit) {
       await s.queue.fail(job, `${worker.id} refused this draft before; left to the other servers`);
@@ -196,8 +196,11 @@ async function failed(s: QueueBatchDeps, job: QueueJob<DraftJob>, d: DraftRecord
   return { kind: 'failed', error: e, final };
 }
 
-/** The draft's last attempt failed: it is failed for good, and its job done. */
-async function giveUp(s: QueueBatchDeps, job: QueueJob<DraftJob>, d: DraftRecord, msg: string, e: unknown = new Error(msg)): Promise<DraftOutcome> {
+/**
+ * The draft's last attempt failed: it is failed for good, and its job done. Without an error of its own, the
+ * reason is the servers' refusal, which says nothing about the server whose slot holds it (no probing).
+ */
+async function giveUp(s: QueueBatchDeps, job: QueueJob<DraftJob>, d: DraftRecord, msg: string, e: unknown = new LoraloopError('INVALID_INPUT', msg)): Promise<DraftOutcome> {
   await s.store.generation.markFailed(d.id, msg);
   await s.queue.complete(job, { failed: msg });
   await afterDraft(s, d.batch_id);
