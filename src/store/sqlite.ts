@@ -25,7 +25,7 @@ export function createSqliteBackend(home: string): StoreBackend {
       });
     }
     raw.pragma('busy_timeout = 10000');
-    raw.pragma('journal_mode = WAL');
+    await useWal(raw);
     raw.pragma('synchronous = NORMAL');
     raw.pragma('foreign_keys = ON');
     return withStatementCache(raw);
@@ -50,6 +50,30 @@ export function createSqliteBackend(home: string): StoreBackend {
     migrationLock: (fn) => fn(db),
     close: () => db.destroy(),
   };
+}
+
+/**
+ * WAL is a property of the file, so after the first open there is nothing to change and no lock to take.
+ * Converting a fresh file needs it to itself, and SQLite does not run the busy handler for that: processes
+ * opening a fresh home at once (an MCP server per client, the Slack bot, the nightly run) would fail with
+ * "database is locked". They retry here, for as long as busy_timeout would have waited.
+ */
+async function useWal(db: Sqlite.Database): Promise<void> {
+  const until = Date.now() + 10_000;
+  for (let pause = 5; ; pause = Math.min(pause * 2, 200)) {
+    try {
+      if (String(db.pragma('journal_mode', { simple: true })).toLowerCase() === 'wal') return;
+      if (String(db.pragma('journal_mode = WAL', { simple: true })).toLowerCase() === 'wal') return;
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== 'SQLITE_BUSY') throw e;
+    }
+    if (Date.now() > until) {
+      throw new LoraloopError('STORE_ERROR', 'Cannot switch the database to WAL: another process has held it for 10 s.', {
+        hint: 'Another program holds loraloop.db open in a transaction; close it and try again.',
+      });
+    }
+    await new Promise((r) => setTimeout(r, pause));
+  }
 }
 
 /**

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Sqlite from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStore } from '../../src/store/index.js';
 import { databaseUrlFor, registerHome, testDatabaseUrl } from '../support/database.js';
@@ -54,6 +55,36 @@ describe('store shared by several processes', () => {
       await store.close();
     }
   }, 120_000);
+
+  // SQLite only: PostgreSQL has no journal mode.
+  it.skipIf(process.env.LORALOOP_TEST_DATABASE === 'postgres')('opening a fresh home while another process writes to it waits for the switch to WAL instead of failing', async () => {
+    home = mkdtempSync(join(tmpdir(), 'loraloop-wal-'));
+    const file = join(home, 'loraloop.db');
+    // Another process created the file first, in SQLite's default rollback mode, and is in a write transaction.
+    // Switching to WAL needs the file to itself, and SQLite answers "database is locked" at once for that,
+    // without waiting for the busy timeout.
+    const holder = spawn(
+      process.execPath,
+      ['-e', `const D = require('better-sqlite3'); const d = new D(process.argv[1]); d.exec('CREATE TABLE other_tool (a); BEGIN IMMEDIATE; INSERT INTO other_tool VALUES (1);'); console.log('holding'); setTimeout(() => { d.exec('COMMIT'); d.close(); }, 800);`, file],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const exited = new Promise((r) => holder.on('exit', r));
+    await new Promise((r) => holder.stdout.once('data', r));
+    const store = open(home);
+    try {
+      expect(await store.covers.count()).toBe(0);
+    } finally {
+      await store.close();
+      await exited;
+    }
+    const check = new Sqlite(file);
+    try {
+      expect(String(check.pragma('journal_mode', { simple: true }))).toBe('wal');
+      expect(check.prepare('SELECT COUNT(*) AS n FROM other_tool').get()).toEqual({ n: 1 });
+    } finally {
+      check.close();
+    }
+  });
 
   it('a process killed in the middle of writing leaves no half-written blob and no record without its blob', async () => {
     home = newHome();
