@@ -3,7 +3,6 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Sqlite from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStore } from '../../src/store/index.js';
 import { databaseUrlFor, registerHome, testDatabaseUrl } from '../support/database.js';
@@ -77,13 +76,9 @@ describe('store shared by several processes', () => {
       await store.close();
       await exited;
     }
-    const check = new Sqlite(file);
-    try {
-      expect(String(check.pragma('journal_mode', { simple: true }))).toBe('wal');
-      expect(check.prepare('SELECT COUNT(*) AS n FROM other_tool').get()).toEqual({ n: 1 });
-    } finally {
-      check.close();
-    }
+    const check = storeFile(home);
+    expect(check.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
+    expect(check.prepare('SELECT COUNT(*) AS n FROM other_tool').get()).toEqual({ n: 1 });
   });
 
   it('a process killed in the middle of writing leaves no half-written blob and no record without its blob', async () => {
