@@ -69,30 +69,27 @@ export async function runWorker(app: WorkerApp, o: WorkerOptions): Promise<void>
     // A send anywhere in the cluster wakes the loop at once; the idle look is for what nobody announces.
     const sent = queue.onWork(spec);
     try {
-      await consumeLoop(spec, run, () => sent.next(idleMs * (0.75 + Math.random() * 0.5), o.signal));
+      while (!o.signal.aborted) {
+        try {
+          const [job] = await queue.fetch<T>(spec);
+          if (!job) {
+            await sent.next(idleMs * (0.75 + Math.random() * 0.5), o.signal);
+            continue;
+          }
+          const letGo = queue.hold(job as QueueJob<unknown>);
+          try {
+            await run(job);
+          } finally {
+            letGo();
+          }
+        } catch (e) {
+          if (o.signal.aborted) break;
+          log.warn('queue loop error; it goes on', { queue: spec.name, error: e instanceof Error ? e.message : String(e) });
+          await idle(1000);
+        }
+      }
     } finally {
       sent.close();
-    }
-  };
-  const consumeLoop = async <T extends object>(spec: QueueSpec, run: (job: QueueJob<T>) => Promise<void>, nextLook: () => Promise<void>): Promise<void> => {
-    while (!o.signal.aborted) {
-      try {
-        const [job] = await queue.fetch<T>(spec);
-        if (!job) {
-          await nextLook();
-          continue;
-        }
-        const letGo = queue.hold(job as QueueJob<unknown>);
-        try {
-          await run(job);
-        } finally {
-          letGo();
-        }
-      } catch (e) {
-        if (o.signal.aborted) break;
-        log.warn('queue loop error; it goes on', { queue: spec.name, error: e instanceof Error ? e.message : String(e) });
-        await idle(1000);
-      }
     }
   };
 

@@ -83,7 +83,13 @@ export function createQueueSignals(url: string, logger: Pick<Logger, 'warn'>): Q
       };
       (subs.get(topic) ?? subs.set(topic, new Set()).get(topic)!).add(entry);
       // Bounded: a database that does not answer must not hold up a caller that can poll instead.
-      const ready = Promise.race([connect().then(() => undefined), new Promise<void>((r) => setTimeout(r, READY_MS).unref())]);
+      const ready = new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, READY_MS).unref();
+        void connect().then(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
       return {
         ready,
         next(ms, signal) {
